@@ -1,0 +1,227 @@
+"""Scenario -> guest script for the probe (see probe/probe.c for the script language).
+
+Ops run in file order: setup, then thread 0's ops, thread 1's, ... . Each op becomes one
+``O <idx> ...`` line, so op ``idx`` here is the ``idx``-th op the model runner executes.
+What the real 6.1 kernel cannot express raises :class:`NotApplicable` with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+THP_SYSFS = "/sys/kernel/mm/transparent_hugepage"
+PMD_ORDER = 9
+MAX_NODES = 4
+MEMCG_RECLAIM_AMOUNT = "1G"   # more than any scenario charges: reclaim "everything possible"
+
+# knobs always written before the scenario: keep khugepaged and kswapd out of the way
+BASE_KNOBS = (
+    (f"{THP_SYSFS}/khugepaged/scan_sleep_millisecs", "3600000"),
+    (f"{THP_SYSFS}/khugepaged/alloc_sleep_millisecs", "3600000"),
+    (f"{THP_SYSFS}/enabled", "always"),
+    ("/proc/sys/vm/swappiness", "60"),
+)
+
+# scenario sysfs knobs that exist in 6.1, and where they live
+SYSFS_61 = {
+    "khugepaged_max_ptes_none": f"{THP_SYSFS}/khugepaged/max_ptes_none",
+}
+SYSFS_NOT_IN_61 = {
+    "split_underused_thp": "split_underused_thp does not exist in Linux 6.1 (added in 6.12); "
+                           "6.1 never queues or splits underused THPs",
+}
+BOOT_61 = ("cgroup.memory=nokmem", "cgroup_disable=memory")
+
+
+class NotApplicable(Exception):
+    """The scenario (or one op) cannot be run on the real kernel; str() is the reason."""
+
+
+@dataclass
+class GuestOp:
+    index: int
+    kind: str
+    line: int
+    text: str                       # human description, e.g. "reclaim B (memory.reclaim)"
+    action: str                     # what the guest does, for the table and the docs
+    exclude: dict[str, str] = field(default_factory=dict)  # counter -> why it is not compared
+
+
+@dataclass
+class GuestPlan:
+    script: str
+    ops: list[GuestOp]
+    nodes: int
+    boot: list[str]
+
+
+def _where(scenario: Any, op: Any) -> str:
+    return f"{getattr(scenario, 'path', '?')}:{getattr(op, 'line', '?')}"
+
+
+def _memcg(path: Any) -> str:
+    p = str(path).strip("/")
+    return "root" if p in ("", "root") else p
+
+
+def iter_ops(scenario: Any) -> list[Any]:
+    ops = list(scenario.setup)
+    for thread in scenario.threads:
+        ops.extend(thread)
+    return ops
+
+
+def plan(scenario: Any) -> GuestPlan:
+    """Translate; raise NotApplicable for anything 6.1 under QEMU cannot express."""
+    k = scenario.kernel
+    boot = list(getattr(k, "boot", []) or [])
+    for opt in boot:
+        if opt not in BOOT_61:
+            raise NotApplicable(f"{scenario.path}: boot option {opt} is not supported by the "
+                                f"conformance harness (supported: {', '.join(BOOT_61)})")
+    memcg_off = "cgroup_disable=memory" in boot
+    nodes = int(getattr(k, "nodes", 1) or 1)
+    if not 1 <= nodes <= MAX_NODES:
+        raise NotApplicable(f"{scenario.path}: nodes: {nodes}: the QEMU guest supports 1 to "
+                            f"{MAX_NODES} NUMA nodes")
+    if getattr(k, "inject_alloc_failures", False):
+        raise NotApplicable(f"{scenario.path}: kernel.inject_alloc_failures: allocation failures "
+                            "cannot be injected into the real kernel at chosen sites")
+    lines = [f"K {p} {v}" for p, v in BASE_KNOBS]
+    for name, value in (getattr(k, "sysfs", {}) or {}).items():
+        if name in SYSFS_NOT_IN_61:
+            raise NotApplicable(f"{scenario.path}: sysfs {name}: {SYSFS_NOT_IN_61[name]}")
+        if name not in SYSFS_61:
+            raise NotApplicable(f"{scenario.path}: sysfs knob {name} has no 6.1 equivalent")
+        v = int(value) if isinstance(value, bool) else value
+        lines.append(f"K {SYSFS_61[name]} {v}")
+    lines.append(f"N {nodes}")
+    live: set[str] = set()
+    for cg in scenario.memcgs:
+        cg = _memcg(cg)
+        if cg == "root":
+            continue
+        if memcg_off:
+            raise NotApplicable(f"{scenario.path}: memcg {cg}: there are no memcgs under "
+                                "cgroup_disable=memory")
+        lines.append(f"G {cg}")
+        live.add(cg)
+
+    folios: dict[str, int] = {}
+    gops: list[GuestOp] = []
+    for idx, op in enumerate(iter_ops(scenario)):
+        kind, a = op.kind, dict(op.args or {})
+        where = _where(scenario, op)
+        exclude: dict[str, str] = {}
+        if a.get("fail"):
+            raise NotApplicable(f"{where}: {kind} with fail: allocation failures cannot be "
+                                "injected into the real kernel at chosen sites")
+
+        def folio(a: dict = a, where: str = where, kind: str = kind) -> str:
+            name = a.get("folio")
+            if name not in folios:
+                raise NotApplicable(f"{where}: {kind}: unknown folio {name}")
+            return str(name)
+
+        if kind in ("fault", "collapse"):
+            cg, node, name = _memcg(a.get("memcg", "root")), a.get("node", 0), a.get("as")
+            order = a.get("order", PMD_ORDER)
+            if order is None:
+                order = PMD_ORDER
+            if int(order) != PMD_ORDER:
+                raise NotApplicable(
+                    f"{where}: {kind} order {order}: Linux 6.1 has no mTHP (multi-size THP came in "
+                    "6.8); only PMD-order (9) anonymous THPs exist")
+            if not isinstance(node, int) or not 0 <= node < nodes:
+                raise NotApplicable(f"{where}: {kind}: node {node} is not one of the "
+                                    f"{nodes} node(s)")
+            if cg != "root" and cg not in live:
+                raise NotApplicable(f"{where}: {kind}: memcg {cg} is not online")
+            written = a.get("written", 512)
+            if written is None:
+                written = 512
+            if not 1 <= int(written) <= 512:
+                raise NotApplicable(f"{where}: {kind} written: {written}: the guest must write "
+                                    "at least one page (a fault is a write)")
+            slot = folios[name] = len(folios)
+            lines.append(f"O {idx} {kind} {cg} {node} {name} {slot} {int(written)}")
+            if kind == "fault":
+                what = "every 4 KiB page" if written == 512 else f"the first {written} 4 KiB pages"
+                action = (f"worker in {cg}: mmap 2 MiB at a 2 MiB-aligned address, mbind to node "
+                          f"{node}, write {what}")
+            else:
+                action = (f"worker in {cg}: mmap 2 MiB (node {node}), MADV_NOHUGEPAGE, write "
+                          f"{written} pages, MADV_HUGEPAGE + MADV_COLLAPSE")
+            text = f"{kind} {name} in {cg} on node {node}"
+        elif kind == "partial_unmap":
+            name = folio()
+            lines.append(f"O {idx} partial {name}")
+            text, action = f"partial_unmap {name}", "munmap the upper half of what is still mapped"
+        elif kind == "unmap":
+            name = folio()
+            lines.append(f"O {idx} unmap {name}")
+            text, action = f"unmap {name}", "munmap the rest"
+        elif kind in ("get", "put"):
+            name = folio()
+            lines.append(f"O {idx} {kind} {name}")
+            text = f"{kind} {name}"
+            action = ("vmsplice one mapped 4 KiB page of it into a pipe (+1 folio reference)"
+                      if kind == "get" else "read that page back out of the pipe (-1 reference)")
+        elif kind == "split":
+            name = folio()
+            lines.append(f"O {idx} split {name}")
+            text, action = f"split {name}", "write <pid>,<start>,<end> to debugfs split_huge_pages"
+        elif kind == "migrate":
+            name, node = folio(), a.get("node")
+            if not isinstance(node, int) or not 0 <= node < nodes:
+                raise NotApplicable(f"{where}: migrate: node {node} is not one of the "
+                                    f"{nodes} node(s)")
+            lines.append(f"O {idx} migrate {name} {node}")
+            text, action = f"migrate {name} to node {node}", "mbind(MPOL_BIND, MPOL_MF_MOVE)"
+        elif kind in ("mkdir", "rmdir"):
+            cg = _memcg(a.get("path", a.get("memcg", "")))
+            if cg == "root":
+                raise NotApplicable(f"{where}: {kind}: cannot {kind} the root cgroup")
+            if memcg_off:
+                raise NotApplicable(f"{where}: {kind} {cg}: there are no memcgs under "
+                                    "cgroup_disable=memory")
+            lines.append(f"O {idx} {kind} {cg}")
+            (live.add if kind == "mkdir" else live.discard)(cg)
+            text = f"{kind} {cg}"
+            action = ("mkdir the cgroup (+memory in the parent's subtree_control)" if kind == "mkdir"
+                      else "move its worker to the root cgroup (memory stays charged), rmdir, "
+                           "wait for css offline (2 x membarrier(GLOBAL) = RCU grace periods, "
+                           "then 1.5 s)")
+        elif kind == "reclaim":
+            cg, node = _memcg(a.get("memcg", "root")), a.get("node", "all")
+            extra = [k for k in ("priority", "nr_to_scan") if a.get(k) is not None]
+            if extra:
+                raise NotApplicable(f"{where}: reclaim with {' and '.join(extra)}: Linux 6.1 has "
+                                    "no user interface that fixes the reclaim priority or the "
+                                    "shrinker batch")
+            if node != "all":
+                if cg == "root":
+                    raise NotApplicable(
+                        f"{where}: reclaim root on node {node}: global reclaim restricted to a "
+                        "node needs an allocation hog driving kswapd/direct reclaim, which is not "
+                        "deterministic; use node: all")
+                raise NotApplicable(f"{where}: reclaim {cg} on node {node}: Linux 6.1 has no "
+                                    "node-restricted memcg reclaim interface; use node: all")
+            if cg == "root":
+                lines.append(f"O {idx} dropslab")
+                text, action = "reclaim root (all nodes)", "echo 2 > /proc/sys/vm/drop_caches"
+                exclude["slabs_scanned"] = ("drop_caches also runs every other shrinker (dentries, "
+                                            "inodes of proc/sysfs/...) in the root pass")
+            else:
+                if memcg_off:
+                    raise NotApplicable(f"{where}: reclaim {cg}: no memcgs under "
+                                        "cgroup_disable=memory")
+                lines.append(f"O {idx} memreclaim {cg} {MEMCG_RECLAIM_AMOUNT}")
+                text = f"reclaim {cg} (all nodes)"
+                action = f"echo {MEMCG_RECLAIM_AMOUNT} > {cg}/memory.reclaim"
+        else:
+            raise NotApplicable(f"{where}: op {kind} has no user-space trigger on a real kernel "
+                                "(list_lru internals); the conformance harness cannot run it")
+        gops.append(GuestOp(idx, kind, int(getattr(op, "line", 0) or 0), text, action, exclude))
+    return GuestPlan("\n".join(lines) + "\n", gops, nodes, boot)

@@ -1,0 +1,107 @@
+"""The whole kernel state in one place, and boot()."""
+
+from __future__ import annotations
+
+from . import huge_memory, list_lru as ll, memcontrol as mc, shrinker as sh
+from .config import Config
+from .sched import Task
+from .split_queue import DeferredSplit
+from .vmstat import new_vmstat
+
+
+class PglistData:
+    """``pg_data_t`` of one NUMA node: its deferred-split queue and the pages in use."""
+
+    __slots__ = ("node_id", "deferred_split_queue", "nr_used_pages")
+
+    def __init__(self, nid: int):
+        self.node_id = nid
+        self.deferred_split_queue = DeferredSplit(f"node{nid}.deferred_split_queue")
+        self.nr_used_pages = 0
+
+
+class LruUser:
+    """A plain list_lru user from the scenario (a dentry cache, say) with its shrinker."""
+
+    __slots__ = ("name", "lru", "shrinker", "items")
+
+    def __init__(self, name: str, lru, shrinker):
+        self.name = name
+        self.lru = lru
+        self.shrinker = shrinker
+        self.items: dict = {}
+
+
+class Kernel:
+    """All kernel state.  Kernel functions take it as their first argument ``k``: it stands for
+    the C globals.  ``k.current`` is the task running now."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.tasks: list[Task] = [Task(0, "boot")]
+        self.current: Task = self.tasks[0]
+        self.events: list = []
+        self.warned_once: set = set()
+        self.vmstat = new_vmstat()
+        self.mthp_stat: dict = {}
+        self.nodes = [PglistData(nid) for nid in range(cfg.nodes)]
+        self.memcgs: dict = {}
+        self.released_memcgs: list = []
+        self.last_memcg_id = 0
+        self.root_mem_cgroup = None
+        self.memcg_kmem_online = False
+        self.shrinker_idr: dict = {}
+        self.shrinker_nr_max = 0
+        self.shrinker_list: list = []
+        self.shrinker_rwsem_writer = None
+        self.memcg_list_lrus: list = []
+        self.deferred_split_lru = None
+        self.deferred_split_shrinker = None
+        self.lrus: dict[str, LruUser] = {}
+        self.folios: dict = {}  # scenario name -> Folio (the latest folio of that name)
+        self.split_log: list = []  # (reclaim nid, folio nid, reclaim memcg, folio memcg)
+        self.results: list = []  # (op text, claimed, actual) for honest_results
+        self.reclaim_passes = 0
+        self.scan_log: list = []  # folios a deferred-split scan took off a list
+        self.mmap_locks: dict = {}
+
+    def task(self, name: str) -> Task:
+        t = Task(len(self.tasks), name)
+        self.tasks.append(t)
+        return t
+
+
+def boot(cfg: Config, lrus: dict | None = None) -> Kernel:
+    """start_kernel, as far as we need it: the root memcg online (mem_cgroup_css_online of root:
+    no kmemcg_id; its shrinker_info), the THP shrinker (hugepage_init/thp_shrinker_init), then
+    the scenario's extra list_lru users.  Boot never fails an allocation."""
+    k = Kernel(cfg)
+    if not mc.mem_cgroup_disabled(k):
+        root = mc.mem_cgroup_css_alloc(k, None, "")
+        del k.memcgs[""]
+        k.root_mem_cgroup = root
+        root.shrinker_info = [sh.ShrinkerInfo(k.shrinker_nr_max) for _ in range(cfg.nodes)]
+        root.online = True
+    huge_memory.thp_shrinker_init(k)
+    for name, spec in (lrus or {}).items():
+        register_lru_user(k, name, spec.get("memcg_aware", True), spec.get("shrinker", []))
+    return k
+
+
+def register_lru_user(k: Kernel, name: str, memcg_aware: bool, shrinker_flags) -> LruUser:
+    """A list_lru user like a superblock's dentry lru: shrinker_alloc + list_lru_init_memcg
+    (fs/super.c: alloc_super); its scan isolates and frees objects (dentry disposal)."""
+    from . import lru_user
+    flags = 0
+    for f in shrinker_flags:
+        flags |= sh.FLAG_NAMES[f]
+    s = sh.shrinker_alloc(k, flags, f"{name}-shrinker")
+    lru = ll.ListLru(name)
+    ll.__list_lru_init(k, lru, memcg_aware, s)
+    s.count_objects = lru_user.lru_user_count
+    s.scan_objects = lru_user.lru_user_scan
+    user = LruUser(name, lru, s)
+    s.private_data = user
+    sh.shrinker_register(k, s)
+    k.lrus[name] = user
+    return user

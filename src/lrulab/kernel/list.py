@@ -1,0 +1,158 @@
+"""include/linux/list.h: doubly linked lists with CONFIG_DEBUG_LIST-style checks.
+
+A ``ListHead`` is both a list head and an entry (``struct list_head``).  Entries remember the
+head they are on (``owner``) so that the model can check the rule the kernel relies on: a list
+is only changed under the lock that protects it (``head.lock``; None for private on-stack
+lists).  Violations are reported as ``list`` events, never raised.
+"""
+
+from __future__ import annotations
+
+from .sched import report
+
+
+class ListHead:
+    __slots__ = ("prev", "next", "owner", "lock", "container", "name")
+
+    def __init__(self, name: str = "", lock=None, container=None):
+        self.prev = self
+        self.next = self
+        self.owner: ListHead | None = None  # for entries: the head they are linked on
+        self.lock = lock  # for heads: the spinlock that protects the list
+        self.container = container  # container_of() for entries
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<list {self.name}>"
+
+
+def INIT_LIST_HEAD(h: ListHead) -> None:
+    """include/linux/list.h: INIT_LIST_HEAD."""
+    h.prev = h.next = h
+    h.owner = None
+
+
+def list_empty(h: ListHead) -> bool:
+    """include/linux/list.h: list_empty (a plain read: lockless callers make it a step)."""
+    return h.next is h
+
+
+def _locked(k, head: ListHead, what: str) -> None:
+    lock = head.lock
+    if lock is not None and lock.owner is not k.current:
+        report(k, "list", f"{what} on {head.name} without holding {lock.name}")
+
+
+def _link(new: ListHead, prev: ListHead, nxt: ListHead, head: ListHead) -> None:
+    nxt.prev = new
+    new.next = nxt
+    new.prev = prev
+    prev.next = new
+    new.owner = head
+
+
+def list_add_tail(k, new: ListHead, head: ListHead) -> None:
+    """include/linux/list.h: list_add_tail (DEBUG_LIST: no double add)."""
+    _locked(k, head, "list_add_tail")
+    if new.owner is not None:
+        report(k, "list", f"list_add double add: {new.name} already on {new.owner.name}")
+        return
+    _link(new, head.prev, head, head)
+
+
+def list_add(k, new: ListHead, head: ListHead) -> None:
+    """include/linux/list.h: list_add."""
+    _locked(k, head, "list_add")
+    if new.owner is not None:
+        report(k, "list", f"list_add double add: {new.name} already on {new.owner.name}")
+        return
+    _link(new, head, head.next, head)
+
+
+def _unlink(k, entry: ListHead, what: str) -> bool:
+    if entry.next is None:
+        report(k, "list", f"{what} corruption: {entry.name} was already deleted (poisoned)")
+        return False
+    if entry.next is entry:
+        return False
+    head = entry.owner
+    if head is not None:
+        _locked(k, head, what)
+    entry.prev.next = entry.next
+    entry.next.prev = entry.prev
+    entry.owner = None
+    return True
+
+
+def list_del_init(k, entry: ListHead) -> None:
+    """include/linux/list.h: list_del_init."""
+    _unlink(k, entry, "list_del_init")
+    entry.next = entry.prev = entry
+
+
+def list_del(k, entry: ListHead) -> None:
+    """include/linux/list.h: list_del -- leaves the entry poisoned."""
+    if _unlink(k, entry, "list_del") or entry.next is entry:
+        entry.next = entry.prev = None
+
+
+def list_move_tail(k, entry: ListHead, head: ListHead) -> None:
+    """include/linux/list.h: list_move_tail."""
+    _unlink(k, entry, "list_move_tail")
+    _locked(k, head, "list_move_tail")
+    _link(entry, head.prev, head, head)
+
+
+def list_move(k, entry: ListHead, head: ListHead) -> None:
+    """include/linux/list.h: list_move."""
+    _unlink(k, entry, "list_move")
+    _locked(k, head, "list_move")
+    _link(entry, head, head.next, head)
+
+
+def _splice(k, src: ListHead, prev: ListHead, nxt: ListHead, dst: ListHead) -> None:
+    _locked(k, src, "list_splice")
+    _locked(k, dst, "list_splice")
+    if src.next is src:
+        return
+    first, last = src.next, src.prev
+    e = first
+    while True:
+        e.owner = dst
+        if e is last:
+            break
+        e = e.next
+    first.prev = prev
+    prev.next = first
+    last.next = nxt
+    nxt.prev = last
+    src.next = src.prev = src
+
+
+def list_splice_init(k, src: ListHead, dst: ListHead) -> None:
+    """include/linux/list.h: list_splice_init -- src's entries go to the head of dst."""
+    _splice(k, src, dst, dst.next, dst)
+
+
+def list_splice_tail_init(k, src: ListHead, dst: ListHead) -> None:
+    """include/linux/list.h: list_splice_tail_init -- src's entries go to the tail of dst."""
+    _splice(k, src, dst.prev, dst, dst)
+
+
+def list_entries(head: ListHead) -> list:
+    """The entries of a list in order (for properties and printing, not kernel code)."""
+    out = []
+    e = head.next
+    while e is not head and e is not None:
+        out.append(e)
+        e = e.next
+    return out
+
+
+def list_count(head: ListHead) -> int:
+    n = 0
+    e = head.next
+    while e is not head and e is not None:
+        n += 1
+        e = e.next
+    return n

@@ -1,0 +1,420 @@
+"""mm/list_lru.c and include/linux/list_lru.h.
+
+Two layouts, chosen by the flag list_lru_per_sublist_lock:
+- 6.13+ (Kairui Song's rework, plus the v5 6/9 caller-locking API): every ``list_lru_one`` has
+  its own lock; reparenting marks the child's sublist dead (``nr_items = LONG_MIN``) and
+  ``lock_list_lru_of_memcg`` walks up to the parent past dead or missing sublists.
+- pre-6.13 (6.1): one lock per node covers the node list and every memcg sublist on that node;
+  reparenting rewrites ``kmemcg_id`` of the dying memcg (and its descendants) to the parent's.
+
+Reparenting order (6.13+): the reference digest splices, marks dead, then erases the xarray
+slot; 6.13's own code erases first.  Both keep adds and deletes safe; we follow the digest.
+"""
+
+from __future__ import annotations
+
+from . import memcontrol as mc
+from . import shrinker
+from .list import ListHead, list_add_tail, list_del_init, list_empty, list_move, list_splice_init
+from .sched import (KObject, WARN_ON, kasan_check, kvfree_rcu, may_fail, rcu_read_lock,
+                    rcu_read_unlock, spin_lock, spin_lock_irq, spin_unlock, spin_unlock_irq,
+                    SpinLock)
+
+LONG_MIN = -(1 << 63)
+
+# enum lru_status
+LRU_REMOVED, LRU_REMOVED_RETRY, LRU_ROTATE, LRU_SKIP, LRU_RETRY, LRU_STOP = range(6)
+
+
+class ListLruOne(KObject):
+    """``struct list_lru_one``: a list, its item count (LONG_MIN = dead) and its lock."""
+
+    __slots__ = ("list", "nr_items", "lock", "name")
+
+    def __init__(self, name: str, lock: SpinLock):
+        super().__init__()
+        self.name = name
+        self.lock = lock
+        self.list = ListHead(name, lock)
+        self.nr_items = 0
+
+    def __repr__(self) -> str:
+        return f"<list_lru_one {self.name}>"
+
+
+class ListLruMemcg(KObject):
+    """``struct list_lru_memcg``: one memcg's sublists, one per node; freed with kvfree_rcu."""
+
+    __slots__ = ("node", "name")
+
+    def __init__(self, lru: ListLru, name: str, nodes: int, node_locks):
+        super().__init__()
+        self.name = name
+        self.node = [ListLruOne(f"{lru.name}[{name}][{nid}]",
+                                node_locks[nid] or SpinLock(f"{lru.name}[{name}][{nid}].lock",
+                                                            lru.irqsafe))
+                     for nid in range(nodes)]
+
+    def __repr__(self) -> str:
+        return f"<list_lru_memcg {self.name}>"
+
+
+class ListLruNode:
+    """``struct list_lru_node``: the node's root sublist and the node-wide item count."""
+
+    __slots__ = ("lru", "nr_items", "lock")
+
+    def __init__(self, name: str, lock: SpinLock):
+        self.lock = lock  # pre-6.13 only: the node lock that covers every sublist
+        self.lru = ListLruOne(name, lock)
+        self.nr_items = 0
+
+
+class ListLru:
+    """``struct list_lru``."""
+
+    __slots__ = ("name", "node", "shrinker_id", "memcg_aware", "xa", "irqsafe", "per_node_lock")
+
+    def __init__(self, name: str):
+        self.name = name
+        self.node: list[ListLruNode] = []
+        self.shrinker_id = -1
+        self.memcg_aware = False
+        self.xa: dict[int, ListLruMemcg] = {}
+        self.irqsafe = False
+        self.per_node_lock = False
+
+    def __repr__(self) -> str:
+        return f"<list_lru {self.name}>"
+
+
+def __list_lru_init(k, lru: ListLru, memcg_aware: bool, s, irqsafe: bool = False) -> None:
+    """mm/list_lru.c: __list_lru_init -- shrinker_id is copied from the shrinker whether or not
+    it stayed memcg-aware; nokmem (flag list_lru_init_nokmem_unaware) and cgroup_disable=memory
+    (flag list_lru_memcg_disabled_unaware) make the lru non-memcg-aware."""
+    lru.shrinker_id = s.id if s is not None else -1
+    if k.cfg.patch.list_lru_init_nokmem_unaware and mc.mem_cgroup_kmem_disabled(k):
+        memcg_aware = False
+    if k.cfg.patch.list_lru_memcg_disabled_unaware and mc.mem_cgroup_disabled(k):
+        memcg_aware = False
+    lru.memcg_aware = memcg_aware
+    lru.irqsafe = irqsafe
+    lru.per_node_lock = not k.cfg.patch.list_lru_per_sublist_lock
+    for nid in range(k.cfg.nodes):
+        lock = SpinLock(f"{lru.name}.node[{nid}].lock", irqsafe)
+        lru.node.append(ListLruNode(f"{lru.name}[root][{nid}]", lock))
+    if memcg_aware:
+        k.memcg_list_lrus.append(lru)
+
+
+def _node_locks(lru: ListLru) -> list:
+    return [n.lock if lru.per_node_lock else None for n in lru.node]
+
+
+def list_lru_memcg_aware(lru: ListLru) -> bool:
+    """include/linux/list_lru.h: list_lru_memcg_aware."""
+    return lru.memcg_aware
+
+
+def list_lru_from_memcg_idx(k, lru: ListLru, nid: int, idx: int) -> ListLruOne | None:
+    """mm/list_lru.c: list_lru_from_memcg_idx -- NULL when the memcg has no sublists (yet, or
+    any more); the node list for idx < 0 or a non-memcg-aware lru."""
+    if lru.memcg_aware and idx >= 0:
+        mlru = lru.xa.get(idx)
+        return mlru.node[nid] if mlru is not None else None
+    return lru.node[nid].lru
+
+
+def lock_list_lru_of_memcg(k, lru: ListLru, nid: int, memcg, irq: bool, skip_empty: bool):
+    """mm/list_lru.c: lock_list_lru_of_memcg (6.13+, with v5 2/9 and 4/9) -- lock memcg's
+    sublist on nid; a missing or dead one (its memcg was reparented) makes it walk up to the
+    parent.  Returns (locked sublist, effective memcg); (None, memcg) only with skip_empty.
+
+    pre-6.13 (6.1): takes the node lock and resolves the sublist through kmemcg_id, which
+    reparenting rewrote to the parent's."""
+    if lru.per_node_lock:
+        nlru = lru.node[nid]
+        yield from (spin_lock_irq if irq else spin_lock)(k, nlru.lock)
+        l = list_lru_from_memcg_idx(k, lru, nid, mc.memcg_kmem_id(memcg))
+        if l is None:
+            (spin_unlock_irq if irq else spin_unlock)(k, nlru.lock)
+        return l, memcg
+    rcu_read_lock(k)
+    while True:
+        l = list_lru_from_memcg_idx(k, lru, nid, mc.memcg_kmem_id(memcg))
+        if l is not None:
+            yield from (spin_lock_irq if irq else spin_lock)(k, l.lock)
+            kasan_check(k, l, "lock_list_lru_of_memcg")
+            if l.nr_items != LONG_MIN:
+                rcu_read_unlock(k)
+                return l, memcg
+            (spin_unlock_irq if irq else spin_unlock)(k, l.lock)
+        if skip_empty:
+            rcu_read_unlock(k)
+            return None, memcg
+        WARN_ON(k, not mc.css_is_dying(memcg), f"walk-up from live {memcg!r}")
+        memcg = mc.parent_mem_cgroup(memcg)
+
+
+def unlock_list_lru(k, l: ListLruOne, irq: bool) -> None:
+    """mm/list_lru.c: unlock_list_lru."""
+    (spin_unlock_irq if irq else spin_unlock)(k, l.lock)
+
+
+def list_lru_lock(k, lru: ListLru, nid: int, memcg, irq: bool = False):
+    """mm/list_lru.c: list_lru_lock / list_lru_lock_irq(save) (v5 6/9) -- never NULL.
+    Returns (sublist, effective memcg)."""
+    return (yield from lock_list_lru_of_memcg(k, lru, nid, memcg, irq, False))
+
+
+def list_lru_unlock(k, l: ListLruOne, irq: bool = False) -> None:
+    """mm/list_lru.c: list_lru_unlock / list_lru_unlock_irq(restore) (v5 6/9)."""
+    unlock_list_lru(k, l, irq)
+
+
+def __list_lru_add(k, lru: ListLru, l: ListLruOne, item: ListHead, nid: int, memcg) -> bool:
+    """mm/list_lru.c: __list_lru_add (v5 6/9; before it, the body of list_lru_add) -- caller
+    holds l's lock; the shrinker bit goes on ``memcg`` when this sublist goes 0 -> 1."""
+    if list_empty(item):
+        list_add_tail(k, item, l.list)
+        if l.nr_items == 0:
+            shrinker.set_shrinker_bit(k, memcg, nid, lru.shrinker_id)
+        l.nr_items += 1
+        lru.node[nid].nr_items += 1
+        return True
+    return False
+
+
+def __list_lru_del(k, lru: ListLru, l: ListLruOne, item: ListHead, nid: int) -> bool:
+    """mm/list_lru.c: __list_lru_del -- caller holds l's lock; never touches shrinker bits."""
+    if not list_empty(item):
+        list_del_init(k, item)
+        l.nr_items -= 1
+        lru.node[nid].nr_items -= 1
+        return True
+    return False
+
+
+def bit_memcg(k, memcg, effective):
+    """Which memcg __list_lru_add's callers pass for the bit: before v5 1/9 the one they asked
+    for, after it the one lock_list_lru_of_memcg walked up to (list_lru_bit_on_effective_memcg)."""
+    return effective if k.cfg.patch.list_lru_bit_on_effective_memcg else memcg
+
+
+def list_lru_add(k, lru: ListLru, item: ListHead, nid: int, memcg, irq: bool = False):
+    """mm/list_lru.c: list_lru_add / list_lru_add_irq."""
+    l, eff = yield from lock_list_lru_of_memcg(k, lru, nid, memcg, irq, False)
+    ret = __list_lru_add(k, lru, l, item, nid, bit_memcg(k, memcg, eff))
+    unlock_list_lru(k, l, irq)
+    return ret
+
+
+def list_lru_del(k, lru: ListLru, item: ListHead, nid: int, memcg, irq: bool = False):
+    """mm/list_lru.c: list_lru_del."""
+    l, _ = yield from lock_list_lru_of_memcg(k, lru, nid, memcg, irq, False)
+    ret = __list_lru_del(k, lru, l, item, nid)
+    unlock_list_lru(k, l, irq)
+    return ret
+
+
+def list_lru_isolate(k, l: ListLruOne, item: ListHead) -> None:
+    """mm/list_lru.c: list_lru_isolate -- from a walk callback, with l locked."""
+    list_del_init(k, item)
+    l.nr_items -= 1
+
+
+def list_lru_isolate_move(k, l: ListLruOne, item: ListHead, head: ListHead) -> None:
+    """mm/list_lru.c: list_lru_isolate_move -- onto a private list, with l locked."""
+    list_move(k, item, head)
+    l.nr_items -= 1
+
+
+def list_lru_count_one(k, lru: ListLru, nid: int, memcg):
+    """mm/list_lru.c: list_lru_count_one -- a lockless read of one sublist's count under RCU,
+    no walk-up; a dead sublist counts 0."""
+    yield "list_lru_count_one"
+    rcu_read_lock(k)
+    l = list_lru_from_memcg_idx(k, lru, nid, mc.memcg_kmem_id(memcg))
+    count = 0
+    if l is not None and kasan_check(k, l, "list_lru_count_one"):
+        count = l.nr_items
+    rcu_read_unlock(k)
+    return max(count, 0)
+
+
+def list_lru_shrink_count(k, lru: ListLru, sc):
+    """include/linux/list_lru.h: list_lru_shrink_count."""
+    return (yield from list_lru_count_one(k, lru, sc.nid, sc.memcg))
+
+
+def __list_lru_walk_one(k, lru: ListLru, nid: int, memcg, isolate, cb_arg, nr_to_walk: list,
+                        irq_off: bool):
+    """mm/list_lru.c: __list_lru_walk_one -- walk one sublist (no walk-up: skip_empty), the
+    budget decremented before each callback; LRU_REMOVED(_RETRY) lowers the node count;
+    LRU_RETRY/LRU_REMOVED_RETRY restart (the callback dropped the lock)."""
+    isolated = 0
+    while True:
+        l, _ = yield from lock_list_lru_of_memcg(k, lru, nid, memcg, irq_off, True)
+        if l is None:
+            return isolated
+        restart = False
+        pos = l.list.next
+        while pos is not l.list:
+            nxt = pos.next
+            if nr_to_walk[0] <= 0:
+                break
+            nr_to_walk[0] -= 1
+            ret = yield from isolate(k, pos, l, cb_arg)
+            if ret == LRU_REMOVED or ret == LRU_REMOVED_RETRY:
+                isolated += 1
+                lru.node[nid].nr_items -= 1
+                if ret == LRU_REMOVED_RETRY:
+                    restart = True
+                    break
+            elif ret == LRU_ROTATE:
+                list_move(k, pos, l.list.prev)  # to the tail
+            elif ret == LRU_RETRY:
+                restart = True
+                break
+            elif ret == LRU_STOP:
+                break
+            pos = nxt
+        if restart:
+            continue
+        unlock_list_lru(k, l, irq_off)
+        return isolated
+
+
+def list_lru_shrink_walk(k, lru: ListLru, sc, isolate, cb_arg, irq_off: bool = False):
+    """include/linux/list_lru.h: list_lru_shrink_walk(_irq) -- sc->nid, sc->memcg, budget
+    &sc->nr_to_scan."""
+    budget = [sc.nr_to_scan]
+    ret = yield from __list_lru_walk_one(k, lru, sc.nid, sc.memcg, isolate, cb_arg, budget,
+                                         irq_off)
+    sc.nr_to_scan = budget[0]
+    return ret
+
+
+# -- memcg sublist allocation -------------------------------------------------------------
+
+def memcg_list_lru_allocated(memcg, lru: ListLru) -> bool:
+    """mm/list_lru.c: memcg_list_lru_allocated -- reads memcg->kmemcg_id (a NULL memcg oopses
+    here: bug B4, reported inside __memcg_list_lru_alloc when inlined)."""
+    idx = memcg.kmemcg_id
+    return idx < 0 or idx in lru.xa
+
+
+def __memcg_list_lru_alloc(k, memcg, lru: ListLru):
+    """mm/list_lru.c: __memcg_list_lru_alloc -- populate the farthest ancestor lacking sublists
+    first, so a reparent target always exists; a dying memcg never gets new sublists.
+    Returns 0 or -ENOMEM (allocation site 'list_lru_memcg')."""
+    while True:
+        pos = memcg
+        parent = mc.parent_mem_cgroup(pos)
+        while not memcg_list_lru_allocated(parent, lru):
+            pos = parent
+            parent = mc.parent_mem_cgroup(pos)
+        ok = yield from may_fail("list_lru_memcg")
+        if not ok:
+            return -12
+        mlru = ListLruMemcg(lru, pos.path, k.cfg.nodes, _node_locks(lru))
+        yield "xas_lock_irqsave"
+        idx = pos.kmemcg_id
+        if idx >= 0 and idx not in lru.xa and not mc.css_is_dying(pos):
+            lru.xa[idx] = mlru
+        if pos is memcg or mc.css_is_dying(pos):
+            return 0
+
+
+def memcg_list_lru_alloc(k, memcg, lru: ListLru):
+    """mm/list_lru.c: memcg_list_lru_alloc -- called when an object that may go on lru is
+    allocated (kmem_cache_alloc_lru)."""
+    if not list_lru_memcg_aware(lru) or memcg_list_lru_allocated(memcg, lru):
+        return 0
+    return (yield from __memcg_list_lru_alloc(k, memcg, lru))
+
+
+def folio_memcg_list_lru_alloc(k, folio, lru: ListLru):
+    """mm/list_lru.c: folio_memcg_list_lru_alloc (v5 7/9) -- RCU fast path when the heads
+    exist, else pin the memcg and allocate."""
+    if not list_lru_memcg_aware(lru):
+        return 0
+    rcu_read_lock(k)
+    memcg = mc.folio_memcg(k, folio)
+    res = memcg_list_lru_allocated(memcg, lru)
+    rcu_read_unlock(k)
+    if res:
+        return 0
+    return (yield from __memcg_list_lru_alloc(k, memcg, lru))
+
+
+# -- reparenting --------------------------------------------------------------------------
+
+def memcg_reparent_list_lru_one(k, lru: ListLru, nid: int, src: ListLruOne, parent):
+    """mm/list_lru.c: memcg_reparent_list_lru_one (6.13+) -- splice to the head of the
+    parent's sublist, bit on the parent if items moved, mark the child dead."""
+    yield from spin_lock_irq(k, src.lock)
+    dst = list_lru_from_memcg_idx(k, lru, nid, mc.memcg_kmem_id(parent))
+    yield from spin_lock(k, dst.lock)
+    list_splice_init(k, src.list, dst.list)
+    if src.nr_items:
+        WARN_ON(k, src.nr_items < 0, f"reparenting dead {src!r}")
+        dst.nr_items += src.nr_items
+        shrinker.set_shrinker_bit(k, parent, nid, lru.shrinker_id)
+    src.nr_items = LONG_MIN
+    spin_unlock(k, dst.lock)
+    spin_unlock_irq(k, src.lock)
+
+
+def memcg_reparent_list_lrus(k, memcg, parent):
+    """mm/list_lru.c: memcg_reparent_list_lrus -- every memcg-aware lru moves memcg's sublists
+    to parent.  pre-6.13: kmemcg_id of memcg and its descendants is first rewritten to the
+    parent's, then each node is spliced under the node lock (src count set to 0, not dead)."""
+    if not k.cfg.patch.list_lru_per_sublist_lock:
+        yield from _memcg_reparent_list_lrus_pernode(k, memcg, parent)
+        return
+    for lru in list(k.memcg_list_lrus):
+        mlru = lru.xa.get(memcg.kmemcg_id)
+        if mlru is None:
+            continue
+        for nid in range(k.cfg.nodes):
+            yield from memcg_reparent_list_lru_one(k, lru, nid, mlru.node[nid], parent)
+        yield "xas_store"
+        del lru.xa[memcg.kmemcg_id]
+        for l in mlru.node:
+            kvfree_rcu(k, l)
+        kvfree_rcu(k, mlru)
+
+
+def _memcg_reparent_list_lrus_pernode(k, memcg, parent):
+    src_idx, dst_idx = memcg.kmemcg_id, parent.kmemcg_id
+    yield "memcg_reparent_list_lrus"
+    for m in mc.mem_cgroup_iter(k, memcg):
+        m.kmemcg_id = dst_idx
+    for lru in list(k.memcg_list_lrus):
+        for nid in range(k.cfg.nodes):
+            nlru = lru.node[nid]
+            yield from spin_lock_irq(k, nlru.lock)
+            src = list_lru_from_memcg_idx(k, lru, nid, src_idx)
+            if src is not None:
+                dst = list_lru_from_memcg_idx(k, lru, nid, dst_idx)
+                list_splice_init(k, src.list, dst.list)
+                if src.nr_items:
+                    dst.nr_items += src.nr_items
+                    shrinker.set_shrinker_bit(k, parent, nid, lru.shrinker_id)
+                    src.nr_items = 0
+            spin_unlock_irq(k, nlru.lock)
+        mlru = lru.xa.pop(src_idx, None) if src_idx >= 0 else None
+        if mlru is not None:
+            for l in mlru.node:
+                kvfree_rcu(k, l)
+            kvfree_rcu(k, mlru)
+
+
+def lru_sublists(lru: ListLru):
+    """(owner memcg kmemcg_id or -1, nid, sublist) for every live sublist -- for properties."""
+    for nid, n in enumerate(lru.node):
+        yield -1, nid, n.lru
+    for idx, mlru in lru.xa.items():
+        for nid, l in enumerate(mlru.node):
+            yield idx, nid, l

@@ -1,0 +1,97 @@
+"""A generic list_lru user (fs/dcache.c style): objects charged to a memcg (through their
+obj_cgroup), added on release, isolated and freed by their shrinker."""
+
+from __future__ import annotations
+
+from . import list_lru as ll, memcontrol as mc
+from .list import ListHead, list_del_init
+from .sched import KObject, kfree, rcu_read_lock, rcu_read_unlock
+from .shrinker import SHRINK_EMPTY
+
+
+class LruObject(KObject):
+    """A shrinkable slab object (a dentry) with its lru link."""
+
+    __slots__ = ("name", "nid", "memcg", "lru")
+
+    def __init__(self, name: str, nid: int, memcg):
+        super().__init__()
+        self.name = name
+        self.nid = nid
+        self.memcg = memcg  # the memcg of its obj_cgroup at allocation
+        self.lru = ListHead(f"{name}.d_lru", container=self)
+
+    def __repr__(self) -> str:
+        return f"<object {self.name}>"
+
+
+def mem_cgroup_from_slab_obj(k, obj: LruObject):
+    """mm/memcontrol.c: mem_cgroup_from_slab_obj -- obj_cgroup_memcg of the object's objcg.
+    Objcgs are reparented at offline (memcg_reparent_objcgs), so the answer is the nearest
+    ancestor that is not offline."""
+    memcg = obj.memcg
+    if mc.mem_cgroup_disabled(k) or mc.mem_cgroup_kmem_disabled(k):
+        return None
+    while memcg is not None and not memcg.online and memcg.parent is not None:
+        memcg = memcg.parent
+    return memcg
+
+
+def kmem_cache_alloc_lru(k, user, name: str, nid: int, memcg):
+    """mm/slub.c: kmem_cache_alloc_lru -- memcg_list_lru_alloc for the object's memcg first."""
+    yield "kmem_cache_alloc_lru"
+    if not mc.mem_cgroup_disabled(k) and memcg is not None and not mc.mem_cgroup_kmem_disabled(k):
+        if (yield from ll.memcg_list_lru_alloc(k, memcg, user.lru)):
+            return None
+    obj = LruObject(name, nid, memcg)
+    user.items[name] = obj
+    return obj
+
+
+def list_lru_add_obj(k, user, obj: LruObject):
+    """mm/list_lru.c: list_lru_add_obj -- resolve the object's memcg under RCU, then add."""
+    yield "list_lru_add_obj"
+    rcu_read_lock(k)
+    memcg = mem_cgroup_from_slab_obj(k, obj)
+    ret = yield from ll.list_lru_add(k, user.lru, obj.lru, obj.nid, memcg)
+    rcu_read_unlock(k)
+    return ret
+
+
+def list_lru_del_obj(k, user, obj: LruObject):
+    """mm/list_lru.c: list_lru_del_obj."""
+    yield "list_lru_del_obj"
+    rcu_read_lock(k)
+    memcg = mem_cgroup_from_slab_obj(k, obj)
+    ret = yield from ll.list_lru_del(k, user.lru, obj.lru, obj.nid, memcg)
+    rcu_read_unlock(k)
+    return ret
+
+
+def lru_user_count(k, s, sc):
+    """fs/super.c: super_cache_count style -- list_lru_shrink_count, SHRINK_EMPTY when empty."""
+    n = yield from ll.list_lru_shrink_count(k, s.private_data.lru, sc)
+    return n if n else SHRINK_EMPTY
+
+
+def _isolate(k, item: ListHead, l, dispose: ListHead):
+    """fs/dcache.c: dentry_lru_isolate_shrink style -- move to the dispose list."""
+    ll.list_lru_isolate_move(k, l, item, dispose)
+    return ll.LRU_REMOVED
+    yield
+
+
+def lru_user_scan(k, s, sc):
+    """fs/super.c: super_cache_scan style -- walk, then free what was isolated."""
+    user = s.private_data
+    dispose = ListHead(f"{user.name}.dispose")
+    freed = yield from ll.list_lru_shrink_walk(k, user.lru, sc, _isolate, dispose)
+    pos = dispose.next
+    while pos is not dispose:
+        nxt = pos.next
+        obj = pos.container
+        list_del_init(k, pos)
+        user.items.pop(obj.name, None)
+        kfree(k, obj)
+        pos = nxt
+    return freed

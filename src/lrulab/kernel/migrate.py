@@ -1,0 +1,75 @@
+"""mm/migrate.c: migrating a large anonymous folio to another node."""
+
+from __future__ import annotations
+
+from . import huge_memory, memcontrol as mc
+from .folio import (PG_partially_mapped, folio_lock, folio_put, folio_ref_freeze, folio_try_get,
+                    folio_unlock)
+from .list import list_empty
+from .rmap import folio_add_new_anon_rmap
+from .sched import may_fail
+from .vmstat import count_vm_event, count_vm_events
+
+
+def migrate_pages(k, folio, nid: int, new_name: str):
+    """mm/migrate.c: migrate_pages -> migrate_folio_unmap / migrate_folio_move for one folio.
+
+    The destination (same order, same memcg, node nid; allocation site migrate_alloc) takes over
+    the mappings.  The source, frozen, leaves the deferred-split queue in
+    __folio_migrate_mapping; since the 2026 fix (migrate_requeue_dst) the destination is queued
+    again with the source's partially-mapped state before it becomes visible.  6.1: unmapping a
+    PTE-mapped source queues it first (page_remove_rmap).  Returns the destination or None."""
+    yield "migrate_pages"
+    if not (yield from folio_try_get(k, folio)):
+        return None
+    yield from folio_lock(k, folio)
+    dst = None
+    ok = yield from may_fail("migrate_alloc")
+    if ok:
+        dst = yield from _move(k, folio, nid, new_name)
+    folio_unlock(k, folio)
+    if dst is None:
+        count_vm_event(k, "thp_migration_fail")
+        yield from folio_put(k, folio)
+        return None
+    count_vm_event(k, "thp_migration_success")
+    count_vm_events(k, "pgmigrate_success", 1 << dst.order)
+    yield from folio_put(k, folio)  # our pin: the source is now freed
+    return dst
+
+
+def _move(k, src, nid: int, new_name: str):
+    was_queued = not list_empty(src._deferred_list)
+    was_partial = bool(src.flags & PG_partially_mapped)
+    pmd, ptes, mapcount = src.pmd_mapped, src.nr_pages_mapped, src.mapcount
+    if not k.cfg.patch.partially_mapped_flag and not pmd and ptes:
+        yield from huge_memory.deferred_split_huge_page(k, src)  # 6.1: unmap queues the source
+    src.refcount -= mapcount  # migration entries
+    src.mapcount = 0
+    if not (yield from folio_ref_freeze(k, src, 1)):
+        src.mapcount = mapcount
+        src.refcount += mapcount
+        return None
+    dst = huge_memory.new_folio(k, new_name, src.order, nid)
+    dst.written = src.written
+    if src.memcg is not None:
+        dst.memcg = src.memcg  # mem_cgroup_migrate: the charge moves with the data
+        mc.css_get(src.memcg)
+        src.memcg.nr_pages += dst.nr_pages
+    # __folio_migrate_mapping: the frozen source leaves the deferred-split queue
+    yield from huge_memory.folio_unqueue_deferred_split(k, src)
+    if pmd:
+        folio_add_new_anon_rmap(k, dst, pmd=True)
+    else:
+        folio_add_new_anon_rmap(k, dst, pmd=False)
+        dst.nr_pages_mapped = ptes
+        dst.mapcount = dst.refcount = ptes
+    if k.cfg.patch.migrate_requeue_dst and was_queued and dst.order > 1:
+        yield from huge_memory.deferred_split_folio(k, dst, was_partial)
+    # the source keeps one (frozen, now dropped to 1) reference for the caller's put
+    src.refcount = 1
+    src.frozen = False
+    src.mapcount = 0
+    src.pmd_mapped = False
+    src.nr_pages_mapped = 0
+    return dst

@@ -1,0 +1,320 @@
+"""mm/shrinker.c (mm/vmscan.c before 6.7): shrinker registration, per-memcg bitmaps, shrink_slab.
+
+Sources: the 6.7+ lockless shrinker (shrinker_info_unit, set_shrinker_bit's WARN,
+shrink_slab_memcg clearing skipped nokmem bits) and the 6.1 rwsem variant, selected by the
+flags shrinker_lockless, expand_keeps_bits, nokmem_skip_clears_bit, set_shrinker_bit_warn.
+A shrinker_info's bitmap is one Python int (bit i = shrinker id i).
+"""
+
+from __future__ import annotations
+
+from . import memcontrol as mc
+from .sched import WARN_ON_ONCE, kasan_check, may_fail, report
+from .vmstat import count_vm_events
+
+SHRINKER_REGISTERED = 1 << 0
+SHRINKER_ALLOCATED = 1 << 1
+SHRINKER_NUMA_AWARE = 1 << 2
+SHRINKER_MEMCG_AWARE = 1 << 3
+SHRINKER_NONSLAB = 1 << 4
+
+SHRINK_STOP = (1 << 64) - 1  # ~0UL
+SHRINK_EMPTY = (1 << 64) - 2  # ~0UL - 1
+SHRINKER_UNIT_BITS = 64  # BITS_PER_LONG
+SHRINK_BATCH = 128
+DEFAULT_SEEKS = 2
+DEF_PRIORITY = 12
+
+FLAG_NAMES = {"numa_aware": SHRINKER_NUMA_AWARE, "memcg_aware": SHRINKER_MEMCG_AWARE,
+              "nonslab": SHRINKER_NONSLAB}
+
+
+class Shrinker:
+    """``struct shrinker``: id is valid only while SHRINKER_MEMCG_AWARE is set (else 0)."""
+
+    __slots__ = ("name", "flags", "id", "nr_deferred", "count_objects", "scan_objects",
+                 "seeks", "batch", "private_data")
+
+    def __init__(self, name: str, flags: int):
+        self.name = name
+        self.flags = flags
+        self.id = 0  # kzalloc'ed
+        self.nr_deferred: list[int] | None = None
+        self.count_objects = None
+        self.scan_objects = None
+        self.seeks = DEFAULT_SEEKS
+        self.batch = 0
+        self.private_data = None
+
+    def __repr__(self) -> str:
+        return f"<shrinker {self.name}>"
+
+
+class ShrinkerInfo:
+    """``struct shrinker_info`` of one memcg on one node: bitmap and memcg-level nr_deferred."""
+
+    __slots__ = ("map_nr_max", "map", "nr_deferred")
+
+    def __init__(self, map_nr_max: int):
+        self.map_nr_max = map_nr_max
+        self.map = 0
+        self.nr_deferred = [0] * map_nr_max
+
+
+class ShrinkControl:
+    """``struct shrink_control``.  scan_limit: the reclaim op's nr_to_scan (see do_shrink_slab)."""
+
+    __slots__ = ("nid", "memcg", "nr_to_scan", "nr_scanned", "scan_limit")
+
+    def __init__(self, nid: int, memcg, scan_limit: int | None = None):
+        self.nid = nid
+        self.memcg = memcg
+        self.nr_to_scan = 0
+        self.nr_scanned = 0
+        self.scan_limit = scan_limit
+
+
+def _round_up(n: int, unit: int) -> int:
+    return -(-n // unit) * unit
+
+
+# -- registration -------------------------------------------------------------------------
+
+def shrinker_memcg_alloc(k, s: Shrinker) -> int:
+    """mm/shrinker.c: shrinker_memcg_alloc (6.1: prealloc_memcg_shrinker) -- an idr id, the
+    bitmaps of every memcg grown to cover it.  -ENOSYS with cgroup_disable=memory, and (flag
+    shrinker_nokmem_memcg_off) for slab shrinkers under nokmem."""
+    if mc.mem_cgroup_disabled(k):
+        return -38
+    if (k.cfg.patch.shrinker_nokmem_memcg_off and mc.mem_cgroup_kmem_disabled(k)
+            and not s.flags & SHRINKER_NONSLAB):
+        return -38
+    sid = 0
+    while sid in k.shrinker_idr:
+        sid += 1
+    k.shrinker_idr[sid] = s
+    if sid >= k.shrinker_nr_max:
+        expand_shrinker_info(k, sid)
+    s.id = sid
+    return 0
+
+
+def shrinker_alloc(k, flags: int, name: str) -> Shrinker:
+    """mm/shrinker.c: shrinker_alloc -- a memcg-aware shrinker that cannot get an id falls back
+    to a non-memcg-aware one with per-node nr_deferred; its id stays 0 (from kzalloc)."""
+    s = Shrinker(name, flags | SHRINKER_ALLOCATED)
+    if flags & SHRINKER_MEMCG_AWARE:
+        if shrinker_memcg_alloc(k, s) == 0:
+            return s
+        s.flags &= ~SHRINKER_MEMCG_AWARE
+    s.nr_deferred = [0] * (k.cfg.nodes if flags & SHRINKER_NUMA_AWARE else 1)
+    return s
+
+
+def shrinker_register(k, s: Shrinker) -> None:
+    """mm/shrinker.c: shrinker_register -- onto shrinker_list, SHRINKER_REGISTERED."""
+    s.flags |= SHRINKER_REGISTERED
+    k.shrinker_list.append(s)
+
+
+def expand_one_shrinker_info(k, memcg, new_nr_max: int) -> None:
+    """mm/shrinker.c: expand_one_shrinker_info -- a bigger info per node; 6.1 (expand_keeps_bits
+    off) sets every old bit to 1."""
+    for nid, old in enumerate(memcg.shrinker_info):
+        new = ShrinkerInfo(new_nr_max)
+        new.nr_deferred[: old.map_nr_max] = old.nr_deferred
+        new.map = old.map if k.cfg.patch.expand_keeps_bits else (1 << old.map_nr_max) - 1
+        memcg.shrinker_info[nid] = new
+
+
+def expand_shrinker_info(k, new_id: int) -> None:
+    """mm/shrinker.c: expand_shrinker_info -- every memcg's bitmaps grow to cover new_id."""
+    new_nr_max = _round_up(new_id + 1, SHRINKER_UNIT_BITS)
+    for memcg in list(k.memcgs.values()) + [k.root_mem_cgroup]:
+        if memcg is not None and memcg.shrinker_info is not None:
+            expand_one_shrinker_info(k, memcg, new_nr_max)
+    k.shrinker_nr_max = new_nr_max
+
+
+def alloc_shrinker_info(k, memcg):
+    """mm/shrinker.c: alloc_shrinker_info -- per-node bitmaps sized shrinker_nr_max, under the
+    shrinker mutex (6.1: shrinker_rwsem for write).  Returns False on allocation failure."""
+    yield "down_write(shrinker_rwsem)"
+    k.shrinker_rwsem_writer = k.current
+    ok = yield from may_fail("shrinker_info")
+    if ok:
+        memcg.shrinker_info = [ShrinkerInfo(k.shrinker_nr_max) for _ in range(k.cfg.nodes)]
+    yield "up_write(shrinker_rwsem)"
+    k.shrinker_rwsem_writer = None
+    return ok
+
+
+def reparent_shrinker_deferred(k, memcg) -> None:
+    """mm/shrinker.c: reparent_shrinker_deferred -- the child's nr_deferred is added to the
+    parent's, per node; bits are not touched."""
+    parent = mc.parent_mem_cgroup(memcg) or k.root_mem_cgroup
+    if memcg.shrinker_info is None or parent.shrinker_info is None:
+        return
+    for nid, info in enumerate(memcg.shrinker_info):
+        pinfo = parent.shrinker_info[nid]
+        for i, v in enumerate(info.nr_deferred):
+            pinfo.nr_deferred[i] += v
+
+
+def set_shrinker_bit(k, memcg, nid: int, shrinker_id: int) -> None:
+    """mm/shrinker.c: set_shrinker_bit -- no-op unless id >= 0 and memcg is a non-root memcg;
+    6.7+ warns (once) when the id is beyond the map (set_shrinker_bit_warn)."""
+    if shrinker_id < 0 or memcg is None or mc.mem_cgroup_is_root(k, memcg):
+        return
+    kasan_check(k, memcg, "set_shrinker_bit")
+    info = memcg.shrinker_info[nid]
+    if k.cfg.patch.set_shrinker_bit_warn:
+        if WARN_ON_ONCE(k, shrinker_id >= info.map_nr_max,
+                        f"set_shrinker_bit: id {shrinker_id} >= map_nr_max {info.map_nr_max}"):
+            return
+    info.map |= 1 << shrinker_id
+
+
+def shrinker_bit_test(memcg, nid: int, shrinker_id: int) -> bool:
+    """Whether bit shrinker_id is set for (memcg, nid) -- for properties and state views."""
+    if memcg is None or memcg.shrinker_info is None or shrinker_id < 0:
+        return False
+    return bool(memcg.shrinker_info[nid].map >> shrinker_id & 1)
+
+
+def _clear_bit(info: ShrinkerInfo, i: int) -> None:
+    info.map &= ~(1 << i)
+
+
+# -- shrinking ----------------------------------------------------------------------------
+
+def _nr_deferred_slot(k, s: Shrinker, sc: ShrinkControl):
+    nid = sc.nid if s.flags & SHRINKER_NUMA_AWARE else 0
+    if sc.memcg is not None and s.flags & SHRINKER_MEMCG_AWARE:
+        return sc.memcg.shrinker_info[nid].nr_deferred, s.id
+    return s.nr_deferred, nid
+
+
+def do_shrink_slab(k, sc: ShrinkControl, s: Shrinker, priority: int):
+    """mm/shrinker.c (6.1: mm/vmscan.c): do_shrink_slab -- count, then scan in batches.
+
+    total_scan = (nr_deferred >> priority) + (freeable >> priority) * 4 / seeks, capped at twice
+    freeable; batches of shrinker->batch (default 128) while total_scan >= batch or >= freeable;
+    the leftover goes back to nr_deferred.  ``sc.scan_limit`` (the reclaim op's nr_to_scan)
+    replaces the priority formula with exactly that many objects, as a scan request does."""
+    freeable = yield from s.count_objects(k, s, sc)
+    if freeable == 0 or freeable == SHRINK_EMPTY:
+        return freeable
+    arr, idx = _nr_deferred_slot(k, s, sc)
+    nr = arr[idx]
+    arr[idx] = 0
+    if s.seeks:
+        delta = (freeable >> priority) * 4 // s.seeks
+    else:
+        delta = freeable // 2
+    total_scan = min((nr >> priority) + delta, 2 * freeable)
+    batch = s.batch or SHRINK_BATCH
+    if sc.scan_limit is not None:
+        total_scan = sc.scan_limit
+        batch = min(batch, total_scan) or 1
+    freed = scanned = 0
+    while total_scan >= batch or total_scan >= freeable:
+        if total_scan <= 0:
+            break
+        nr_to_scan = min(batch, total_scan)
+        sc.nr_to_scan = nr_to_scan
+        sc.nr_scanned = nr_to_scan
+        ret = yield from s.scan_objects(k, s, sc)
+        if ret == SHRINK_STOP:
+            break
+        freed += ret
+        count_vm_events(k, "slabs_scanned", sc.nr_scanned)
+        total_scan -= sc.nr_scanned
+        scanned += sc.nr_scanned
+    next_deferred = min(max(nr + delta - scanned, 0), 2 * freeable)
+    arr, idx = _nr_deferred_slot(k, s, sc)
+    arr[idx] += next_deferred
+    return freed
+
+
+def _rwsem_trylock(k) -> bool:
+    w = k.shrinker_rwsem_writer
+    return w is None or w is k.current
+
+
+def shrink_slab_memcg(k, nid: int, memcg, priority: int, scan_limit=None):
+    """mm/shrinker.c: shrink_slab_memcg -- only online memcgs; each set bit's shrinker runs;
+    SHRINK_EMPTY clears the bit, then one re-check re-sets it if objects raced in.  Under nokmem
+    slab (non-NONSLAB) shrinkers are skipped (6.7+ also clears their bit)."""
+    if not mc.mem_cgroup_online(memcg):
+        return 0
+    if not k.cfg.patch.shrinker_lockless and not _rwsem_trylock(k):
+        return 0
+    if memcg.shrinker_info is None:
+        return 0
+    freed = 0
+    info = memcg.shrinker_info[nid]
+    i = 0
+    while True:
+        bits = info.map >> i
+        if not bits:
+            break
+        i += (bits & -bits).bit_length() - 1  # next set bit
+        if i >= k.shrinker_nr_max:
+            break
+        s = k.shrinker_idr.get(i)
+        if s is None or not s.flags & SHRINKER_REGISTERED:
+            _clear_bit(info, i)
+            i += 1
+            continue
+        if not mc.memcg_kmem_online(k) and not s.flags & SHRINKER_NONSLAB:
+            if k.cfg.patch.nokmem_skip_clears_bit:
+                _clear_bit(info, i)
+            i += 1
+            continue
+        sc = ShrinkControl(nid, memcg, scan_limit)
+        ret = yield from do_shrink_slab(k, sc, s, priority)
+        if ret == SHRINK_EMPTY:
+            _clear_bit(info, i)
+            yield "smp_mb__after_atomic"
+            ret = yield from do_shrink_slab(k, sc, s, priority)
+            if ret == SHRINK_EMPTY:
+                ret = 0
+            else:
+                set_shrinker_bit(k, memcg, nid, i)
+        freed += ret
+        info = memcg.shrinker_info[nid]
+        i += 1
+    return freed
+
+
+def shrink_slab(k, nid: int, memcg, priority: int, scan_limit=None):
+    """mm/shrinker.c: shrink_slab -- a non-root memcg goes through its bitmap; the root memcg
+    (or NULL with memcg disabled) runs every registered shrinker, memcg-aware ones included,
+    with sc->memcg = root (or NULL).  SHRINK_EMPTY counts as 0."""
+    if not mc.mem_cgroup_disabled(k) and memcg is not None and not mc.mem_cgroup_is_root(k, memcg):
+        return (yield from shrink_slab_memcg(k, nid, memcg, priority, scan_limit))
+    if not k.cfg.patch.shrinker_lockless and not _rwsem_trylock(k):
+        return 0
+    freed = 0
+    for s in list(k.shrinker_list):
+        sc = ShrinkControl(nid, memcg, scan_limit)
+        ret = yield from do_shrink_slab(k, sc, s, priority)
+        if ret == SHRINK_EMPTY:
+            ret = 0
+        freed += ret
+    return freed
+
+
+def shrinker_bits(memcg, nid: int) -> list[int]:
+    """The set bit ids of (memcg, nid), for views and properties."""
+    if memcg is None or memcg.shrinker_info is None:
+        return []
+    m, out, i = memcg.shrinker_info[nid].map, [], 0
+    while m:
+        if m & 1:
+            out.append(i)
+        m >>= 1
+        i += 1
+    return out
+

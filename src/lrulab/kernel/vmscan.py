@@ -1,0 +1,75 @@
+"""mm/vmscan.c (and memory_reclaim of mm/memcontrol.c, drop_slab of mm/shrinker.c): the
+reclaim drivers that call shrink_slab.
+
+The model has no LRU pages, so nothing is ever counted as reclaimed -- as on a machine
+without swap, where THP splits are not counted either (6.1 §2.6) -- and every sweep runs its
+priorities down to 0."""
+
+from __future__ import annotations
+
+from . import memcontrol as mc
+from .shrinker import DEF_PRIORITY, shrink_slab
+
+MAX_RECLAIM_RETRIES = 16
+
+
+def shrink_node_memcgs(k, nid: int, target, priority: int, scan_limit=None):
+    """mm/vmscan.c: shrink_node_memcgs -- every memcg of the target's subtree (zombies
+    included), then shrink_slab(nid, memcg); with memcg disabled once with memcg NULL."""
+    memcgs = mc.mem_cgroup_iter(k, target) or [None]
+    freed = 0
+    for memcg in memcgs:
+        freed += yield from shrink_slab(k, nid, memcg, priority, scan_limit)
+    return freed
+
+
+def shrink_node(k, nid: int, target, priority: int, scan_limit=None):
+    """mm/vmscan.c: shrink_node -- one pass over one node at one priority."""
+    k.reclaim_passes += 1
+    return (yield from shrink_node_memcgs(k, nid, target, priority, scan_limit))
+
+
+def do_try_to_free_pages(k, nodes, target, scan_limit=None):
+    """mm/vmscan.c: do_try_to_free_pages -- priority DEF_PRIORITY down to 0, every node of the
+    zonelist once per priority (no LRU progress, so no early exit)."""
+    freed = 0
+    for priority in range(DEF_PRIORITY, -1, -1):
+        for nid in nodes:
+            freed += yield from shrink_node(k, nid, target, priority, scan_limit)
+    return freed
+
+
+def try_to_free_mem_cgroup_pages(k, memcg, nodes, scan_limit=None):
+    """mm/vmscan.c: try_to_free_mem_cgroup_pages -- memcg reclaim of memcg's subtree (6.1 has
+    no nodemask: every node; a node-restricted variant is what 'reclaim: {memcg, node: N}'
+    models).  Returns pages reclaimed: always 0 here."""
+    yield from do_try_to_free_pages(k, nodes, memcg, scan_limit)
+    return 0
+
+
+def memory_reclaim(k, memcg, scan_limit=None):
+    """mm/memcontrol.c: memory_reclaim (the memory.reclaim file) -- retries
+    try_to_free_mem_cgroup_pages while nothing is reclaimed: 1 + MAX_RECLAIM_RETRIES sweeps,
+    then -EAGAIN."""
+    nodes = range(k.cfg.nodes)
+    for _ in range(1 + MAX_RECLAIM_RETRIES):
+        yield from try_to_free_mem_cgroup_pages(k, memcg, nodes, scan_limit)
+    return -11
+
+
+def drop_slab_node(k, nid: int):
+    """mm/shrinker.c (6.1: mm/vmscan.c): drop_slab_node -- every memcg at priority 0, repeated
+    while (freed >> shift++) > 1."""
+    shift = 0
+    while True:
+        freed = yield from shrink_node_memcgs(k, nid, None, 0)
+        k.reclaim_passes += 1
+        if (freed >> shift) <= 1:
+            break
+        shift += 1
+
+
+def drop_slab(k):
+    """mm/shrinker.c: drop_slab -- /proc/sys/vm/drop_caches 2: every online node."""
+    for nid in range(k.cfg.nodes):
+        yield from drop_slab_node(k, nid)

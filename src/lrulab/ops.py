@@ -1,0 +1,165 @@
+"""What a scenario can do, as kernel calls.  Each op is a generator run on the current task.
+
+A user-space name (folio ``f1``, item ``d1``) stands for whatever the program's mapping holds
+now; an op on a mapping that is gone is a no-op, as the syscall would find nothing there.
+Ops that change one process's mappings hold that mm's mmap_lock, as munmap does."""
+
+from __future__ import annotations
+
+from .kernel import huge_memory, khugepaged, lru_user, memcontrol as mc, memory, migrate, rmap
+from .kernel import vmscan
+from .kernel.config import make_config
+from .kernel.folio import folio_get, folio_put
+from .kernel.kernel import Kernel, boot
+from .kernel.sched import SpinLock, run_sync, spin_lock, spin_unlock
+from .scenario import Op, Scenario
+
+
+def build_kernel(sc: Scenario) -> Kernel:
+    """Boot the scenario's kernel and create its memcgs (online, in order)."""
+    ks = sc.kernel
+    k = boot(make_config(ks.variant, ks.patches, ks.boot, ks.nodes, ks.sysfs), ks.lrus)
+    for path in sc.memcgs:
+        run_sync(k, mc.cgroup_mkdir(k, path))
+    return k
+
+
+def memcg_of(k: Kernel, path: str):
+    """The memcg a task of cgroup ``path`` charges to: released memcgs leave their tasks'
+    charges to the nearest ancestor that is still there.  None with memcg disabled."""
+    if mc.mem_cgroup_disabled(k):
+        return None
+    while path and path != "root":
+        m = k.memcgs.get(path)
+        if m is not None:
+            return m
+        path = path.rpartition("/")[0]
+    return k.root_mem_cgroup
+
+
+def _mmap_lock(k: Kernel, name: str) -> SpinLock:
+    lock = k.mmap_locks.get(name)
+    if lock is None:
+        lock = k.mmap_locks[name] = SpinLock(f"mm({name}).mmap_lock")
+    return lock
+
+
+def _live(k: Kernel, name: str):
+    f = k.folios.get(name)
+    return None if f is None or f.freed else f
+
+
+def run_op(k: Kernel, op: Op):
+    """The generator for one scenario op.  Returns a short result string."""
+    a = op.args
+    kind = op.kind
+    if kind == "mkdir":
+        ret = yield from mc.cgroup_mkdir(k, a["path"])
+        return "ok" if ret == 0 else f"-ENOMEM"
+    if kind == "rmdir":
+        m = k.memcgs.get(a["path"])
+        if m is None or m.dying:
+            return "no such memcg"
+        yield from mc.cgroup_rmdir(k, m)
+        return "ok"
+    if kind == "fault":
+        folio = yield from memory.handle_mm_fault(
+            k, a["as"], memcg_of(k, a["memcg"]), a["node"], a["order"],
+            a.get("written", 1 << a["order"]))
+        k.folios[a["as"]] = folio
+        return "THP" if folio is not None else "fallback to small pages"
+    if kind == "collapse":
+        result, folio = yield from khugepaged.collapse_huge_page(
+            k, a["as"], memcg_of(k, a["memcg"]), a["node"], a.get("written", 512))
+        k.folios[a["as"]] = folio
+        k.results.append((op.text(), result, folio is not None and folio.pmd_mapped))
+        return result
+    if kind in ("partial_unmap", "unmap"):
+        lock = _mmap_lock(k, a["folio"])
+        yield from spin_lock(k, lock)
+        folio = _live(k, a["folio"])
+        res = "nothing mapped"
+        if folio is not None and (folio.pmd_mapped or folio.nr_pages_mapped):
+            if kind == "partial_unmap":
+                nr = yield from rmap.zap_partial(k, folio)
+                res = f"unmapped {nr} pages"
+            else:
+                yield from rmap.zap_all(k, folio)
+                res = "unmapped"
+        spin_unlock(k, lock)
+        return res
+    if kind == "get":
+        folio = _live(k, a["folio"])
+        if folio is None:
+            return "gone"
+        yield from folio_get(k, folio)
+        return "pinned"
+    if kind == "put":
+        folio = _live(k, a["folio"])
+        if folio is None:
+            return "gone"
+        yield from folio_put(k, folio)
+        return "freed" if folio.freed else "unpinned"
+    if kind == "split":
+        folio = _live(k, a["folio"])
+        if folio is None:
+            return "gone"
+        ret = yield from huge_memory.split_folio(k, folio)
+        return "split" if ret == 0 else f"failed ({ret})"
+    if kind == "migrate":
+        folio = _live(k, a["folio"])
+        if folio is None or folio.split:
+            return "not a large folio"
+        dst = yield from migrate.migrate_pages(k, folio, a["node"], a["folio"])
+        if dst is None:
+            return "failed"
+        k.folios[a["folio"]] = dst
+        return f"moved to node {a['node']}"
+    if kind == "reclaim":
+        yield from reclaim(k, a)
+        return "done"
+    if kind == "lru_add":
+        user = k.lrus[a["lru"]]
+        obj = user.items.get(a["item"])
+        if obj is None:
+            obj = yield from lru_user.kmem_cache_alloc_lru(
+                k, user, a["item"], a["node"], memcg_of(k, a["memcg"]))
+            if obj is None:
+                return "-ENOMEM"
+        added = yield from lru_user.list_lru_add_obj(k, user, obj)
+        return "added" if added else "already on the lru"
+    if kind == "lru_del":
+        user = k.lrus[a["lru"]]
+        obj = user.items.get(a["item"])
+        if obj is None or obj.freed:
+            return "gone"
+        deleted = yield from lru_user.list_lru_del_obj(k, user, obj)
+        return "deleted" if deleted else "not on the lru"
+    raise AssertionError(kind)
+
+
+def reclaim(k: Kernel, a: dict):
+    """The reclaim op (docs/scenarios.md):
+    - priority P given: one shrink_node pass at P on the node(s), target's subtree;
+    - memcg M, node all: memory.reclaim (memory_reclaim: 17 sweeps 12 -> 0);
+    - memcg M, node N: one memcg reclaim sweep restricted to node N;
+    - root, node all: drop_caches=2 (drop_slab);
+    - root, node N: one global reclaim sweep of node N (kswapd / direct reclaim).
+    With cgroup_disable=memory every reclaim is global.  nr_to_scan: each shrinker call scans
+    exactly that many objects."""
+    limit = a.get("nr_to_scan")
+    nodes = range(k.cfg.nodes) if a["node"] == "all" else [a["node"]]
+    is_root = a["memcg"] == "root" or mc.mem_cgroup_disabled(k)
+    target = None if is_root else memcg_of(k, a["memcg"])
+    yield "reclaim"
+    if "priority" in a:
+        for nid in nodes:
+            yield from vmscan.shrink_node(k, nid, target, a["priority"], limit)
+    elif is_root and a["node"] == "all" and limit is None:
+        yield from vmscan.drop_slab(k)
+    elif is_root:
+        yield from vmscan.do_try_to_free_pages(k, nodes, None, limit)
+    elif a["node"] == "all":
+        yield from vmscan.memory_reclaim(k, target, limit)
+    else:
+        yield from vmscan.try_to_free_mem_cgroup_pages(k, target, nodes, limit)

@@ -1,0 +1,274 @@
+"""The named properties.  Each is a function of the kernel state returning a list of messages
+(empty: the property holds).  ``WHEN`` says where the checker evaluates it: 'step' after every
+step, 'quiescent' in states where every thread has finished.  Definitions: docs/properties.md.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from .kernel import list_lru as ll, memcontrol as mc, shrinker as sh
+from .kernel.folio import PG_partially_mapped
+from .kernel.list import list_count, list_entries
+from .kernel.sched import Task, run_sync
+from .kernel.vmscan import shrink_node
+
+
+def _events(k, kinds) -> list[str]:
+    return [str(e) for e in k.events if e.kind in kinds]
+
+
+def no_warn(k) -> list[str]:
+    """No WARN_ON / VM_WARN_ON / WARN_ON_ONCE fired, and no lockdep splat."""
+    return _events(k, ("warn", "lockdep"))
+
+
+def no_oops(k) -> list[str]:
+    """No Oops: NULL or dead pointer dereference, BUG, or a task stuck on itself."""
+    return _events(k, ("oops", "deadlock"))
+
+
+def no_use_after_free(k) -> list[str]:
+    """No read or write of a freed folio, memcg, sublist or lru object (KASAN)."""
+    return _events(k, ("use_after_free",))
+
+
+def list_integrity(k) -> list[str]:
+    """No list op without the protecting lock, no double add, no delete of a deleted entry."""
+    return _events(k, ("list",))
+
+
+# -- where things are queued --------------------------------------------------------------
+
+def _memcg_by_kmemcg_id(k):
+    out = {}
+    for m in list(k.memcgs.values()) + k.released_memcgs:
+        if m.kmemcg_id >= 0 and not m.freed:
+            out.setdefault(m.kmemcg_id, m)
+    return out
+
+
+def thp_lists(k):
+    """(owner memcg or None, nid or None, list head) of every deferred-split list: list_lru
+    sublists (owner None for node lists) or open-coded queues (nid None: all nodes mixed)."""
+    if k.cfg.patch.thp_list_lru:
+        owners = _memcg_by_kmemcg_id(k)
+        for idx, nid, l in ll.lru_sublists(k.deferred_split_lru):
+            yield owners.get(idx) if idx >= 0 else None, nid, l.list
+    else:
+        for nd in k.nodes:
+            yield None, None, nd.deferred_split_queue.split_queue
+        for m in _all_memcgs(k):
+            yield m, None, m.deferred_split_queue.split_queue
+
+
+def _all_memcgs(k):
+    ms = list(k.memcgs.values())
+    if k.root_mem_cgroup is not None:
+        ms.insert(0, k.root_mem_cgroup)
+    return ms + [m for m in k.released_memcgs if not m.freed]
+
+
+def queued_folios(k):
+    """(owner, folio) for every folio on a deferred-split list."""
+    for owner, _, head in thp_lists(k):
+        for e in list_entries(head):
+            yield owner, e.container
+
+
+def _effective(k, memcg):
+    while memcg is not None and not memcg.online:
+        memcg = memcg.parent
+    return memcg
+
+
+def _shrinker_memcg_aware(s) -> bool:
+    return bool(s.flags & sh.SHRINKER_MEMCG_AWARE)
+
+
+# -- quiescent properties -----------------------------------------------------------------
+
+def counters(k) -> list[str]:
+    """Every count matches its list: list_lru sublists (dead ones LONG_MIN and empty) and node
+    totals, split_queue_len, NR_ANON_PARTIALLY_MAPPED, nr_anon_transparent_hugepages."""
+    out = []
+    lrus = [k.deferred_split_lru] if k.deferred_split_lru else []
+    lrus += [u.lru for u in k.lrus.values()]
+    for lru in lrus:
+        for nid, node in enumerate(lru.node):
+            total = node.lru.nr_items
+            for idx, mlru in lru.xa.items():
+                total += max(mlru.node[nid].nr_items, 0)
+            if total != node.nr_items:
+                out.append(f"{lru.name} node {nid}: nr_items {node.nr_items} but sublists "
+                           f"hold {total}")
+        for idx, nid, l in ll.lru_sublists(lru):
+            n = list_count(l.list)
+            if l.nr_items == ll.LONG_MIN:
+                if n:
+                    out.append(f"{l.name}: dead but holds {n} items")
+            elif l.nr_items != n:
+                out.append(f"{l.name}: nr_items {l.nr_items} but {n} on the list")
+    if not k.cfg.patch.thp_list_lru:
+        queues = [nd.deferred_split_queue for nd in k.nodes]
+        queues += [m.deferred_split_queue for m in _all_memcgs(k)]
+        for q in queues:
+            n = list_count(q.split_queue)
+            if q.split_queue_len != n:
+                out.append(f"{q.name}: split_queue_len {q.split_queue_len} but {n} queued")
+    live = [f for f in k.folios.values() if f is not None and not f.freed]
+    pm = sum(1 for f in live if f.flags & PG_partially_mapped and f.order > 1)
+    if k.vmstat["nr_anon_partially_mapped"] != pm:
+        out.append(f"nr_anon_partially_mapped {k.vmstat['nr_anon_partially_mapped']} but {pm} "
+                   "folios flagged")
+    thp = sum(1 for f in live if f.pmd_mapped)
+    if k.vmstat["nr_anon_transparent_hugepages"] != thp:
+        out.append(f"nr_anon_transparent_hugepages {k.vmstat['nr_anon_transparent_hugepages']} "
+                   f"but {thp} PMD-mapped")
+    return out
+
+
+def bit_coverage(k) -> list[str]:
+    """For a memcg-aware shrinker, every online non-root memcg whose reclaim must see an item
+    has the shrinker bit for the item's node: the owner of the memcg sublist or queue holding
+    it; for a list that is not per memcg (nokmem), every memcg with items charged there."""
+    out = []
+    s = k.deferred_split_shrinker
+    if _shrinker_memcg_aware(s) and not mc.mem_cgroup_disabled(k):
+        for owner, nid, head in thp_lists(k):
+            for e in list_entries(head):
+                f = e.container
+                need = owner if owner is not None else _effective(k, f.memcg)
+                _need_bit(k, need, f.nid, s, f.name, out)
+    for user in k.lrus.values():
+        if not _shrinker_memcg_aware(user.shrinker) or mc.mem_cgroup_disabled(k):
+            continue
+        owners = _memcg_by_kmemcg_id(k)
+        for idx, nid, l in ll.lru_sublists(user.lru):
+            for e in list_entries(l.list):
+                obj = e.container
+                need = owners.get(idx) if idx >= 0 else (
+                    None if user.lru.memcg_aware else _effective(k, obj.memcg))
+                _need_bit(k, need, nid, user.shrinker, obj.name, out)
+    return out
+
+
+def _need_bit(k, memcg, nid, s, what, out) -> None:
+    if memcg is None or not memcg.online or mc.mem_cgroup_is_root(k, memcg):
+        return
+    if not sh.shrinker_bit_test(memcg, nid, s.id):
+        out.append(f"{what} is queued for {memcg.path} on node {nid}, but {memcg.path}'s bit "
+                   f"for {s.name} (id {s.id}) on node {nid} is clear")
+
+
+def _copy(k):
+    c = copy.deepcopy(k)
+    c.current = c.task("property")
+    c.scan_log = []
+    return c
+
+
+def memcg_reclaim_reach(k) -> list[str]:
+    """If memcg reclaim of an online memcg M ran now on node N (a full pass, priority 0), its
+    deferred-split scan would reach every queued folio charged to M's subtree on N.  Answered
+    by running that reclaim on a copy.  When the THP shrinker is not memcg-aware (it fell back:
+    7.2 under nokmem, or cgroup_disable=memory) memcg reclaim is not meant to run it; then the
+    property asks the same of global reclaim of node N (the accepted 7.2 behaviour)."""
+    out = []
+    s = k.deferred_split_shrinker
+    queued = [f for _, f in queued_folios(k) if not f.freed]
+    if not queued:
+        return out
+    if not _shrinker_memcg_aware(s) or mc.mem_cgroup_disabled(k):
+        for nid in range(k.cfg.nodes):
+            want = {f.name for f in queued if f.nid == nid}
+            if want:
+                missed = want - _reached(k, nid, None)
+                out += [f"global reclaim of node {nid} would not reach {n}" for n in sorted(missed)]
+        return out
+    for m in [m for m in k.memcgs.values() if m.online]:
+        sub = set(id(x) for x in mc.mem_cgroup_iter(k, m))
+        for nid in range(k.cfg.nodes):
+            want = {f.name for f in queued if f.nid == nid and id(f.memcg) in sub}
+            if want:
+                missed = want - _reached(k, nid, m.path)
+                out += [f"memcg reclaim of {m.path} on node {nid} would not reach {n}"
+                        for n in sorted(missed)]
+    return out
+
+
+def _reached(k, nid, path) -> set:
+    c = _copy(k)
+    target = c.memcgs[path] if path else None
+    run_sync(c, shrink_node(c, nid, target, 0))
+    return {f.name for f in c.scan_log}
+
+
+def node_locality(k) -> list[str]:
+    """A deferred-split scan run for node N splits only folios on node N."""
+    return [f"reclaim for node {r} split a folio on node {f}"
+            + (f" (memcg {m.path or 'root'})" if m is not None else "")
+            for r, f, m, _ in k.split_log if r != f]
+
+
+def stale_bits(k) -> list[str]:
+    """After one reclaim pass of every online memcg on every node (run on a copy), no
+    memcg-aware shrinker's bit is set for a (memcg, node) where it has nothing to shrink."""
+    if mc.mem_cgroup_disabled(k):
+        return []
+    c = _copy(k)
+    online = [m for m in c.memcgs.values() if m.online]
+    for m in online:
+        for nid in range(c.cfg.nodes):
+            run_sync(c, sh.shrink_slab_memcg(c, nid, m, 0))
+    out = []
+    for m in online:
+        for nid in range(c.cfg.nodes):
+            for i in sh.shrinker_bits(m, nid):
+                s = c.shrinker_idr.get(i)
+                if s is None or not _shrinker_memcg_aware(s):
+                    continue
+                n = run_sync(c, s.count_objects(c, s, sh.ShrinkControl(nid, m)))
+                if n == 0 or n == sh.SHRINK_EMPTY:
+                    out.append(f"{m.path}: bit for {s.name} on node {nid} stays set with "
+                               "nothing to shrink")
+    return out
+
+
+def honest_results(k) -> list[str]:
+    """An operation reports success exactly when it succeeded (collapse_huge_page's result
+    code versus a mapped THP)."""
+    out = []
+    for text, result, actual in k.results:
+        if (result == "SCAN_SUCCEED") != bool(actual):
+            out.append(f"{text}: reported {result} but the THP was "
+                       f"{'mapped' if actual else 'not created'}")
+    return out
+
+
+def reparent_complete(k) -> list[str]:
+    """Nothing stays queued on an offline memcg's own list: at css_offline its items must move
+    to the parent, where reclaim can reach them."""
+    out = []
+    for owner, _, head in thp_lists(k):
+        if owner is not None and not owner.online and not mc.mem_cgroup_disabled(k):
+            out += [f"{e.container.name} stranded on offline {owner.path}'s queue"
+                    for e in list_entries(head)]
+    return out
+
+
+REGISTRY = {
+    "no_warn": (no_warn, "step"),
+    "no_oops": (no_oops, "step"),
+    "no_use_after_free": (no_use_after_free, "step"),
+    "list_integrity": (list_integrity, "step"),
+    "counters": (counters, "quiescent"),
+    "bit_coverage": (bit_coverage, "quiescent"),
+    "memcg_reclaim_reach": (memcg_reclaim_reach, "quiescent"),
+    "node_locality": (node_locality, "step"),
+    "stale_bits": (stale_bits, "quiescent"),
+    "honest_results": (honest_results, "quiescent"),
+    "reparent_complete": (reparent_complete, "quiescent"),
+}
+
+__all__ = ["REGISTRY", "Task"]

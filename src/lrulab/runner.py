@@ -1,0 +1,132 @@
+"""The sequential runner: setup, then each thread's ops one after another, each op to
+completion on its own task; the kernel functions each op went through; property verdicts."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+from .kernel.sched import KernelEvent, Oops, kernel_stack
+from .ops import build_kernel, run_op
+from .properties import REGISTRY
+from .scenario import Op, Scenario
+from .view import memcg_counts, snapshot
+
+_HELPER_MODULES = ("lrulab.kernel.sched", "lrulab.kernel.list", "lrulab.kernel.vmstat",
+                   "lrulab.kernel.config")
+
+
+@dataclass
+class OpRecord:
+    thread: str
+    op: Op
+    result: str
+    functions: list
+    vmstat_delta: dict
+    state: dict
+    events: list = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    variant: str
+    patches: dict
+    boot: list
+    ops: list
+    vmstat: dict
+    memcgs: dict
+    events: list
+    properties: dict  # name -> list of messages
+    kernel: object = None
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.properties.values())
+
+
+class _CallTrace:
+    """sys.setprofile hook collecting the model's kernel functions in first-call order."""
+
+    def __init__(self):
+        self.names: list[str] = []
+        self.seen: set = set()
+
+    def __call__(self, frame, event, arg):
+        if event != "call":
+            return
+        mod = frame.f_globals.get("__name__", "")
+        if mod.startswith("lrulab.kernel.") and mod not in _HELPER_MODULES:
+            name = frame.f_code.co_name
+            if name not in self.seen and not name.startswith("_") or name.startswith("__"):
+                if name not in self.seen:
+                    self.seen.add(name)
+                    self.names.append(name)
+
+
+def decide_from(op: Op):
+    """Allocation choices of the sequential runner: fail exactly the sites the op lists."""
+    sites = set(op.args.get("fail", ()))
+    return lambda site: site not in sites
+
+
+def execute(k, op: Op, decide=None):
+    """Run one op to completion on k.current.  An Oops (or a NULL dereference in the model's
+    kernel code) ends the op and is recorded as a kernel event."""
+    from .kernel.sched import run_sync
+    try:
+        return run_sync(k, run_op(k, op), decide or decide_from(op))
+    except Oops as e:
+        k.events.append(KernelEvent("oops", str(e), k.current.name, _tb_stack(e)))
+    except AttributeError as e:
+        if "'NoneType' object has no attribute" not in str(e):
+            raise
+        k.events.append(KernelEvent("oops", f"BUG: kernel NULL pointer dereference ({e})",
+                                    k.current.name, _tb_stack(e)))
+    return "oops"
+
+
+def _tb_stack(e: BaseException) -> tuple:
+    names = []
+    tb = e.__traceback__
+    while tb is not None:
+        mod = tb.tb_frame.f_globals.get("__name__", "")
+        if mod.startswith("lrulab.kernel.") and mod not in _HELPER_MODULES:
+            names.append(tb.tb_frame.f_code.co_name)
+        tb = tb.tb_next
+    return tuple(names)
+
+
+def run_scenario(sc: Scenario, trace: bool = True) -> RunResult:
+    """Run a scenario sequentially and evaluate its properties at the end."""
+    k = build_kernel(sc)
+    records = []
+    plan = [("setup", op) for op in sc.setup]
+    for i, ops in enumerate(sc.threads):
+        plan += [(f"T{i}", op) for op in ops]
+    tasks = {}
+    for tname, op in plan:
+        if tname not in tasks:
+            tasks[tname] = k.task(tname)
+        k.current = tasks[tname]
+        before = dict(k.vmstat)
+        nev = len(k.events)
+        tracer = _CallTrace() if trace else None
+        if tracer:
+            sys.setprofile(tracer)
+        try:
+            result = execute(k, op)
+        finally:
+            if tracer:
+                sys.setprofile(None)
+        delta = {key: k.vmstat[key] - before[key] for key in k.vmstat if k.vmstat[key] != before[key]}
+        records.append(OpRecord(tname, op, str(result), tracer.names if tracer else [], delta,
+                                snapshot(k), [str(e) for e in k.events[nev:]]))
+    k.current = k.tasks[0]
+    props = {name: REGISTRY[name][0](k) for name in sc.check}
+    ks = sc.kernel
+    return RunResult(sc, ks.variant, dict(ks.patches), list(ks.boot), records, dict(k.vmstat),
+                     memcg_counts(k), [str(e) for e in k.events], props, k)
+
+
+__all__ = ["run_scenario", "RunResult", "OpRecord", "execute", "kernel_stack"]

@@ -1,0 +1,431 @@
+"""Scenario files: YAML in, a validated Scenario out.  Every error names file:line and the fix.
+
+The format is a contract other tools write to (see docs/scenarios.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .kernel.config import BOOT_OPTIONS, FLAGS, PRESETS, SYSFS_DEFAULTS, ConfigError, make_config
+from .kernel.sched import ALLOC_SITES
+
+PROPERTIES = ("no_warn", "no_oops", "no_use_after_free", "list_integrity", "counters",
+              "bit_coverage", "memcg_reclaim_reach", "node_locality", "stale_bits",
+              "honest_results", "reparent_complete")
+
+# op -> (field -> (required, kind)); kind: path | memcg | node | nodeall | int | name | folio |
+# lru | item | sites | priority
+OPS: dict[str, dict[str, tuple[bool, str]]] = {
+    "mkdir": {"path": (True, "path")},
+    "rmdir": {"path": (True, "memcg")},
+    "fault": {"memcg": (True, "memcg"), "node": (False, "node"), "order": (False, "order"),
+              "as": (True, "name"), "written": (False, "int"), "fail": (False, "sites")},
+    "collapse": {"memcg": (True, "memcg"), "node": (False, "node"), "as": (True, "name"),
+                 "written": (False, "int"), "fail": (False, "sites")},
+    "partial_unmap": {"folio": (True, "folio")},
+    "unmap": {"folio": (True, "folio")},
+    "get": {"folio": (True, "folio")},
+    "put": {"folio": (True, "folio")},
+    "split": {"folio": (True, "folio")},
+    "migrate": {"folio": (True, "folio"), "node": (True, "node"), "fail": (False, "sites")},
+    "reclaim": {"memcg": (True, "memcg"), "node": (False, "nodeall"),
+                "nr_to_scan": (False, "int"), "priority": (False, "priority")},
+    "lru_add": {"lru": (True, "lru"), "memcg": (True, "memcg"), "node": (False, "node"),
+                "item": (True, "name"), "fail": (False, "sites")},
+    "lru_del": {"lru": (True, "lru"), "item": (True, "item")},
+}
+SCALAR_OPS = {"mkdir": "path", "rmdir": "path", "partial_unmap": "folio", "unmap": "folio",
+              "get": "folio", "put": "folio", "split": "folio"}
+TOP_KEYS = {"name", "kernel", "memcgs", "setup", "threads", "check", "expect", "description",
+            "properties_note"}
+KERNEL_KEYS = {"variant", "patches", "boot", "nodes", "sysfs", "lrus", "inject_alloc_failures"}
+
+
+class ScenarioError(Exception):
+    """A bad scenario: str() is one line, 'file:line: what is wrong; how to fix it'."""
+
+
+@dataclass(frozen=True)
+class Op:
+    kind: str
+    args: dict
+    line: int
+    file: str = ""
+
+    def text(self) -> str:
+        """The op as written, in flow style: 'fault: {memcg: A, node: 0, as: f1}'."""
+        if self.kind in SCALAR_OPS and len(self.args) == 1:
+            return f"{self.kind}: {self.args[SCALAR_OPS[self.kind]]}"
+        inner = ", ".join(f"{k}: {v}" for k, v in self.args.items())
+        return f"{self.kind}: {{{inner}}}"
+
+
+@dataclass
+class KernelSpec:
+    variant: str
+    patches: dict = field(default_factory=dict)
+    boot: list = field(default_factory=list)
+    nodes: int = 1
+    sysfs: dict = field(default_factory=dict)
+    lrus: dict = field(default_factory=dict)
+    inject_alloc_failures: bool = False
+
+
+@dataclass
+class Scenario:
+    path: str
+    name: str
+    kernel: KernelSpec
+    memcgs: list
+    setup: list
+    threads: list
+    check: list
+    expect: dict | None = None
+    description: str = ""
+
+    def all_ops(self):
+        yield from self.setup
+        for t in self.threads:
+            yield from t
+
+
+# -- YAML with line numbers ---------------------------------------------------------------
+
+class LDict(dict):
+    line = 0
+    lines: dict = {}
+
+
+class LList(list):
+    line = 0
+    lines: list = []
+
+
+def _convert(node, cons):
+    if isinstance(node, yaml.MappingNode):
+        out = LDict()
+        out.line = node.start_mark.line + 1
+        out.lines = {}
+        for kn, vn in node.value:
+            key = _convert(kn, cons)
+            if isinstance(key, (LDict, LList)):
+                key = str(key)
+            out[key] = _convert(vn, cons)
+            out.lines[key] = kn.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        out = LList(_convert(v, cons) for v in node.value)
+        out.line = node.start_mark.line + 1
+        out.lines = [v.start_mark.line + 1 for v in node.value]
+        return out
+    return cons.construct_object(node, deep=True)
+
+
+def parse_yaml(text: str, path: str):
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ScenarioError(f"{path}:{line}: YAML syntax error: {problem}; fix the YAML there")
+    if node is None:
+        raise ScenarioError(f"{path}:1: empty scenario; it needs at least 'kernel: {{variant: P}}'")
+    return _convert(node, yaml.SafeLoader(""))
+
+
+# -- validation ---------------------------------------------------------------------------
+
+class _V:
+    def __init__(self, path: str):
+        self.path = path
+
+    def fail(self, line: int, msg: str):
+        raise ScenarioError(f"{self.path}:{line}: {msg}")
+
+
+def load_scenario(path, overrides: dict | None = None) -> Scenario:
+    """Read and validate a scenario file.  overrides: variant / patches / boot from the CLI."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}:0: no such file; check the path")
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
+        raise ScenarioError(f"{path}:0: cannot read scenario ({e.__class__.__name__}); "
+                            "give a readable YAML file")
+    return parse_scenario(text, str(path), overrides)
+
+
+def parse_scenario(text: str, path: str = "<scenario>", overrides: dict | None = None) -> Scenario:
+    v = _V(path)
+    doc = parse_yaml(text, path)
+    if not isinstance(doc, LDict):
+        v.fail(getattr(doc, "line", 1), "a scenario is a mapping with 'kernel:', 'memcgs:', "
+               "'setup:' and 'threads:'")
+    for key in doc:
+        if key not in TOP_KEYS:
+            v.fail(doc.lines[key], f"unknown key {key!r}; known: {', '.join(sorted(TOP_KEYS))}")
+    kernel = _kernel(v, doc, overrides or {})
+    memcgs = _memcgs(v, doc, kernel)
+    known = {"root"} | set(memcgs)
+    state = _Names(v, kernel, known)
+    setup = _ops(v, doc.get("setup", LList()), doc.lines.get("setup", doc.line), state, "setup")
+    threads = []
+    raw_threads = doc.get("threads", LList())
+    if not isinstance(raw_threads, list):
+        v.fail(doc.lines.get("threads", doc.line), "threads must be a list of op lists")
+    for i, t in enumerate(raw_threads):
+        line = raw_threads.lines[i] if isinstance(raw_threads, LList) else doc.line
+        if isinstance(t, dict):
+            t = LList([t])
+            t.line, t.lines = line, [line]
+        threads.append(_ops(v, t, line, state, f"thread {i}"))
+    check = _check(v, doc)
+    expect = _expect(v, doc)
+    name = doc.get("name", Path(path).stem)
+    return Scenario(path, str(name), kernel, memcgs, setup, threads, check, expect,
+                    str(doc.get("description", "")))
+
+
+def _kernel(v: _V, doc: LDict, ov: dict) -> KernelSpec:
+    kd = doc.get("kernel")
+    if not isinstance(kd, LDict):
+        v.fail(doc.lines.get("kernel", doc.line), "missing 'kernel:' mapping; add "
+               "'kernel: {variant: PRESET}' with a preset from 'lrulab variants'")
+    for key in kd:
+        if key not in KERNEL_KEYS:
+            v.fail(kd.lines[key], f"unknown kernel key {key!r}; known: {', '.join(sorted(KERNEL_KEYS))}")
+    variant = ov.get("variant") or kd.get("variant")
+    if variant is None:
+        v.fail(kd.line, "missing kernel.variant; add one of: " + ", ".join(PRESETS))
+    if variant not in PRESETS:
+        v.fail(kd.lines.get("variant", kd.line),
+               f"unknown variant {variant!r}; choose one of: {', '.join(PRESETS)}")
+    patches = dict(kd.get("patches") or {})
+    for name, val in patches.items():
+        line = kd.get("patches").lines.get(name, kd.line) if isinstance(kd.get("patches"), LDict) else kd.line
+        if name not in FLAGS:
+            v.fail(line, f"unknown patch flag {name!r}; 'lrulab variants' lists them")
+        if not isinstance(val, bool):
+            v.fail(line, f"patch flag {name} must be true or false")
+    patches.update(ov.get("patches") or {})
+    boot = list(kd.get("boot") or [])
+    for i, opt in enumerate(boot):
+        if opt not in BOOT_OPTIONS:
+            v.fail(kd.lines["boot"], f"unknown boot option {opt!r}; known: {', '.join(BOOT_OPTIONS)}")
+    for opt in ov.get("boot") or []:
+        if opt not in boot:
+            boot.append(opt)
+    nodes = kd.get("nodes", 1)
+    sysfs = dict(kd.get("sysfs") or {})
+    for knob in sysfs:
+        if knob not in SYSFS_DEFAULTS:
+            v.fail(kd.lines.get("sysfs", kd.line),
+                   f"unknown sysfs knob {knob!r}; known: {', '.join(SYSFS_DEFAULTS)}")
+    lrus = kd.get("lrus") or {}
+    if not isinstance(lrus, dict):
+        v.fail(kd.lines.get("lrus", kd.line), "lrus must map a name to {memcg_aware, shrinker}")
+    for lname, spec in lrus.items():
+        line = lrus.lines.get(lname, kd.line) if isinstance(lrus, LDict) else kd.line
+        if not isinstance(spec, dict) or set(spec) - {"memcg_aware", "shrinker"}:
+            v.fail(line, f"lru {lname}: give {{memcg_aware: BOOL, shrinker: [numa_aware, "
+                   "memcg_aware, nonslab]}}")
+        for f in spec.get("shrinker", []) or []:
+            if f not in ("numa_aware", "memcg_aware", "nonslab"):
+                v.fail(line, f"lru {lname}: unknown shrinker flag {f!r}; use numa_aware, "
+                       "memcg_aware, nonslab")
+    inject = kd.get("inject_alloc_failures", False)
+    if not isinstance(inject, bool):
+        v.fail(kd.lines["inject_alloc_failures"], "inject_alloc_failures must be true or false")
+    try:
+        make_config(variant, patches, boot, nodes, sysfs)
+    except ConfigError as e:
+        v.fail(kd.line, str(e))
+    return KernelSpec(variant, patches, boot, nodes, sysfs, dict(lrus), inject)
+
+
+def _memcgs(v: _V, doc: LDict, kernel: KernelSpec) -> list:
+    raw = doc.get("memcgs", [])
+    line = doc.lines.get("memcgs", doc.line)
+    if not isinstance(raw, list):
+        v.fail(line, "memcgs must be a list of paths like [A, B, A/C]")
+    seen = []
+    for i, m in enumerate(raw):
+        ml = raw.lines[i] if isinstance(raw, LList) else line
+        if not isinstance(m, str) or not m or m.startswith("/") or m == "root":
+            v.fail(ml, f"bad memcg path {m!r}; use names like A or A/C (root is implicit)")
+        parent = m.rpartition("/")[0]
+        if parent and parent not in seen:
+            v.fail(ml, f"memcg {m}: its parent {parent} must be listed before it")
+        if m in seen:
+            v.fail(ml, f"memcg {m} listed twice")
+        seen.append(m)
+    return seen
+
+
+class _Names:
+    """What names exist as the ops are read in order (memcgs, folios, lru items)."""
+
+    def __init__(self, v: _V, kernel: KernelSpec, memcgs: set):
+        self.v = v
+        self.kernel = kernel
+        self.memcgs = set(memcgs)
+        self.folios: set = set()
+        self.items: set = set()
+        self.cfg = make_config(kernel.variant, kernel.patches, kernel.boot, kernel.nodes,
+                               kernel.sysfs)
+
+
+def _ops(v: _V, raw, line: int, st: _Names, where: str) -> list:
+    if not isinstance(raw, list):
+        v.fail(line, f"{where} must be a list of ops")
+    return [_op(v, item, raw.lines[i] if isinstance(raw, LList) else line, st)
+            for i, item in enumerate(raw)]
+
+
+def _op(v: _V, item, line: int, st: _Names) -> Op:
+    if not isinstance(item, dict) or len(item) != 1:
+        v.fail(line, "an op is a one-key mapping like 'fault: {memcg: A, as: f1}'; known ops: "
+               + ", ".join(OPS))
+    (kind, body), = item.items()
+    if kind not in OPS:
+        v.fail(line, f"unknown op {kind!r}; known ops: {', '.join(OPS)}")
+    spec = OPS[kind]
+    if not isinstance(body, dict):
+        if kind not in SCALAR_OPS:
+            v.fail(line, f"{kind} needs a mapping with {', '.join(spec)}")
+        body = {SCALAR_OPS[kind]: body}
+    for key in body:
+        if key not in spec:
+            v.fail(line, f"{kind}: unknown field {key!r}; fields: {', '.join(spec)}")
+    for key, (req, _) in spec.items():
+        if req and key not in body:
+            v.fail(line, f"{kind}: missing field '{key}'")
+    args = {}
+    for key, (_, typ) in spec.items():
+        if key in body:
+            args[key] = _field(v, line, kind, key, typ, body[key], st)
+    _defaults(kind, args)
+    _effects(v, line, kind, args, st)
+    return Op(kind, args, line, v.path)
+
+
+def _field(v: _V, line: int, kind: str, key: str, typ: str, val, st: _Names):
+    nodes = st.kernel.nodes
+    if typ in ("memcg",):
+        if val not in st.memcgs:
+            v.fail(line, f"{kind}: unknown memcg {val!r}; declare it under memcgs: or mkdir it "
+                   "first (root is 'root')")
+        return val
+    if typ == "path":
+        if not isinstance(val, str) or not val or val == "root":
+            v.fail(line, f"{kind}: bad path {val!r}")
+        return val
+    if typ in ("node", "nodeall"):
+        if typ == "nodeall" and val == "all":
+            return val
+        if not isinstance(val, int) or isinstance(val, bool) or not 0 <= val < nodes:
+            v.fail(line, f"{kind}: node {val!r} does not exist; this kernel has nodes 0..{nodes - 1}"
+                   + (" (or 'all')" if typ == "nodeall" else ""))
+        return val
+    if typ == "order":
+        if val == 9:
+            return val
+        if not isinstance(val, int) or isinstance(val, bool) or not 2 <= val <= 8:
+            v.fail(line, f"{kind}: order {val!r}; use 9 (PMD) or an mTHP order 2..8")
+        if not st.cfg.patch.mthp:
+            v.fail(line, f"{kind}: order {val} needs mTHP, which {st.kernel.variant} lacks "
+                   "(flag mthp); use order 9")
+        return val
+    if typ == "priority":
+        if not isinstance(val, int) or isinstance(val, bool) or not 0 <= val <= 12:
+            v.fail(line, f"{kind}: priority must be 0..12")
+        return val
+    if typ == "int":
+        if not isinstance(val, int) or isinstance(val, bool) or val < 0:
+            v.fail(line, f"{kind}: {key} must be a non-negative integer")
+        return val
+    if typ == "name":
+        if not isinstance(val, str) or not val:
+            v.fail(line, f"{kind}: {key} must be a name")
+        return val
+    if typ == "folio":
+        if val not in st.folios:
+            v.fail(line, f"{kind}: unknown folio {val!r}; create it first with fault/collapse "
+                   "'as: NAME'")
+        return val
+    if typ == "lru":
+        if val not in st.kernel.lrus:
+            v.fail(line, f"{kind}: unknown lru {val!r}; declare it under kernel.lrus")
+        return val
+    if typ == "item":
+        if val not in st.items:
+            v.fail(line, f"{kind}: unknown item {val!r}; lru_add it first")
+        return val
+    if typ == "sites":
+        sites = [val] if isinstance(val, str) else val
+        if not isinstance(sites, list) or any(s not in ALLOC_SITES for s in sites):
+            v.fail(line, f"{kind}: fail takes allocation sites from: {', '.join(ALLOC_SITES)}")
+        return list(sites)
+    raise AssertionError(typ)
+
+
+def _defaults(kind: str, args: dict) -> None:
+    if kind in ("fault", "collapse", "lru_add"):
+        args.setdefault("node", 0)
+    if kind == "fault":
+        args.setdefault("order", 9)
+    if kind == "reclaim":
+        args.setdefault("node", "all")
+
+
+def _effects(v: _V, line: int, kind: str, args: dict, st: _Names) -> None:
+    if kind == "mkdir":
+        path = args["path"]
+        parent = path.rpartition("/")[0]
+        if parent and parent not in st.memcgs:
+            v.fail(line, f"mkdir {path}: parent {parent} does not exist")
+        if path in st.memcgs:
+            v.fail(line, f"mkdir {path}: already exists")
+        st.memcgs.add(path)
+    elif kind in ("fault", "collapse"):
+        st.folios.add(args["as"])
+        if "written" in args and args["written"] > 1 << args.get("order", 9):
+            v.fail(line, f"{kind}: written is more than the folio's pages")
+    elif kind == "lru_add":
+        st.items.add(args["item"])
+    elif kind == "rmdir" and args["path"] == "root":
+        v.fail(line, "rmdir: the root memcg cannot be removed")
+
+
+def _check(v: _V, doc: LDict) -> list:
+    raw = doc.get("check")
+    if raw is None:
+        return list(PROPERTIES)
+    line = doc.lines["check"]
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list):
+        v.fail(line, "check must be a list of property names")
+    for p in raw:
+        if p not in PROPERTIES:
+            v.fail(line, f"unknown property {p!r}; known: {', '.join(PROPERTIES)}")
+    return list(raw)
+
+
+def _expect(v: _V, doc: LDict):
+    raw = doc.get("expect")
+    if raw is None:
+        return None
+    line = doc.lines["expect"]
+    if not isinstance(raw, dict) or set(raw) - {"violation"}:
+        v.fail(line, "expect is {violation: PROPERTY} or {violation: none}")
+    val = raw.get("violation")
+    if val != "none" and val not in PROPERTIES:
+        v.fail(line, f"expect.violation: unknown property {val!r}; use one of the properties "
+               "or 'none'")
+    return dict(raw)

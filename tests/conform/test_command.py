@@ -1,0 +1,51 @@
+"""`lrulab conform` input handling (no QEMU needed: every case fails before the guest boots)."""
+
+from pathlib import Path
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios" / "conformance"
+
+
+def one_line_error(status, out, err):
+    assert status == 2
+    assert "Traceback" not in out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lrulab conform: "), err
+    return lines[0]
+
+
+def test_missing_file(run_cli):
+    msg = one_line_error(*run_cli("does-not-exist.yaml"))
+    assert "does-not-exist.yaml: no such file or directory" in msg
+
+
+def test_no_files(run_cli):
+    assert "no scenario files" in one_line_error(*run_cli())
+
+
+def test_bad_scenario_gives_file_and_line(run_cli, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nkernel: {variant: linux-6.1}\nmemcgs: [A]\n"
+                   "setup:\n  - frobnicate: A\n")
+    msg = one_line_error(*run_cli(bad))
+    assert "bad.yaml:" in msg
+
+
+def test_single_scenario_61_cannot_express_is_refused_with_reason(run_cli):
+    msg = one_line_error(*run_cli(SCENARIOS / "05-mthp-orders.yaml"))
+    assert "not applicable to Linux 6.1" in msg and "no mTHP" in msg
+
+
+def test_bad_patch_syntax(run_cli):
+    msg = one_line_error(*run_cli("--patch", "reparent_split_queue", SCENARIOS / "02-full-unmap-leaves-queue.yaml"))
+    assert "NAME=true" in msg
+
+
+def test_unknown_variant(run_cli):
+    msg = one_line_error(*run_cli("--variant", "linux-9.9",
+                                  SCENARIOS / "02-full-unmap-leaves-queue.yaml"))
+    assert "linux-9.9" in msg
+
+
+def test_unknown_option_is_a_usage_error(run_cli):
+    status, _out, err = run_cli("--frob")
+    assert status == 2 and "Traceback" not in err

@@ -1,0 +1,60 @@
+import pytest
+
+from lrulab.conform.compare import ScenarioComparison, compare_op, format_text
+from lrulab.conform.qemu import GuestError, OpObservation, parse_probe_log
+from lrulab.conform.translate import GuestOp
+
+LOG = """\
+noise from somewhere
+@@LRULAB HELLO 6.1.0-56-amd64
+@@LRULAB SNAP 0 pre vm:thp_split_page=3 vm:slabs_scanned=10 cg:B:current=100
+@@LRULAB RES 0 rc=11 err=EAGAIN\r
+@@LRULAB SNAP 0 post vm:thp_split_page=5 vm:slabs_scanned=16 cg:B:current=40
+@@LRULAB DONE
+"""
+
+
+def test_probe_log_is_parsed_into_deltas():
+    release, ops, done = parse_probe_log(LOG)
+    assert release == "6.1.0-56-amd64" and done
+    o = ops[0]
+    assert (o.rc, o.err) == (11, "EAGAIN")
+    assert o.delta() == {"vm:thp_split_page": 2, "vm:slabs_scanned": 6, "cg:B:current": -60}
+
+
+def test_guest_error_line_becomes_guest_error():
+    with pytest.raises(GuestError, match="op 3: munmap f1: Invalid argument"):
+        parse_probe_log("@@LRULAB ERR 3 munmap f1: Invalid argument\n")
+
+
+def obs(pre, post):
+    return OpObservation(0, {f"vm:{k}": v for k, v in pre.items()},
+                         {f"vm:{k}": v for k, v in post.items()})
+
+
+def test_agreement_and_disagreement_are_marked():
+    g = GuestOp(0, "reclaim", 5, "reclaim B", "memory.reclaim")
+    c = compare_op(g, obs({"thp_split_page": 0, "slabs_scanned": 0, "thp_zero_page_alloc": 0},
+                          {"thp_split_page": 3, "slabs_scanned": 6, "thp_zero_page_alloc": 1}),
+                   {"thp_split_page": 3, "slabs_scanned": 5},
+                   {"thp_split_page", "slabs_scanned", "thp_underused_split_page"})
+    rows = {r.counter: r for r in c.rows}
+    assert not rows["thp_split_page"].differs
+    assert rows["slabs_scanned"].differs
+    # a kernel-only counter is shown, not compared, and says why
+    assert not rows["thp_zero_page_alloc"].compared
+    assert rows["thp_zero_page_alloc"].why_not == "not modelled"
+    # a counter 6.1 does not have is compared against 0
+    assert rows["thp_underused_split_page"].compared and rows["thp_underused_split_page"].kernel == 0
+    assert [r.counter for r in c.disagreements] == ["slabs_scanned"]
+    text = format_text(ScenarioComparison("f.yaml", "n", "6.1", "pkg", "linux-6.1", {}, 1.0, [c]))
+    assert "<< DIFFERS" in text and "DISAGREE: 1 ops, 1 disagreeing counter" in text
+
+
+def test_excluded_counter_is_not_compared_and_says_why():
+    g = GuestOp(0, "reclaim", 5, "reclaim root", "drop_caches", {"slabs_scanned": "other shrinkers"})
+    c = compare_op(g, obs({"slabs_scanned": 0}, {"slabs_scanned": 144}), {"slabs_scanned": 0},
+                   {"slabs_scanned"})
+    assert not c.disagreements
+    assert "not compared: other shrinkers" in format_text(
+        ScenarioComparison("f", "n", "r", "p", "v", {}, 0.0, [c]))

@@ -1,0 +1,90 @@
+import pytest
+
+from lrulab.conform.translate import NotApplicable, plan
+
+
+def lines(p):
+    return [ln for ln in p.script.splitlines() if ln.startswith(("O ", "G ", "N "))]
+
+
+def test_ops_become_guest_lines_in_file_order(scenario, op):
+    s = scenario(
+        memcgs=["A", "B", "A/C"],
+        setup=[op("fault", memcg="A", node=0, order=9, **{"as": "f1"}),
+               op("partial_unmap", folio="f1")],
+        threads=[[op("fault", memcg="B", node=1, **{"as": "f2"}), op("unmap", folio="f2")],
+                 [op("reclaim", memcg="B", node="all"), op("reclaim", memcg="root", node="all")],
+                 [op("get", folio="f1"), op("put", folio="f1"), op("rmdir", path="A/C")]],
+        nodes=2)
+    p = plan(s)
+    assert lines(p) == [
+        "N 2", "G A", "G B", "G A/C",
+        "O 0 fault A 0 f1 0 512", "O 1 partial f1", "O 2 fault B 1 f2 1 512", "O 3 unmap f2",
+        "O 4 memreclaim B 1G", "O 5 dropslab", "O 6 get f1", "O 7 put f1", "O 8 rmdir A/C"]
+    assert [g.index for g in p.ops] == list(range(9))
+    assert p.nodes == 2 and p.boot == []
+    # khugepaged is put to sleep before anything runs
+    assert "khugepaged/scan_sleep_millisecs 3600000" in p.script
+    # drop_caches runs every shrinker: its slabs_scanned is not compared, and says why
+    assert "slabs_scanned" in p.ops[5].exclude and not p.ops[4].exclude
+
+
+def test_boot_options_go_to_the_kernel_command_line(scenario):
+    assert plan(scenario(boot=["cgroup.memory=nokmem"])).boot == ["cgroup.memory=nokmem"]
+
+
+@pytest.mark.parametrize("case, reason", [
+    ({"setup": [("fault", {"memcg": "A", "node": 0, "order": 4, "as": "m"})]}, "no mTHP"),
+    ({"setup": [("reclaim", {"memcg": "A", "node": 0})]}, "no node-restricted memcg reclaim"),
+    ({"setup": [("reclaim", {"memcg": "root", "node": 1})], "nodes": 2}, "not deterministic"),
+    ({"setup": [("reclaim", {"memcg": "A", "node": "all", "priority": 3})]}, "priority"),
+    ({"setup": [("lru_add", {})]}, "no user-space trigger"),
+    ({"setup": [("fault", {"memcg": "A", "node": 1, "as": "f"})]}, "node 1 is not one"),
+    ({"setup": [("fault", {"memcg": "Z", "node": 0, "as": "f"})]}, "not online"),
+    ({"setup": [("unmap", {"folio": "nope"})]}, "unknown folio"),
+    ({"sysfs": {"split_underused_thp": True}}, "added in 6.12"),
+    ({"boot": ["foo=bar"]}, "not supported"),
+    ({"boot": ["cgroup_disable=memory"]}, "no memcgs under cgroup_disable=memory"),
+    ({"nodes": 9}, "1 to 4"),
+])
+def test_what_61_cannot_express_is_refused_with_a_reason(scenario, op, case, reason):
+    case = dict(case)
+    ops = [op(k, line=7, **a) for k, a in case.pop("setup", [])]
+    with pytest.raises(NotApplicable, match=reason):
+        plan(scenario(setup=ops, **case))
+
+
+def test_refusal_names_file_and_line(scenario, op):
+    with pytest.raises(NotApplicable) as e:
+        plan(scenario(setup=[op("lru_del", line=12)], path="x.yaml"))
+    assert str(e.value).startswith("x.yaml:12: ")
+
+
+def test_max_ptes_none_knob_is_written(scenario):
+    p = plan(scenario(sysfs={"khugepaged_max_ptes_none": 0}))
+    assert "K /sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_none 0" in p.script
+
+
+def test_written_pages_reach_the_guest(scenario, op):
+    p = plan(scenario(setup=[op("fault", memcg="A", node=0, order=9, written=3, **{"as": "f"})]))
+    assert "O 0 fault A 0 f 0 3" in p.script
+    assert "first 3 4 KiB pages" in p.ops[0].action
+
+
+@pytest.mark.parametrize("case, reason", [
+    ({"setup": [("fault", {"memcg": "A", "node": 0, "as": "f", "fail": ["thp_alloc"]})]},
+     "cannot be injected"),
+    ({"setup": [("fault", {"memcg": "A", "node": 0, "as": "f", "written": 0})]},
+     "at least one page"),
+])
+def test_injected_failures_and_unwritten_faults_are_refused(scenario, op, case, reason):
+    ops = [op(k, **a) for k, a in case["setup"]]
+    with pytest.raises(NotApplicable, match=reason):
+        plan(scenario(setup=ops))
+
+
+def test_inject_alloc_failures_is_refused(scenario):
+    s = scenario()
+    s.kernel.inject_alloc_failures = True
+    with pytest.raises(NotApplicable, match="cannot be injected"):
+        plan(s)
