@@ -16,6 +16,11 @@ _HELPER_MODULES = ("lrulab.kernel.sched", "lrulab.kernel.list", "lrulab.kernel.v
                    "lrulab.kernel.config")
 
 
+_NOISE = {"__init__", "__repr__", "mem_cgroup_disabled", "mem_cgroup_kmem_disabled",
+          "mem_cgroup_is_root", "memcg_kmem_id", "css_get", "list_lru_memcg_aware", "bit_memcg",
+          "folio_test", "mem_cgroup_online", "css_is_dying", "parent_mem_cgroup", "folio_memcg"}
+
+
 @dataclass
 class OpRecord:
     thread: str
@@ -58,10 +63,12 @@ class _CallTrace:
         mod = frame.f_globals.get("__name__", "")
         if mod.startswith("lrulab.kernel.") and mod not in _HELPER_MODULES:
             name = frame.f_code.co_name
-            if name not in self.seen and not name.startswith("_") or name.startswith("__"):
-                if name not in self.seen:
-                    self.seen.add(name)
-                    self.names.append(name)
+            if name not in self.seen and name not in _NOISE and not name.startswith("_"):
+                self.seen.add(name)
+                self.names.append(name)
+            elif name.startswith("__") and name not in self.seen and name not in _NOISE:
+                self.seen.add(name)
+                self.names.append(name)
 
 
 def decide_from(op: Op):

@@ -35,34 +35,35 @@ class Skipped:
     reason: str
 
 
-def _load(path: Path) -> Any:
+def _load(path: Path, overrides: dict | None = None) -> Any:
     try:
         from lrulab.scenario import ScenarioError, load_scenario
     except ImportError as e:  # pragma: no cover - only before the loader exists
         raise BadInput(f"lrulab.scenario is not available ({e})") from None
     try:
-        return load_scenario(path)
+        return load_scenario(path, overrides)
     except ScenarioError as e:
         raise BadInput(str(e)) from None
-    except OSError as e:
-        raise BadInput(f"{path}: {e.strerror}") from None
 
 
-def run_model(scenario: Any, variant: str, patches: dict[str, bool]) -> tuple[list[dict[str, int]], set[str]]:
-    """Per-op vmstat deltas from the model, and the set of counters the model keeps."""
+@dataclass
+class ModelRun:
+    deltas: list[dict[str, int]]      # per op, as the model's vmstat_delta
+    keys: set[str]                    # every counter the model keeps
+    results: list[str]                # per op, the model's result string ("oops", ...)
+    events: list[list[str]]           # per op, kernel events the model raised
+
+
+def run_model(path: Path, variant: str, patches: dict[str, bool]) -> ModelRun:
+    """Run the scenario on the model with preset `variant` plus `patches` (sequential runner)."""
     try:
         from lrulab.runner import run_scenario
     except ImportError as e:  # pragma: no cover
         raise BadInput(f"lrulab.runner (the model) is not available ({e})") from None
-    try:
-        res = run_scenario(scenario, variant=variant, patches=patches or None)
-    except ValueError as e:  # ConfigError, ScenarioError: unknown preset/flag/...
-        raise BadInput(f"{scenario.path}: model: {e}") from None
-    deltas = [dict(rec.vmstat_delta) for rec in res.ops]
-    keys = set(getattr(getattr(res, "result", res), "vmstat", {}) or {})
-    for d in deltas:
-        keys |= set(d)
-    return deltas, keys
+    scenario = _load(path, {"variant": variant, "patches": patches})
+    res = run_scenario(scenario, trace=False)
+    return ModelRun([dict(r.vmstat_delta) for r in res.ops], set(res.vmstat),
+                    [str(r.result) for r in res.ops], [list(r.events) for r in res.ops])
 
 
 def expand(paths: tuple[str, ...]) -> list[Path]:
@@ -85,10 +86,10 @@ def conform_one(path: Path, *, kernel_image: str | None, variant: str | None,
     gplan = plan(scenario)                       # NotApplicable propagates
     model_variant = variant or DEFAULT_VARIANT
     all_patches = {**(getattr(scenario.kernel, "patches", {}) or {}), **patches}
-    deltas, keys = run_model(scenario, model_variant, all_patches)
+    model = run_model(path, model_variant, all_patches)
     n_ops = len(iter_ops(scenario))
-    if len(deltas) != n_ops:
-        raise BadInput(f"{path}: the model ran {len(deltas)} ops, the scenario has {n_ops}")
+    if len(model.deltas) != n_ops:
+        raise BadInput(f"{path}: the model ran {len(model.deltas)} ops, the scenario has {n_ops}")
     tools = find_tools(kernel_image)
     workdir = Path(tempfile.mkdtemp(prefix=f"lrulab-conform-{path.stem}-"))
     try:
@@ -98,11 +99,13 @@ def conform_one(path: Path, *, kernel_image: str | None, variant: str | None,
             shutil.rmtree(workdir, ignore_errors=True)
         raise
     ops = []
-    for gop, delta in zip(gplan.ops, deltas):
+    for i, gop in enumerate(gplan.ops):
         obs = guest.ops.get(gop.index)
         if obs is None:
             raise GuestError(f"guest reported nothing for op {gop.index}")
-        ops.append(compare_op(gop, obs, delta, keys))
+        c = compare_op(gop, obs, model.deltas[i], model.keys)
+        c.model_result, c.model_events = model.results[i], model.events[i]
+        ops.append(c)
     if not keep:
         shutil.rmtree(workdir, ignore_errors=True)
     return ScenarioComparison(str(path), getattr(scenario, "name", path.stem), guest.release,

@@ -33,6 +33,8 @@ class OpComparison:
     err: str
     rows: list[Row]
     info: dict[str, int] = field(default_factory=dict)   # memcg/node readings (not compared)
+    model_result: str = ""                                # the model runner's result string
+    model_events: list[str] = field(default_factory=list) # kernel events the model raised
 
     @property
     def disagreements(self) -> list[Row]:
@@ -86,6 +88,7 @@ class ScenarioComparison:
             "ops": [{
                 "index": o.op.index, "line": o.op.line, "op": o.op.kind, "text": o.op.text,
                 "guest_action": o.op.action, "rc": o.rc, "err": o.err,
+                "model_result": o.model_result, "model_events": o.model_events,
                 "counters": {r.counter: {"kernel": r.kernel, "model": r.model,
                                          "compared": r.compared, "agree": not r.differs,
                                          **({"not_compared": r.why_not} if r.why_not else {})}
