@@ -310,6 +310,7 @@ def _op(v: _V, item, line: int, st: _Names) -> Op:
         if key in body:
             args[key] = _field(v, line, kind, key, typ, body[key], st)
     _defaults(kind, args)
+    args = {key: args[key] for key in spec if key in args}
     _effects(v, line, kind, args, st)
     return Op(kind, args, line, v.path)
 

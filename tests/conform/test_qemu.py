@@ -105,3 +105,38 @@ def test_a_newer_preset_disagrees_where_the_design_changed():
     assert sc["variant"] == "v1" and sc["disagreements"] > 0
     row = sc["ops"][7]["counters"]["thp_split_page"]
     assert row["kernel"] == 1 and row["model"] != 1 and not row["agree"]
+
+
+def test_keep_leaves_initramfs_script_and_logs(tmp_path):
+    """--keep leaves what is needed to rerun or inspect the guest."""
+    status, data = run_json(SCENARIOS / "02-full-unmap-leaves-queue.yaml", keep=True)
+    assert status == 0
+    work = Path(data["scenarios"][0]["workdir"])
+    try:
+        names = {p.name for p in work.iterdir()}
+        assert {"initramfs.cpio.gz", "script", "console.log", "probe.log", "qemu.cmd"} <= names
+        assert "@@LRULAB DONE" in (work / "probe.log").read_text()
+        assert "-accel tcg" in (work / "qemu.cmd").read_text()
+    finally:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_a_kernel_that_does_not_boot_is_a_one_line_error(tmp_path, capsys):
+    from lrulab.conform import main
+
+    bogus = tmp_path / "vmlinuz"
+    bogus.write_bytes(b"not a kernel" * 100)
+    status = main(["--kernel-image", str(bogus), str(SCENARIOS / "02-full-unmap-leaves-queue.yaml")])
+    err = capsys.readouterr().err
+    assert status == 2 and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and "lrulab conform: " in err
+
+
+def test_setup_reports_what_it_found(capsys):
+    from lrulab.conform import main
+
+    assert main(["--setup"]) == 0
+    out = capsys.readouterr().out
+    assert "qemu-system-x86_64" in out and "linux-image-6.1" in out and "probe" in out

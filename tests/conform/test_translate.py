@@ -88,3 +88,18 @@ def test_inject_alloc_failures_is_refused(scenario):
     s.kernel.inject_alloc_failures = True
     with pytest.raises(NotApplicable, match="cannot be injected"):
         plan(s)
+
+
+def test_split_of_a_pinned_folio_is_refused(scenario, op):
+    ok = [op("fault", memcg="A", node=0, **{"as": "f"}), op("get", folio="f"),
+          op("put", folio="f"), op("split", folio="f")]
+    plan(scenario(setup=ok))
+    with pytest.raises(NotApplicable, match="skips pinned THPs"):
+        plan(scenario(setup=ok[:2] + ok[3:]))
+
+
+def test_khugepaged_is_quiesced_after_the_knobs_and_before_the_ops(scenario, op):
+    script = plan(scenario(setup=[op("fault", memcg="A", node=0, **{"as": "f"})])).script
+    kinds = [ln.split()[0] for ln in script.splitlines()]
+    assert kinds.index("Q") > max(i for i, k in enumerate(kinds) if k == "K")
+    assert kinds.index("Q") < kinds.index("O")

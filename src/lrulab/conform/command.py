@@ -7,6 +7,7 @@ a guest that did not finish. ``main(argv) -> int`` is the same thing without cli
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -61,7 +62,13 @@ def run_model(path: Path, variant: str, patches: dict[str, bool]) -> ModelRun:
     except ImportError as e:  # pragma: no cover
         raise BadInput(f"lrulab.runner (the model) is not available ({e})") from None
     scenario = _load(path, {"variant": variant, "patches": patches})
-    res = run_scenario(scenario, trace=False)
+    try:
+        res = run_scenario(scenario, trace=False)
+    except Exception as e:  # a model bug, not bad input: one line unless LRULAB_DEBUG is set
+        if os.environ.get("LRULAB_DEBUG"):
+            raise
+        raise BadInput(f"{path}: the model crashed ({type(e).__name__}: {e}); "
+                       "set LRULAB_DEBUG=1 for the traceback") from None
     return ModelRun([dict(r.vmstat_delta) for r in res.ops], set(res.vmstat),
                     [str(r.result) for r in res.ops], [list(r.events) for r in res.ops])
 

@@ -99,6 +99,10 @@ class ScenarioComparison:
 
 
 def _show(row: Row) -> bool:
+    """Text rows: counters that moved; unmodelled non-THP counters (nr_anon_pages, drop_slab)
+    only in --json."""
+    if row.why_not == "not modelled" and not row.counter.startswith("thp_"):
+        return False
     return bool(row.kernel) or bool(row.model) or row.differs
 
 

@@ -105,7 +105,10 @@ def _kernel_package() -> tuple[str, str]:
 
 
 def _cached_kernels() -> list[Path]:
-    return sorted((cache_dir() / "kernel").glob("linux-image-6.1*/vmlinuz"))
+    """Cached images, the most recently fetched last."""
+    found = (cache_dir() / "kernel").glob("linux-image-6.1*/vmlinuz")
+    return sorted(found, key=lambda p: (p.parent / "version").stat().st_mtime
+                  if (p.parent / "version").exists() else 0.0)
 
 
 def find_kernel(image: str | None = None, fetch: bool = True) -> Kernel:
@@ -131,6 +134,7 @@ def fetch_kernel() -> Kernel:
     pkg, version = _kernel_package()
     dest = cache_dir() / "kernel" / pkg
     if (dest / "vmlinuz").exists():
+        (dest / "version").touch()   # most recently fetched: used by find_kernel
         return Kernel(dest / "vmlinuz", (dest / "version").read_text().strip())
     for tool, apt in (("apt-get", "apt"), ("dpkg-deb", "dpkg")):
         if not shutil.which(tool):
@@ -176,4 +180,5 @@ def setup(install: bool = True) -> Tools:
                                capture_output=True, text=True, env=env, check=False)
         if r.returncode != 0:
             raise ToolError(f"`apt-get install {' '.join(missing)}` failed")
-    return find_tools(fetch=True)
+    kernel = fetch_kernel()       # the image linux-image-amd64 depends on today
+    return Tools(find_qemu(), kernel, build_probe())

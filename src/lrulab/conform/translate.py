@@ -96,6 +96,7 @@ def plan(scenario: Any) -> GuestPlan:
             raise NotApplicable(f"{scenario.path}: sysfs knob {name} has no 6.1 equivalent")
         v = int(value) if isinstance(value, bool) else value
         lines.append(f"K {SYSFS_61[name]} {v}")
+    lines.append("Q")
     lines.append(f"N {nodes}")
     live: set[str] = set()
     for cg in scenario.memcgs:
@@ -109,6 +110,7 @@ def plan(scenario: Any) -> GuestPlan:
         live.add(cg)
 
     folios: dict[str, int] = {}
+    pins: dict[str, int] = {}
     gops: list[GuestOp] = []
     for idx, op in enumerate(iter_ops(scenario)):
         kind, a = op.kind, dict(op.args or {})
@@ -164,12 +166,18 @@ def plan(scenario: Any) -> GuestPlan:
             text, action = f"unmap {name}", "munmap the rest"
         elif kind in ("get", "put"):
             name = folio()
+            pins[name] = pins.get(name, 0) + (1 if kind == "get" else -1)
             lines.append(f"O {idx} {kind} {name}")
             text = f"{kind} {name}"
             action = ("vmsplice one mapped 4 KiB page of it into a pipe (+1 folio reference)"
                       if kind == "get" else "read that page back out of the pipe (-1 reference)")
         elif kind == "split":
             name = folio()
+            if pins.get(name, 0) > 0:
+                raise NotApplicable(
+                    f"{where}: split {name} while it holds an extra reference: debugfs "
+                    "split_huge_pages (the only user-space split) skips pinned THPs without "
+                    "counting thp_split_page_failed, unlike split_huge_page()")
             lines.append(f"O {idx} split {name}")
             text, action = f"split {name}", "write <pid>,<start>,<end> to debugfs split_huge_pages"
         elif kind == "migrate":

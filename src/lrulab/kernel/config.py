@@ -27,8 +27,9 @@ FLAGS: dict[str, tuple[str, str]] = {
         "mm/huge_memory.c: __do_huge_pmd_anonymous_page, mm/khugepaged.c: collapse_huge_page"),
     "free_lockless_fastpath": (
         "folio_unqueue_deferred_split checks list_empty() locklessly before taking the queue "
-        "lock (6.12, Hugh Dickins); off = 6.1 free_transhuge_page always locks",
-        "mm/internal.h: folio_unqueue_deferred_split"),
+        "lock, and migration unqueues the frozen source (6.12, Hugh Dickins); off = 6.1: "
+        "free_transhuge_page always locks, migration leaves the source to the free path",
+        "mm/internal.h: folio_unqueue_deferred_split, mm/migrate.c: __folio_migrate_mapping"),
     "split_queue_walkup": (
         "split_queue_lock() walks up past dying memcgs and the bit goes to the queue's owner "
         "(Qi Zheng, 6.19/7.0)",

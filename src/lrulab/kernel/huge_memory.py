@@ -277,6 +277,7 @@ def _unmap_folio(k, folio: Folio):
     page_remove_rmap for every subpage, which queues the THP (and counts the event)."""
     if folio.pmd_mapped:
         count_vm_event(k, "thp_split_pmd")
+        mod_node_page_state(k, "nr_anon_transparent_hugepages", -1)
         if not k.cfg.patch.partially_mapped_flag:
             yield from split_queue.deferred_split_huge_page(k, folio)
     saved = (folio.pmd_mapped, folio.nr_pages_mapped, folio.mapcount)
@@ -285,10 +286,12 @@ def _unmap_folio(k, folio: Folio):
     return saved
 
 
-def _remap(folio: Folio, saved) -> None:
+def _remap(k, folio: Folio, saved) -> None:
     """mm/huge_memory.c: remap_page -- migration entries back to the original mappings."""
     folio.pmd_mapped, folio.nr_pages_mapped, folio.mapcount = saved
     folio.refcount += folio.mapcount
+    if folio.pmd_mapped:
+        mod_node_page_state(k, "nr_anon_transparent_hugepages", 1)
 
 
 def split_huge_page(k, folio: Folio):
@@ -310,7 +313,7 @@ def split_huge_page(k, folio: Folio):
     else:
         frozen = yield from split_queue.freeze_and_dequeue(k, folio, 1 + extra)
     if not frozen:
-        _remap(folio, saved)
+        _remap(k, folio, saved)
         count_vm_event(k, "thp_split_page_failed")
         return -11
     pmd, ptes, _ = saved

@@ -56,8 +56,9 @@ def _move(k, src, nid: int, new_name: str):
         dst.memcg = src.memcg  # mem_cgroup_migrate: the charge moves with the data
         mc.css_get(src.memcg)
         src.memcg.nr_pages += dst.nr_pages
-    # __folio_migrate_mapping: the frozen source leaves the deferred-split queue
-    yield from huge_memory.folio_unqueue_deferred_split(k, src)
+    if k.cfg.patch.free_lockless_fastpath:
+        # __folio_migrate_mapping (6.12+): the frozen source leaves the deferred-split queue
+        yield from huge_memory.folio_unqueue_deferred_split(k, src)
     if pmd:
         folio_add_new_anon_rmap(k, dst, pmd=True)
     else:

@@ -22,6 +22,7 @@
  *   K <path> <value>                 write a sysfs/proc knob (setup)
  *   G <cgroup path>                  create a memcg (setup, +memory in parents)
  *   N <number of nodes>              nodes to snapshot
+ *   Q                                quiesce khugepaged (after the K lines)
  *   O <idx> <op> <args…>             an op; see run_op()
  *
  * This file is lrulab's own code (MIT-style, part of the project).
@@ -371,7 +372,8 @@ static void snapshot(int idx, const char *when)
 		for (char *s = strtok(buf, "\n"); s; s = strtok(NULL, "\n")) {
 			if (strncmp(s, "thp_", 4) && strncmp(s, "slabs_scanned ", 14) &&
 			    strncmp(s, "nr_anon_transparent_hugepages ", 30) &&
-			    strncmp(s, "drop_", 5) && strncmp(s, "nr_anon_pages ", 14))
+			    strncmp(s, "drop_", 5) && strncmp(s, "nr_anon_pages ", 14) &&
+			    strncmp(s, "pgmigrate_", 10))
 				continue;
 			char *sp = strchr(s, ' ');
 			if (!sp)
@@ -394,6 +396,10 @@ static void snapshot(int idx, const char *when)
 					      cgs[i], atol(s + 10));
 		}
 	}
+	if (read_file("/sys/kernel/mm/transparent_hugepage/khugepaged/full_scans", buf, 64) > 0)
+		l += snprintf(line + l, sizeof line - l, " khugepaged:full_scans=%ld", atol(buf));
+	if (read_file("/sys/kernel/mm/transparent_hugepage/khugepaged/pages_collapsed", buf, 64) > 0)
+		l += snprintf(line + l, sizeof line - l, " khugepaged:pages_collapsed=%ld", atol(buf));
 	for (int n = 0; n < nr_nodes; n++) {
 		char path[128];
 		snprintf(path, sizeof path, "/sys/devices/system/node/node%d/meminfo", n);
@@ -535,6 +541,31 @@ static int run_op(int idx, char **f, int nf)
 
 /* ------------------------------------------------------------------- main */
 
+/*
+ * khugepaged sleeps scan_sleep_millisecs between passes only while some mm is registered
+ * with it; when the first mm registers (empty list -> non-empty) it is woken and scans at
+ * once, concurrently with whatever the scenario does next.  So register this process's mm
+ * first (an untouched MADV_HUGEPAGE area: nothing to collapse), wait until that scan has
+ * finished (full_scans moves), and khugepaged then sleeps for scan_sleep_millisecs.
+ */
+static void quiesce_khugepaged(void)
+{
+	static char buf[64];
+	const char *fs = "/sys/kernel/mm/transparent_hugepage/khugepaged/full_scans";
+	long before = read_file(fs, buf, sizeof buf) > 0 ? atol(buf) : -1;
+	void *p = mmap((void *)(BASE - 2 * SLOT), HPAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED || madvise(p, HPAGE, MADV_HUGEPAGE) < 0)
+		die(-1, "khugepaged registration area: %s", strerror(errno));
+	for (int i = 0; i < 500; i++) {        /* up to 10 s */
+		struct timespec ts = { 0, 20000000 };
+		if (read_file(fs, buf, sizeof buf) > 0 && atol(buf) > before)
+			return;
+		nanosleep(&ts, NULL);
+	}
+	die(-1, "khugepaged did not finish its first scan within 10 s");
+}
+
 static void setup_fs(void)
 {
 	mkdir("/proc", 0755);
@@ -600,6 +631,8 @@ int main(void)
 				die(-1, "create memcg %s: %s", f[1], strerror(err));
 		} else if (!strcmp(f[0], "N") && nf == 2) {
 			nr_nodes = atoi(f[1]);
+		} else if (!strcmp(f[0], "Q") && nf == 1) {
+			quiesce_khugepaged();
 		} else if (!strcmp(f[0], "O") && nf >= 3) {
 			int idx = atoi(f[1]);
 			snapshot(idx, "pre");

@@ -1,0 +1,107 @@
+"""mm/huge_memory.c: deferred split on list_lru (kernel-semantics.md §4) and the split path."""
+
+import pytest
+
+from lrulab.kernel import huge_memory as hm, memory, rmap, vmscan
+from lrulab.kernel.folio import PG_partially_mapped, folio_get
+from lrulab.kernel.list import list_empty, list_entries
+
+
+def fault(h, name, memcg="A", nid=0, written=512, order=9):
+    return h.run(memory.handle_mm_fault(h.k, name, h.memcg(memcg), nid, order, written))
+
+
+def test_partial_unmap_flags_and_counts_once(kh):
+    """deferred_split_folio(partially_mapped): flag + thp_deferred_split_page the first time."""
+    h = kh("v7.2", memcgs=("A",))
+    f = fault(h, "f")
+    h.run(rmap.zap_partial(h.k, f))
+    h.run(rmap.zap_partial(h.k, f))
+    assert f.flags & PG_partially_mapped
+    assert h.k.vmstat["thp_deferred_split_page"] == 1
+    assert h.k.vmstat["nr_anon_partially_mapped"] == 1
+
+
+@pytest.mark.parametrize("underused,queued", [(True, True), (False, False)])
+def test_fault_queues_maybe_underused_only_with_sysfs_knob(kh, underused, queued):
+    """PMD fault: deferred_split_folio(false) only if split_underused_thp."""
+    h = kh("v7.2", memcgs=("A",), sysfs={"split_underused_thp": underused})
+    f = fault(h, "f")
+    assert (not list_empty(f._deferred_list)) == queued
+
+
+def test_scan_drops_fully_mapped_not_underused(kh):
+    """deferred_split_scan: a fully mapped THP that is not underused leaves the queue."""
+    h = kh("v7.2", memcgs=("A",))
+    f = fault(h, "f")
+    h.run(vmscan.shrink_node(h.k, 0, h.memcg("A"), 0))
+    assert list_empty(f._deferred_list) and not f.split
+
+
+def test_scan_splits_underused(kh):
+    """thp_underused: more than max_ptes_none zero pages -> split, thp_underused_split_page."""
+    h = kh("v7.2", memcgs=("A",), sysfs={"khugepaged_max_ptes_none": 100})
+    f = fault(h, "f", written=10)
+    h.run(vmscan.shrink_node(h.k, 0, h.memcg("A"), 0))
+    assert f.split and h.k.vmstat["thp_underused_split_page"] == 1
+    assert h.memcg("A").nr_pages == 10  # zero-filled subpages went to the shared zeropage
+
+
+def test_split_frees_unmapped_subpages_and_uncharges(kh):
+    """split: still-mapped subpages stay, the others are freed and uncharged."""
+    h = kh("v7.2", memcgs=("A",))
+    f = fault(h, "f")
+    h.run(rmap.zap_partial(h.k, f))
+    h.run(vmscan.shrink_node(h.k, 0, h.memcg("A"), 0))
+    assert f.split and h.memcg("A").nr_pages == 256 and h.k.nodes[0].nr_used_pages == 256
+    assert h.k.vmstat["thp_split_page"] == 1 and h.k.vmstat["nr_anon_partially_mapped"] == 0
+
+
+def test_pinned_folio_fails_split_and_is_requeued(kh):
+    """can_split_folio fails with an extra pin: thp_split_page_failed, back on the queue."""
+    h = kh("v7.2", memcgs=("A",))
+    f = fault(h, "f")
+    h.run(rmap.zap_partial(h.k, f))
+    h.run(folio_get(h.k, f))
+    h.run(vmscan.shrink_node(h.k, 0, h.memcg("A"), 0))
+    assert h.k.vmstat["thp_split_page_failed"] == 1 and not list_empty(f._deferred_list)
+
+
+def test_free_unqueues_before_uncharge(kh):
+    """__folio_put: the unqueue runs while the folio is still charged, then uncharge, free."""
+    h = kh("v7.2", memcgs=("A",))
+    f = fault(h, "f")
+    h.run(rmap.zap_partial(h.k, f))
+    h.run(rmap.zap_all(h.k, f))
+    assert f.freed and list_empty(f._deferred_list)
+    assert h.memcg("A").nr_pages == 0
+    assert not list_entries(h.k.deferred_split_lru.xa[h.memcg("A").kmemcg_id].node[0].list)
+
+
+def test_alloc_deferred_guard_under_memcg_disabled(kh):
+    """folio_memcg_alloc_deferred: v3 walks a NULL memcg (Oops, B4); v4 returns 0."""
+    h3 = kh("series-v3", boot_opts=["cgroup_disable=memory"])
+    with pytest.raises(AttributeError):
+        h3.run(memory.handle_mm_fault(h3.k, "f", None, 0, 9, 512))
+    h4 = kh("series-v4", boot_opts=["cgroup_disable=memory"])
+    f = h4.run(memory.handle_mm_fault(h4.k, "f", None, 0, 9, 512))
+    assert f is not None and f.memcg is None
+
+
+def test_count_returns_shrink_empty_only_in_72(kh):
+    """deferred_split_count: SHRINK_EMPTY for an empty sublist in 7.2, 0 before (B7)."""
+    from lrulab.kernel.shrinker import SHRINK_EMPTY, ShrinkControl
+    for variant, want in (("series-v5", 0), ("v7.2", SHRINK_EMPTY)):
+        h = kh(variant, memcgs=("A",))
+        s = h.k.deferred_split_shrinker
+        assert h.run(hm.deferred_split_count(h.k, s, ShrinkControl(0, h.memcg("A")))) == want
+
+
+def test_collapse_result_when_sublist_allocation_fails(kh):
+    """collapse_huge_page: v4 reports SCAN_SUCCEED with no THP (B6), v5 the failure."""
+    from lrulab.kernel import khugepaged
+    for variant, want in (("series-v4", "SCAN_SUCCEED"), ("series-v5", "SCAN_ALLOC_HUGE_PAGE_FAIL")):
+        h = kh(variant, memcgs=("A",))
+        res, folio = h.run(khugepaged.collapse_huge_page(h.k, "c", h.memcg("A"), 0, 512),
+                           decide=lambda s: s != "list_lru_memcg")
+        assert (res, folio) == (want, None)

@@ -1,0 +1,137 @@
+"""mm/list_lru.c (6.13+ layout and pre-6.13), as kernel-semantics.md §2 and kernel-6.1.md §3."""
+
+from lrulab.kernel import list_lru as ll, memcontrol as mc
+from lrulab.kernel.list import ListHead, list_entries
+from lrulab.kernel.shrinker import shrinker_bit_test
+
+DCACHE = {"dcache": {"memcg_aware": True, "shrinker": ["memcg_aware", "numa_aware"]}}
+
+
+def _setup(kh, variant="v7.2", **kw):
+    h = kh(variant, lrus=DCACHE, memcgs=("P", "P/C"), nodes=2, **kw)
+    user = h.k.lrus["dcache"]
+    return h, user.lru, user.shrinker
+
+
+def _add(h, lru, name, memcg, nid=0):
+    item = ListHead(name)
+    h.run(ll.memcg_list_lru_alloc(h.k, memcg, lru))
+    assert h.run(ll.list_lru_add(h.k, lru, item, nid, memcg))
+    return item
+
+
+def test_bit_set_only_on_empty_to_nonempty(kh):
+    """__list_lru_add: the bit is set on the 0 -> 1 transition of this sublist only."""
+    h, lru, s = _setup(kh)
+    c = h.memcg("P/C")
+    _add(h, lru, "i1", c)
+    c.shrinker_info[0].map = 0  # pretend a reclaim cleared it
+    _add(h, lru, "i2", c)
+    assert not shrinker_bit_test(c, 0, s.id)
+
+
+def test_alloc_populates_ancestors_first(kh):
+    """__memcg_list_lru_alloc: the farthest ancestor without sublists gets them first."""
+    h, lru, _ = _setup(kh)
+    h.run(ll.memcg_list_lru_alloc(h.k, h.memcg("P/C"), lru))
+    assert set(lru.xa) == {h.memcg("P").kmemcg_id, h.memcg("P/C").kmemcg_id}
+
+
+def test_dying_memcg_gets_no_sublists(kh):
+    """__memcg_list_lru_alloc: nothing is stored for a dying memcg."""
+    h, lru, _ = _setup(kh)
+    h.memcg("P/C").dying = True
+    h.run(ll.memcg_list_lru_alloc(h.k, h.memcg("P/C"), lru))
+    assert h.memcg("P/C").kmemcg_id not in lru.xa
+
+
+def test_reparent_splices_to_head_marks_dead_and_sets_parent_bit(kh):
+    """memcg_reparent_list_lrus: child items go to the head of the parent's sublist, the count
+    moves, the child is dead (LONG_MIN), the parent's bit is set only on nodes with items."""
+    h, lru, s = _setup(kh)
+    p, c = h.memcg("P"), h.memcg("P/C")
+    pi = _add(h, lru, "p1", p)
+    ci = _add(h, lru, "c1", c)
+    mlru = lru.xa[c.kmemcg_id]
+    p.shrinker_info[0].map = 0
+    h.run(mc.cgroup_rmdir(h.k, c))
+    dst = lru.xa[p.kmemcg_id].node[0]
+    assert list_entries(dst.list) == [ci, pi]
+    assert dst.nr_items == 2
+    assert mlru.node[0].nr_items == ll.LONG_MIN
+    assert c.kmemcg_id not in lru.xa
+    assert shrinker_bit_test(p, 0, s.id) and not shrinker_bit_test(p, 1, s.id)
+
+
+def test_lock_walks_up_past_dead_sublist_and_returns_effective_memcg(kh):
+    """lock_list_lru_of_memcg: a dead or missing sublist makes it walk up to the parent."""
+    h, lru, _ = _setup(kh)
+    p, c = h.memcg("P"), h.memcg("P/C")
+    _add(h, lru, "c1", c)
+    h.run(mc.cgroup_rmdir(h.k, c))
+    l, eff = h.run(ll.list_lru_lock(h.k, lru, 0, c))
+    assert eff is p and l is lru.xa[p.kmemcg_id].node[0]
+    ll.list_lru_unlock(h.k, l)
+
+
+def test_bit_goes_to_effective_memcg_only_with_v5_patch(kh):
+    """v5 1/9: after a walk-up the bit goes to the ancestor that got the item (B1)."""
+    for variant, on_parent in (("series-v4", False), ("series-v5", True)):
+        h, lru, s = _setup(kh, variant)
+        p, c = h.memcg("P"), h.memcg("P/C")
+        h.run(ll.memcg_list_lru_alloc(h.k, c, lru))
+        h.run(mc.cgroup_rmdir(h.k, c))
+        h.run(ll.list_lru_add(h.k, lru, ListHead("late"), 0, c))
+        assert shrinker_bit_test(p, 0, s.id) == on_parent
+        assert shrinker_bit_test(c, 0, s.id) != on_parent
+
+
+def test_count_of_dead_sublist_is_zero(kh):
+    """list_lru_count_one: no walk-up, a dead sublist counts 0."""
+    h, lru, _ = _setup(kh)
+    c = h.memcg("P/C")
+    _add(h, lru, "c1", c)
+    mlru = lru.xa[c.kmemcg_id]
+    h.run(mc.cgroup_rmdir(h.k, c))
+    lru.xa[c.kmemcg_id] = mlru  # look it up as a racing reader would
+    assert h.run(ll.list_lru_count_one(h.k, lru, 0, c)) == 0
+
+
+def test_init_nokmem_makes_lru_not_memcg_aware_and_copies_shrinker_id(kh):
+    """__list_lru_init: nokmem clears memcg awareness (not in 6.1); shrinker_id is copied from
+    the shrinker whether or not it stayed memcg-aware."""
+    h = kh("v7.2", boot_opts=["cgroup.memory=nokmem"], lrus=DCACHE)
+    user = h.k.lrus["dcache"]
+    assert not user.lru.memcg_aware
+    assert user.lru.shrinker_id == user.shrinker.id == 0
+    h61 = kh("linux-6.1", boot_opts=["cgroup.memory=nokmem"], lrus=DCACHE)
+    assert h61.k.lrus["dcache"].lru.memcg_aware
+
+
+def test_pre613_reparent_rewrites_kmemcg_id(kh):
+    """6.1 memcg_reparent_list_lrus: kmemcg_id rewritten to the parent's, src count 0, items
+    spliced to the parent's list."""
+    h, lru, _ = _setup(kh, "linux-6.1")
+    p, c = h.memcg("P"), h.memcg("P/C")
+    ci = _add(h, lru, "c1", c)
+    h.run(mc.cgroup_rmdir(h.k, c))
+    assert c.kmemcg_id == p.kmemcg_id
+    assert list_entries(lru.xa[p.kmemcg_id].node[0].list) == [ci]
+
+
+def test_walk_budget_decremented_before_callback(kh):
+    """__list_lru_walk_one: nr_to_walk counts visited items, callback results decide removal."""
+    h, lru, _ = _setup(kh)
+    c = h.memcg("P/C")
+    for i in range(3):
+        _add(h, lru, f"i{i}", c)
+    seen = []
+
+    def skip(k, item, l, arg):
+        seen.append(item.name)
+        return ll.LRU_SKIP
+        yield
+
+    budget = [2]
+    n = h.run(ll.__list_lru_walk_one(h.k, lru, 0, c, skip, None, budget, False))
+    assert (n, seen, budget) == (0, ["i0", "i1"], [0])

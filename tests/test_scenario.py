@@ -1,0 +1,82 @@
+"""Scenario files: malformed input gets one line with file:line and exit status 2."""
+
+import json
+import subprocess
+import sys
+import pytest
+
+from lrulab.scenario import ScenarioError, parse_scenario
+
+GOOD = """\
+kernel: {variant: v7.2}
+memcgs: [A]
+setup:
+  - fault: {memcg: A, as: f1}
+threads:
+  - [ {partial_unmap: f1} ]
+"""
+
+
+def lrulab(*args):
+    return subprocess.run([sys.executable, "-m", "lrulab", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("text,line,words", [
+    (GOOD.replace("partial_unmap", "frobnicate"), 6, "unknown op 'frobnicate'"),
+    (GOOD.replace("memcg: A,", "memcg: Z,"), 4, "unknown memcg 'Z'"),
+    (GOOD.replace("v7.2", "v9"), 1, "unknown variant 'v9'"),
+    (GOOD.replace("[ {partial_unmap: f1} ]", "[ {partial_unmap: f1 ]"), 6, "YAML syntax error"),
+    (GOOD.replace("memcg: A, as: f1", "memcg: A"), 4, "missing field 'as'"),
+    (GOOD.replace("f1} ]", "f9} ]"), 6, "unknown folio 'f9'"),
+])
+def test_bad_scenario_one_line_with_file_and_line(tmp_path, text, line, words):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    r = lrulab("run", str(path))
+    assert r.returncode == 2
+    assert r.stdout == ""
+    err = r.stderr.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert f"{path}:{line}:" in err and words in err
+
+
+def test_missing_file_and_bad_cli_flags_exit_2(tmp_path):
+    r = lrulab("run", str(tmp_path / "nope.yaml"))
+    assert r.returncode == 2 and "no such file" in r.stderr
+    good = tmp_path / "g.yaml"
+    good.write_text(GOOD)
+    for args in (["--variant", "v9"], ["--patch", "nope=true"], ["--patch", "thp_list_lru"],
+                 ["--boot", "quiet"]):
+        r = lrulab("run", str(good), *args)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, args
+
+
+def test_scenario_is_not_modified(tmp_path):
+    path = tmp_path / "g.yaml"
+    path.write_text(GOOD)
+    lrulab("run", str(path), "--json")
+    assert path.read_text() == GOOD
+
+
+def test_parse_normalises_ops():
+    sc = parse_scenario(GOOD, "x.yaml")
+    assert sc.setup[0].args == {"memcg": "A", "node": 0, "order": 9, "as": "f1"}
+    assert sc.threads[0][0].args == {"folio": "f1"} and sc.threads[0][0].line == 6
+
+
+def test_mthp_order_refused_on_61():
+    text = GOOD.replace("v7.2", "linux-6.1").replace("as: f1}", "as: f1, order: 4}")
+    with pytest.raises(ScenarioError, match="needs mTHP"):
+        parse_scenario(text, "x.yaml")
+
+
+def test_run_json_shape(tmp_path):
+    path = tmp_path / "g.yaml"
+    path.write_text(GOOD)
+    r = lrulab("run", str(path), "--json")
+    d = json.loads(r.stdout)
+    assert d["verdict"] in ("ok", "violation") and d["variant"] == "v7.2"
+    assert [o["op"] for o in d["ops"]] == ["fault: {memcg: A, node: 0, order: 9, as: f1}",
+                                            "partial_unmap: f1"]
+    assert "deferred_split_folio" in d["ops"][1]["functions"]
+    assert d["ops"][1]["vmstat_delta"]["thp_deferred_split_page"] == 1
