@@ -8,7 +8,7 @@ references only.  So can_split_folio's test is mapcount == refcount - 1 (the cal
 
 from __future__ import annotations
 
-from . import huge_memory, memcontrol as mc
+from . import memcontrol as mc
 from .list import ListHead
 from .sched import KObject, SpinLock, WARN_ON, kasan_check, kfree
 
@@ -199,3 +199,6 @@ def free_folio(k, folio: Folio) -> None:
     k.nodes[folio.nid].nr_used_pages -= folio.nr_pages
     folio.nr_pages = 0
     kfree(k, folio)
+
+
+from . import huge_memory  # noqa: E402  (after our names: huge_memory imports them)

@@ -46,7 +46,7 @@ def folio_memcg_alloc_deferred(k, folio: Folio):
 
 
 def mark_partially_mapped(k, folio: Folio, partially_mapped: bool) -> None:
-    """The flag part of deferred_split_folio, under the queue lock: the first time a folio
+    """mm/huge_memory.c: deferred_split_folio, its flag part (under the queue lock): the first time a folio
     becomes partially mapped it is flagged and counted (thp_deferred_split_page for PMD size,
     the mTHP split_deferred stat, NR_ANON_PARTIALLY_MAPPED)."""
     if partially_mapped:
@@ -62,7 +62,8 @@ def mark_partially_mapped(k, folio: Folio, partially_mapped: bool) -> None:
 
 
 def clear_partially_mapped_locked(k, folio: Folio) -> None:
-    """folio_clear_partially_mapped + the NR_ANON_PARTIALLY_MAPPED decrement."""
+    """mm/huge_memory.c: folio_clear_partially_mapped + mod_mthp_stat(NR_ANON_PARTIALLY_MAPPED, -1),
+    as every unqueue site does it under the queue lock."""
     folio.flags &= ~PG_partially_mapped
     mod_node_page_state(k, "nr_anon_partially_mapped", -1)
 
@@ -179,13 +180,13 @@ def thp_underused(k, folio: Folio) -> bool:
 
 
 def note_split(k, sc, folio: Folio) -> None:
-    """Record a shrinker-driven split: (reclaim node, folio node, reclaim memcg, folio memcg),
+    """Model helper (no kernel counterpart): record a shrinker-driven split: (reclaim node, folio node, reclaim memcg, folio memcg),
     for node_locality and the simulator's cross-node/cross-memcg numbers."""
     k.split_log.append((sc.nid, folio.nid, sc.memcg, folio.memcg))
 
 
 def try_split_queued(k, folio: Folio, sc=None):
-    """The per-folio body of deferred_split_scan's second phase (V0, V1, list_lru design):
+    """mm/huge_memory.c: deferred_split_scan, the per-folio body of its second phase (V0, V1, list_lru design):
     partially mapped -> try to split; fully mapped -> only if underused (not mlocked).
     Returns (did_split, requeue) where requeue means a trylock miss."""
     underused = False

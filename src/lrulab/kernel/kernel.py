@@ -72,7 +72,7 @@ class Kernel:
 
 
 def boot(cfg: Config, lrus: dict | None = None) -> Kernel:
-    """start_kernel, as far as we need it: the root memcg online (mem_cgroup_css_online of root:
+    """init/main.c: start_kernel, as far as we need it: the root memcg online (mem_cgroup_css_online of root:
     no kmemcg_id; its shrinker_info), the THP shrinker (hugepage_init/thp_shrinker_init), then
     the scenario's extra list_lru users.  Boot never fails an allocation."""
     k = Kernel(cfg)

@@ -140,7 +140,7 @@ def list_splice_tail_init(k, src: ListHead, dst: ListHead) -> None:
 
 
 def list_entries(head: ListHead) -> list:
-    """The entries of a list in order (for properties and printing, not kernel code)."""
+    """Model helper: the entries of a list in order (for properties and printing)."""
     out = []
     e = head.next
     while e is not head and e is not None:
@@ -150,6 +150,7 @@ def list_entries(head: ListHead) -> list:
 
 
 def list_count(head: ListHead) -> int:
+    """Model helper: the number of entries (include/linux/list.h: list_count_nodes)."""
     n = 0
     e = head.next
     while e is not head and e is not None:

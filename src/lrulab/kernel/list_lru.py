@@ -16,7 +16,7 @@ from __future__ import annotations
 from . import memcontrol as mc
 from . import shrinker
 from .list import ListHead, list_add_tail, list_del_init, list_empty, list_move, list_splice_init
-from .sched import (KObject, WARN_ON, kasan_check, kvfree_rcu, may_fail, rcu_read_lock,
+from .sched import (KObject, WARN_ON, _acquired, kasan_check, kvfree_rcu, may_fail, rcu_read_lock,
                     rcu_read_unlock, spin_lock, spin_lock_irq, spin_unlock, spin_unlock_irq,
                     SpinLock)
 
@@ -143,7 +143,10 @@ def lock_list_lru_of_memcg(k, lru: ListLru, nid: int, memcg, irq: bool, skip_emp
     while True:
         l = list_lru_from_memcg_idx(k, lru, nid, mc.memcg_kmem_id(memcg))
         if l is not None:
-            yield from (spin_lock_irq if irq else spin_lock)(k, l.lock)
+            yield l.lock  # spin_lock(_irq) inlined: this is the hottest lock in the model
+            if irq:
+                k.current.irqs_off += 1
+            _acquired(k, l.lock)
             kasan_check(k, l, "lock_list_lru_of_memcg")
             if l.nr_items != LONG_MIN:
                 rcu_read_unlock(k)
@@ -196,7 +199,7 @@ def __list_lru_del(k, lru: ListLru, l: ListLruOne, item: ListHead, nid: int) -> 
 
 
 def bit_memcg(k, memcg, effective):
-    """Which memcg __list_lru_add's callers pass for the bit: before v5 1/9 the one they asked
+    """mm/list_lru.c: list_lru_add and its callers -- which memcg they pass for the bit: before v5 1/9 the one they asked
     for, after it the one lock_list_lru_of_memcg walked up to (list_lru_bit_on_effective_memcg)."""
     return effective if k.cfg.patch.list_lru_bit_on_effective_memcg else memcg
 
@@ -412,7 +415,7 @@ def _memcg_reparent_list_lrus_pernode(k, memcg, parent):
 
 
 def lru_sublists(lru: ListLru):
-    """(owner memcg kmemcg_id or -1, nid, sublist) for every live sublist -- for properties."""
+    """Model helper: (owner kmemcg_id or -1, nid, sublist) for every live sublist."""
     for nid, n in enumerate(lru.node):
         yield -1, nid, n.lru
     for idx, mlru in lru.xa.items():

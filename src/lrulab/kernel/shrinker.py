@@ -176,7 +176,7 @@ def set_shrinker_bit(k, memcg, nid: int, shrinker_id: int) -> None:
 
 
 def shrinker_bit_test(memcg, nid: int, shrinker_id: int) -> bool:
-    """Whether bit shrinker_id is set for (memcg, nid) -- for properties and state views."""
+    """Model helper: whether bit shrinker_id is set for (memcg, nid) -- for properties and state views."""
     if memcg is None or memcg.shrinker_info is None or shrinker_id < 0:
         return False
     return bool(memcg.shrinker_info[nid].map >> shrinker_id & 1)
@@ -307,7 +307,7 @@ def shrink_slab(k, nid: int, memcg, priority: int, scan_limit=None):
 
 
 def shrinker_bits(memcg, nid: int) -> list[int]:
-    """The set bit ids of (memcg, nid), for views and properties."""
+    """Model helper: the set bit ids of (memcg, nid), for views and properties."""
     if memcg is None or memcg.shrinker_info is None:
         return []
     m, out, i = memcg.shrinker_info[nid].map, [], 0

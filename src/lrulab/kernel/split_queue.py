@@ -36,7 +36,7 @@ class DeferredSplit:
 
 
 def node_queue(k, nid: int) -> DeferredSplit:
-    """NODE_DATA(nid)->deferred_split_queue."""
+    """include/linux/mmzone.h: NODE_DATA(nid)->deferred_split_queue."""
     return k.nodes[nid].deferred_split_queue
 
 
@@ -76,6 +76,7 @@ def folio_split_queue_lock(k, folio):
 
 
 def split_queue_unlock(k, q: DeferredSplit) -> None:
+    """mm/huge_memory.c: split_queue_unlock_irqrestore (V1)."""
     spin_unlock_irq(k, q.split_queue_lock)
 
 
@@ -150,7 +151,7 @@ def __folio_unqueue_deferred_split(k, folio):
 
 
 def freeze_and_dequeue(k, folio, count: int):
-    """The open-coded part of split_huge_page_to_list: the folio's queue locked around
+    """mm/huge_memory.c: split_huge_page_to_list, its open-coded queue part: the folio's queue locked around
     folio_ref_freeze keeps deferred_split_scan away; dequeue on success (6.1: list_del, which
     also works on the scanner's private list).  Returns whether the freeze succeeded."""
     q = yield from folio_split_queue_lock(k, folio)

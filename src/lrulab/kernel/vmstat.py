@@ -16,6 +16,7 @@ NODE_STATS = ("nr_anon_transparent_hugepages", "nr_anon_partially_mapped")
 
 
 def new_vmstat() -> dict[str, int]:
+    """Model helper: every counter at 0 (mm/vmstat.c: vmstat_text lists the names)."""
     return {name: 0 for name in VM_EVENTS + NODE_STATS}
 
 

@@ -1,0 +1,289 @@
+"""The kernel model as a world for the generic checker (lrulab.check): the only module that
+knows both.
+
+A *state* is a booted kernel after the scenario's setup plus, for each scenario thread, where
+it is: the op it runs and its suspended generator chain.  A *move* is ``(thread, choice)``:
+resume that thread for one atomic step (``choice`` answers an allocation that may fail, else
+None).  Generators cannot be copied, so a state is rebuilt by replaying its schedule from a
+deep copy of the post-setup kernel (deterministic: the model has no randomness).
+
+Step granularity: everything a thread runs between two ``yield`` s of the kernel code is one
+step (sched.py); starting an op (its code up to the first yield) is a step of its own.
+
+Fingerprint: a canonical encoding (check/canon.py) of the whole kernel object graph and of
+each thread's position (op index, generator frames with their locals).  Left out, because no
+future step reads them: ``events``, ``split_log``, ``scan_log``, ``reclaim_passes`` (history:
+the step properties that read events and split_log are checked on the step that appends to
+them), ``current`` (set before each step) and ``cfg`` (constant).  RCU generation counters are
+rewritten into what the future can observe of them: whether a grace-period or kvfree_rcu
+snapshot still names the reader's current section.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+
+from .check.canon import Canon, _slot_names
+from .kernel.config import Config
+from .kernel.kernel import Kernel
+from .kernel.sched import Choice, GracePeriod, KObject, KernelEvent, Oops, SpinLock, Task, run_sync
+from .ops import build_kernel, run_op
+from .properties import REGISTRY
+from .runner import _tb_stack, decide_from, execute
+from .scenario import Scenario
+from .view import diff, snapshot
+
+_SKIP_KERNEL = {"events", "split_log", "scan_log", "reclaim_passes", "current", "cfg"}
+_HELPERS = ("lrulab.kernel.sched", "lrulab.kernel.list")
+
+
+def _fields(obj):
+    t = type(obj)
+    if t is Kernel:
+        return [(n, v) for n, v in vars(obj).items() if n not in _SKIP_KERNEL]
+    if t is Task:
+        return [("tid", obj.tid), ("name", obj.name), ("rcu_depth", obj.rcu_depth),
+                ("irqs_off", obj.irqs_off), ("held", obj.held)]
+    if t is GracePeriod:
+        return [("readers", [(task, task.rcu_gen == g) for task, g in obj.readers.items()])]
+    if t is Config:
+        return []
+    if isinstance(obj, KObject) and obj.rcu_free is not None:
+        out = [(n, getattr(obj, n, None)) for n in _slot_names(t) if n != "rcu_free"]
+        out.append(("rcu_free", [(task, task.rcu_gen == g and task.rcu_depth > 0)
+                                 for task, g in obj.rcu_free.items()]))
+        return out
+    return None
+
+
+_CANON = Canon(_fields)
+_START = object()  # a thread between ops: its next step starts the next op
+
+
+class Live:
+    """One live state: the kernel and each thread's generator."""
+
+    __slots__ = ("k", "tasks", "pc", "gens", "want", "done", "counts", "results", "nev",
+                 "nsplit")
+
+    def __init__(self, k, ntreads):
+        self.k = k
+        self.tasks = [k.task(f"T{i}") for i in range(ntreads)]
+        self.pc = [0] * ntreads
+        self.gens = [None] * ntreads
+        self.want = [_START] * ntreads
+        self.done = [False] * ntreads
+        self.results = [[] for _ in range(ntreads)]
+        self.counts: dict = {}
+        self.nev = len(k.events)
+        self.nsplit = len(k.split_log)
+
+
+class KernelWorld:
+    """The adapter the checker drives (see check/engine.py for the interface)."""
+
+    def __init__(self, sc: Scenario):
+        self.sc = sc
+        self.ops = [list(t) for t in sc.threads]
+        self.threads = [f"T{i}" for i in range(len(self.ops))]
+        self.inject = sc.kernel.inject_alloc_failures
+        self.step_props = [p for p in sc.check if REGISTRY[p][1] == "step"]
+        self.end_props = [p for p in sc.check if REGISTRY[p][1] == "quiescent"]
+        k = build_kernel(sc)
+        if sc.setup:
+            k.current = k.task("setup")
+            for op in sc.setup:
+                execute(k, op)
+        k.current = k.tasks[0]
+        self.setup_events = [str(e) for e in k.events]
+        self._base = k
+        self._deciders = [[decide_from(op) for op in ops] for ops in self.ops]
+
+    # -- the interface ------------------------------------------------------------------
+
+    def initial(self) -> Live:
+        h = Live(copy.deepcopy(self._base), len(self.ops))
+        for p in self.step_props:
+            h.counts[p] = len(REGISTRY[p][0](h.k))
+        for i in range(len(self.ops)):
+            if not self.ops[i]:
+                h.done[i] = True
+        return h
+
+    def replay(self, path) -> Live:
+        h = self.initial()
+        for m in path:
+            self.apply(h, m)
+        return h
+
+    def moves(self, h: Live) -> list:
+        out = []
+        for i, w in enumerate(h.want):
+            if h.done[i]:
+                continue
+            if w is _START or w is None or w.__class__ is str:
+                out.append((i, None))
+            elif w.__class__ is SpinLock:
+                if w.owner is None:
+                    out.append((i, None))
+            elif w.__class__ is GracePeriod:
+                if w.done():
+                    out.append((i, None))
+            elif w.__class__ is Choice:
+                if self.inject:
+                    out += [(i, True), (i, False)]
+                else:
+                    out.append((i, self._deciders[i][h.pc[i]](w.site)))
+            else:
+                raise AssertionError(f"thread {i} yielded {w!r}")
+        return out
+
+    def apply(self, h: Live, move) -> list:
+        """Run one step; returns the step properties it violated, [(property, message)]."""
+        i, choice = move
+        k = h.k
+        k.current = h.tasks[i]
+        gen = h.gens[i]
+        if gen is None:
+            gen = h.gens[i] = run_op(k, self.ops[i][h.pc[i]])
+            send = None
+        else:
+            send = choice
+        try:
+            h.want[i] = gen.send(send)
+        except StopIteration as stop:
+            self._op_done(h, i, stop.value)
+        except Oops as e:
+            k.events.append(KernelEvent("oops", str(e), k.current.name, _tb_stack(e)))
+            self._died(h, i)
+        except AttributeError as e:
+            if "'NoneType' object has no attribute" not in str(e):
+                raise
+            k.events.append(KernelEvent("oops", f"BUG: kernel NULL pointer dereference ({e})",
+                                        k.current.name, _tb_stack(e)))
+            self._died(h, i)
+        if len(k.events) == h.nev and len(k.split_log) == h.nsplit:
+            return []
+        h.nev, h.nsplit = len(k.events), len(k.split_log)
+        out = []
+        for p in self.step_props:
+            msgs = REGISTRY[p][0](k)
+            n = h.counts[p]
+            if len(msgs) > n:
+                out += [(p, m) for m in msgs[n:]]
+                h.counts[p] = len(msgs)
+        return out
+
+    def _op_done(self, h, i, value):
+        h.results[i].append(str(value))
+        h.gens[i] = None
+        h.want[i] = _START
+        h.pc[i] += 1
+        if h.pc[i] == len(self.ops[i]):
+            h.done[i] = True
+
+    def _died(self, h, i):
+        h.results[i].append("oops")
+        h.gens[i] = None
+        h.want[i] = _START
+        h.done[i] = True
+
+    def fingerprint(self, h: Live) -> bytes:
+        wants = ["start" if w is _START else w for w in h.want]
+        return _CANON.digest([h.k, h.pc, h.done, h.gens, wants])
+
+    def end_violations(self, h: Live) -> list:
+        """At a state without moves: the quiescent properties if every thread finished, else
+        a deadlock (reported under no_oops when the scenario checks it)."""
+        if all(h.done):
+            out = []
+            for p in self.end_props:
+                out += [(p, m) for m in REGISTRY[p][0](h.k)]
+            return out
+        if "no_oops" in self.sc.check:
+            return [("no_oops", "deadlock: " + "; ".join(self._waits(h)))]
+        return []
+
+    def _waits(self, h) -> list:
+        out = []
+        for i, w in enumerate(h.want):
+            if h.done[i]:
+                continue
+            if w.__class__ is SpinLock:
+                out.append(f"{self.threads[i]} waits for {w.name} held by "
+                           f"{w.owner.name if w.owner else '?'}")
+            elif w.__class__ is GracePeriod:
+                out.append(f"{self.threads[i]} waits in synchronize_rcu")
+        return out
+
+    # -- traces -------------------------------------------------------------------------
+
+    def op_text(self, h: Live, i: int) -> str:
+        ops = self.ops[i]
+        return ops[h.pc[i]].text() if h.pc[i] < len(ops) else "(finished)"
+
+    def stack(self, h: Live, i: int) -> list:
+        g = h.gens[i]
+        names = []
+        while g is not None:
+            f = g.gi_frame
+            if f is None:
+                break
+            mod = f.f_globals.get("__name__", "")
+            if mod.startswith("lrulab.kernel.") and not mod.startswith(_HELPERS):
+                names.append(g.gi_code.co_name)
+            g = g.gi_yieldfrom
+        return names
+
+    def action(self, h: Live, i: int, choice) -> str:
+        w = h.want[i]
+        if w is _START:
+            return "start"
+        if w is None:
+            return "step"
+        if w.__class__ is str:
+            return w
+        if w.__class__ is SpinLock:
+            return f"acquire {w.name}"
+        if w.__class__ is GracePeriod:
+            return "grace period ends"
+        if w.__class__ is Choice:
+            return f"allocation {w.site} {'succeeds' if choice else 'FAILS'}"
+        return repr(w)
+
+    def render(self, path, last_violation=None) -> list:
+        """Re-run ``path`` and describe each step: thread, op, kernel functions, what changed."""
+        h = self.initial()
+        steps = []
+        before = snapshot(h.k)
+        for m in path:
+            i, choice = m
+            if m not in self.moves(h):
+                raise ReplayError(f"step {len(steps) + 1}: {self.threads[i]} cannot move "
+                                  f"{'(' + str(choice) + ')' if choice is not None else ''} here")
+            op = self.op_text(h, i)
+            act = self.action(h, i, choice)
+            fstack = self.stack(h, i)
+            nev = len(h.k.events)
+            nres = len(h.results[i])
+            viol = self.apply(h, m)
+            if not fstack:
+                fstack = self.stack(h, i)
+            after = snapshot(h.k)
+            detail = [act] + diff(before, after)
+            detail += [f"! {e}" for e in h.k.events[nev:]]
+            if len(h.results[i]) > nres:
+                detail.append(f"-> {h.results[i][-1]}")
+            detail += [f"VIOLATES {p}: {msg}" for p, msg in viol]
+            steps.append({"thread": self.threads[i], "op": op, "functions": fstack,
+                          "detail": detail, "choice": choice})
+            before = after
+        return steps, h
+
+
+class ReplayError(Exception):
+    pass
+
+
+__all__ = ["KernelWorld", "Live", "ReplayError", "run_sync"]
