@@ -45,6 +45,11 @@ def print_run(r: RunResult) -> None:
         for line in changed:
             echo(f"       | {line}")
         prev = o.state
+    if r.kernel is not None:
+        from .view import tree_lines
+        echo("\nState (memcg tree: deferred-split list lengths per node, shrinker bits):")
+        for line in tree_lines(r.kernel):
+            echo(f"  {line}")
     echo("\nCounters (/proc/vmstat):")
     for name in THP_COUNTERS:
         echo(f"  {name:<32} {r.vmstat.get(name, 0)}")

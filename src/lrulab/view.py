@@ -84,3 +84,35 @@ def memcg_counts(k) -> dict:
         name = _mpath(m)
         out[name] = {"pages": m.nr_pages, **m.stat, "queued_thps": queued.get(name, 0)}
     return out
+
+
+def tree_lines(k) -> list[str]:
+    """The memcg tree with, per memcg, its state, shrinker bits per node and the length of its
+    deferred-split sublists (list_lru) or queue (open-coded), plus the node lists."""
+    from .properties import thp_lists
+    per: dict = {}
+    for owner, nid, head in thp_lists(k):
+        n = sum(1 for _ in list_entries(head))
+        per.setdefault(id(owner) if owner is not None else None, []).append((nid, n))
+    out = []
+    node_lists = per.get(None, [])
+    out.append("node lists: " + ", ".join(
+        f"node{nid if nid is not None else i}={n}" for i, (nid, n) in enumerate(node_lists)))
+    if k.root_mem_cgroup is None:
+        return out
+
+    def walk(m, depth):
+        state = "online" if m.online else "offline"
+        if m.dying and m.online:
+            state = "dying"
+        lists = per.get(id(m), [])
+        qs = " ".join(f"n{nid}:{n}" if nid is not None else f"queue:{n}" for nid, n in lists)
+        bits = " ".join(f"n{nid}{sh.shrinker_bits(m, nid)}" for nid in range(k.cfg.nodes)
+                        if sh.shrinker_bits(m, nid))
+        out.append(f"{'  ' * depth}{_mpath(m).rpartition('/')[2] or 'root'} [{state}]"
+                   + (f" thp {qs}" if qs else "") + (f" bits {bits}" if bits else ""))
+        for c in m.children:
+            walk(c, depth + 1)
+
+    walk(k.root_mem_cgroup, 0)
+    return out

@@ -141,7 +141,7 @@ def folio_put_refs(k, folio: Folio, nr: int):
 
 def folio_put(k, folio: Folio):
     """include/linux/mm.h: folio_put."""
-    yield from folio_put_refs(k, folio, 1)
+    return folio_put_refs(k, folio, 1)
 
 
 def folio_ref_freeze(k, folio: Folio, count: int):

@@ -95,7 +95,7 @@ def deferred_split_folio(k, folio: Folio, partially_mapped: bool):
 
 def deferred_split_huge_page(k, folio: Folio):
     """mm/huge_memory.c: deferred_split_huge_page (6.1) -- see split_queue."""
-    yield from split_queue.deferred_split_huge_page(k, folio)
+    return split_queue.deferred_split_huge_page(k, folio)
 
 
 def folio_unqueue_deferred_split(k, folio: Folio):

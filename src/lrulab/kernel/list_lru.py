@@ -166,8 +166,9 @@ def unlock_list_lru(k, l: ListLruOne, irq: bool) -> None:
 
 def list_lru_lock(k, lru: ListLru, nid: int, memcg, irq: bool = False):
     """mm/list_lru.c: list_lru_lock / list_lru_lock_irq(save) (v5 6/9) -- never NULL.
-    Returns (sublist, effective memcg)."""
-    return (yield from lock_list_lru_of_memcg(k, lru, nid, memcg, irq, False))
+    Returns (sublist, effective memcg).  (A plain wrapper returning the generator: delegation
+    costs a generator frame per step otherwise.)"""
+    return lock_list_lru_of_memcg(k, lru, nid, memcg, irq, False)
 
 
 def list_lru_unlock(k, l: ListLruOne, irq: bool = False) -> None:
@@ -247,7 +248,7 @@ def list_lru_count_one(k, lru: ListLru, nid: int, memcg):
 
 def list_lru_shrink_count(k, lru: ListLru, sc):
     """include/linux/list_lru.h: list_lru_shrink_count."""
-    return (yield from list_lru_count_one(k, lru, sc.nid, sc.memcg))
+    return list_lru_count_one(k, lru, sc.nid, sc.memcg)
 
 
 def __list_lru_walk_one(k, lru: ListLru, nid: int, memcg, isolate, cb_arg, nr_to_walk: list,

@@ -46,5 +46,5 @@ def handle_mm_fault(k, name: str, memcg, nid: int, order: int, written: int):
     """mm/memory.c: __handle_mm_fault for a write to a fresh anonymous range: PMD order goes to
     do_huge_pmd_anonymous_page, smaller orders to do_anonymous_page."""
     if order == HPAGE_PMD_ORDER:
-        return (yield from huge_memory.do_huge_pmd_anonymous_page(k, name, memcg, nid, written))
-    return (yield from do_anonymous_page(k, name, memcg, nid, order, written))
+        return huge_memory.do_huge_pmd_anonymous_page(k, name, memcg, nid, written)
+    return do_anonymous_page(k, name, memcg, nid, order, written)

@@ -239,6 +239,8 @@ def kfree(k, obj) -> None:
 
 def kasan_check(k, obj, what: str) -> bool:
     """mm/kasan: report an access to freed memory.  Returns True when the access is valid."""
+    if not obj.freed and obj.rcu_free is None:
+        return True
     if obj.freed:
         report(k, "use_after_free", f"{what} of freed {obj!r}")
         return False
