@@ -12,7 +12,8 @@ import argparse
 import random
 import time
 
-from lrulab.kernel import memcontrol as mc, memory, rmap, vmscan
+from lrulab.kernel import memcontrol as mc
+from lrulab.kernel import memory, rmap, vmscan
 from lrulab.kernel.config import PRESETS, make_config
 from lrulab.kernel.kernel import boot
 from lrulab.kernel.sched import run_sync

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+
 import pytest
 
 from lrulab.scenario import ScenarioError, parse_scenario

@@ -1,1 +1,1 @@
-"""lrulab: an executable model of list_lru, memcg-aware shrinkers and the THP deferred-split queue."""
+"""lrulab: list_lru, memcg-aware shrinkers and the THP deferred-split queue, executable."""

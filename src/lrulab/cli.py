@@ -52,7 +52,7 @@ def load(path, ov):
     try:
         return load_scenario(path, ov)
     except ScenarioError as e:
-        raise BadInput(str(e))
+        raise BadInput(str(e)) from None
 
 
 variant_opt = click.option("--variant", help="preset to use instead of the file's")

@@ -6,8 +6,8 @@ Ops that change one process's mappings hold that mm's mmap_lock, as munmap does.
 
 from __future__ import annotations
 
-from .kernel import huge_memory, khugepaged, lru_user, memcontrol as mc, memory, migrate, rmap
-from .kernel import vmscan
+from .kernel import huge_memory, khugepaged, lru_user, memory, migrate, rmap, vmscan
+from .kernel import memcontrol as mc
 from .kernel.config import make_config
 from .kernel.folio import folio_get, folio_put
 from .kernel.kernel import Kernel, boot
@@ -55,7 +55,7 @@ def run_op(k: Kernel, op: Op):
     kind = op.kind
     if kind == "mkdir":
         ret = yield from mc.cgroup_mkdir(k, a["path"])
-        return "ok" if ret == 0 else f"-ENOMEM"
+        return "ok" if ret == 0 else "-ENOMEM"
     if kind == "rmdir":
         m = k.memcgs.get(a["path"])
         if m is None or m.dying:

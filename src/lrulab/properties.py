@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import copy
 
-from .kernel import list_lru as ll, memcontrol as mc, shrinker as sh
+from .kernel import list_lru as ll
+from .kernel import memcontrol as mc
+from .kernel import shrinker as sh
 from .kernel.folio import PG_partially_mapped
 from .kernel.list import list_count, list_entries
 from .kernel.sched import Task, run_sync
@@ -97,12 +99,12 @@ def counters(k) -> list[str]:
     for lru in lrus:
         for nid, node in enumerate(lru.node):
             total = node.lru.nr_items
-            for idx, mlru in lru.xa.items():
+            for mlru in lru.xa.values():
                 total += max(mlru.node[nid].nr_items, 0)
             if total != node.nr_items:
                 out.append(f"{lru.name} node {nid}: nr_items {node.nr_items} but sublists "
                            f"hold {total}")
-        for idx, nid, l in ll.lru_sublists(lru):
+        for _idx, _nid, l in ll.lru_sublists(lru):
             n = list_count(l.list)
             if l.nr_items == ll.LONG_MIN:
                 if n:
@@ -135,7 +137,7 @@ def bit_coverage(k) -> list[str]:
     out = []
     s = k.deferred_split_shrinker
     if _shrinker_memcg_aware(s) and not mc.mem_cgroup_disabled(k):
-        for owner, nid, head in thp_lists(k):
+        for owner, _nid, head in thp_lists(k):
             for e in list_entries(head):
                 f = e.container
                 need = owner if owner is not None else _effective(k, f.memcg)

@@ -126,7 +126,8 @@ def run_scenario(sc: Scenario, trace: bool = True) -> RunResult:
         finally:
             if tracer:
                 sys.setprofile(None)
-        delta = {key: k.vmstat[key] - before[key] for key in k.vmstat if k.vmstat[key] != before[key]}
+        delta = {key: k.vmstat[key] - before[key] for key in k.vmstat
+                 if k.vmstat[key] != before[key]}
         records.append(OpRecord(tname, op, str(result), tracer.names if tracer else [], delta,
                                 snapshot(k), [str(e) for e in k.events[nev:]]))
     k.current = k.tasks[0]

@@ -131,9 +131,11 @@ def parse_yaml(text: str, path: str):
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ScenarioError(f"{path}:{line}: YAML syntax error: {problem}; fix the YAML there")
+        raise ScenarioError(
+            f"{path}:{line}: YAML syntax error: {problem}; fix the YAML there") from None
     if node is None:
-        raise ScenarioError(f"{path}:1: empty scenario; it needs at least 'kernel: {{variant: P}}'")
+        raise ScenarioError(
+            f"{path}:1: empty scenario; it needs at least 'kernel: {{variant: P}}'")
     return _convert(node, yaml.SafeLoader(""))
 
 
@@ -153,10 +155,10 @@ def load_scenario(path, overrides: dict | None = None) -> Scenario:
     try:
         text = p.read_text()
     except FileNotFoundError:
-        raise ScenarioError(f"{path}:0: no such file; check the path")
+        raise ScenarioError(f"{path}:0: no such file; check the path") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
         raise ScenarioError(f"{path}:0: cannot read scenario ({e.__class__.__name__}); "
-                            "give a readable YAML file")
+                            "give a readable YAML file") from None
     return parse_scenario(text, str(path), overrides)
 
 
@@ -198,7 +200,8 @@ def _kernel(v: _V, doc: LDict, ov: dict) -> KernelSpec:
                "'kernel: {variant: PRESET}' with a preset from 'lrulab variants'")
     for key in kd:
         if key not in KERNEL_KEYS:
-            v.fail(kd.lines[key], f"unknown kernel key {key!r}; known: {', '.join(sorted(KERNEL_KEYS))}")
+            v.fail(kd.lines[key],
+                   f"unknown kernel key {key!r}; known: {', '.join(sorted(KERNEL_KEYS))}")
     variant = ov.get("variant") or kd.get("variant")
     if variant is None:
         v.fail(kd.line, "missing kernel.variant; add one of: " + ", ".join(PRESETS))
@@ -207,16 +210,18 @@ def _kernel(v: _V, doc: LDict, ov: dict) -> KernelSpec:
                f"unknown variant {variant!r}; choose one of: {', '.join(PRESETS)}")
     patches = dict(kd.get("patches") or {})
     for name, val in patches.items():
-        line = kd.get("patches").lines.get(name, kd.line) if isinstance(kd.get("patches"), LDict) else kd.line
+        pd = kd.get("patches")
+        line = pd.lines.get(name, kd.line) if isinstance(pd, LDict) else kd.line
         if name not in FLAGS:
             v.fail(line, f"unknown patch flag {name!r}; 'lrulab variants' lists them")
         if not isinstance(val, bool):
             v.fail(line, f"patch flag {name} must be true or false")
     patches.update(ov.get("patches") or {})
     boot = list(kd.get("boot") or [])
-    for i, opt in enumerate(boot):
+    for opt in boot:
         if opt not in BOOT_OPTIONS:
-            v.fail(kd.lines["boot"], f"unknown boot option {opt!r}; known: {', '.join(BOOT_OPTIONS)}")
+            v.fail(kd.lines["boot"],
+                   f"unknown boot option {opt!r}; known: {', '.join(BOOT_OPTIONS)}")
     for opt in ov.get("boot") or []:
         if opt not in boot:
             boot.append(opt)
@@ -330,8 +335,8 @@ def _field(v: _V, line: int, kind: str, key: str, typ: str, val, st: _Names):
         if typ == "nodeall" and val == "all":
             return val
         if not isinstance(val, int) or isinstance(val, bool) or not 0 <= val < nodes:
-            v.fail(line, f"{kind}: node {val!r} does not exist; this kernel has nodes 0..{nodes - 1}"
-                   + (" (or 'all')" if typ == "nodeall" else ""))
+            v.fail(line, f"{kind}: node {val!r} does not exist; this kernel has nodes "
+                   f"0..{nodes - 1}" + (" (or 'all')" if typ == "nodeall" else ""))
         return val
     if typ == "order":
         if val == 9:

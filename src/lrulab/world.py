@@ -22,12 +22,11 @@ snapshot still names the reader's current section.
 from __future__ import annotations
 
 import copy
-import sys
 
 from .check.canon import Canon, _slot_names
 from .kernel.config import Config
 from .kernel.kernel import Kernel
-from .kernel.sched import Choice, GracePeriod, KObject, KernelEvent, Oops, SpinLock, Task, run_sync
+from .kernel.sched import Choice, GracePeriod, KernelEvent, KObject, Oops, SpinLock, Task, run_sync
 from .ops import build_kernel, run_op
 from .properties import REGISTRY
 from .runner import _tb_stack, decide_from, execute

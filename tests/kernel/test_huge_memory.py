@@ -2,7 +2,8 @@
 
 import pytest
 
-from lrulab.kernel import huge_memory as hm, memory, rmap, vmscan
+from lrulab.kernel import huge_memory as hm
+from lrulab.kernel import memory, rmap, vmscan
 from lrulab.kernel.folio import PG_partially_mapped, folio_get
 from lrulab.kernel.list import list_empty, list_entries
 
@@ -100,7 +101,8 @@ def test_count_returns_shrink_empty_only_in_72(kh):
 def test_collapse_result_when_sublist_allocation_fails(kh):
     """collapse_huge_page: v4 reports SCAN_SUCCEED with no THP (B6), v5 the failure."""
     from lrulab.kernel import khugepaged
-    for variant, want in (("series-v4", "SCAN_SUCCEED"), ("series-v5", "SCAN_ALLOC_HUGE_PAGE_FAIL")):
+    for variant, want in (("series-v4", "SCAN_SUCCEED"),
+                          ("series-v5", "SCAN_ALLOC_HUGE_PAGE_FAIL")):
         h = kh(variant, memcgs=("A",))
         res, folio = h.run(khugepaged.collapse_huge_page(h.k, "c", h.memcg("A"), 0, 512),
                            decide=lambda s: s != "list_lru_memcg")

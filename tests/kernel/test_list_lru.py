@@ -1,6 +1,7 @@
 """mm/list_lru.c (6.13+ layout and pre-6.13), as kernel-semantics.md §2 and kernel-6.1.md §3."""
 
-from lrulab.kernel import list_lru as ll, memcontrol as mc
+from lrulab.kernel import list_lru as ll
+from lrulab.kernel import memcontrol as mc
 from lrulab.kernel.list import ListHead, list_entries
 from lrulab.kernel.shrinker import shrinker_bit_test
 

@@ -1,6 +1,7 @@
 """mm/memcontrol.c: kmemcg_id, the css life cycle, release."""
 
-from lrulab.kernel import memcontrol as mc, memory, rmap
+from lrulab.kernel import memcontrol as mc
+from lrulab.kernel import memory, rmap
 
 
 def test_kmemcg_id_none_for_root_and_nokmem(kh):

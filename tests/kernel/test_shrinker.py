@@ -2,7 +2,8 @@
 
 import pytest
 
-from lrulab.kernel import memcontrol as mc, shrinker as sh
+from lrulab.kernel import memcontrol as mc
+from lrulab.kernel import shrinker as sh
 
 
 def _fake(h, q, flags=sh.SHRINKER_NUMA_AWARE | sh.SHRINKER_MEMCG_AWARE):

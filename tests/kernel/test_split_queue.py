@@ -1,6 +1,7 @@
 """The open-coded deferred_split queue (6.1, V0, V1): kernel-6.1.md §1, kernel-semantics.md §5."""
 
-from lrulab.kernel import memcontrol as mc, memory, rmap, vmscan
+from lrulab.kernel import memcontrol as mc
+from lrulab.kernel import memory, rmap, vmscan
 from lrulab.kernel.list import list_empty, list_entries
 from lrulab.kernel.shrinker import shrinker_bit_test
 

@@ -2,4 +2,6 @@
 
 # Import order matters for the module cycles the kernel itself has (memcontrol <-> list_lru,
 # folio <-> huge_memory); importing the package first makes any entry module safe.
+# isort: off
 from . import sched, list, config, vmstat, memcontrol, folio, huge_memory  # noqa: F401
+# isort: on

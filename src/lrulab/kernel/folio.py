@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from . import memcontrol as mc
 from .list import ListHead
-from .sched import KObject, SpinLock, WARN_ON, kasan_check, kfree
+from .sched import WARN_ON, KObject, SpinLock, kasan_check, kfree
 
 HPAGE_PMD_ORDER = 9
 HPAGE_PMD_NR = 1 << HPAGE_PMD_ORDER

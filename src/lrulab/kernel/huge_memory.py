@@ -4,10 +4,27 @@ split_queue.py when thp_list_lru is off."""
 
 from __future__ import annotations
 
-from . import list_lru as ll, memcontrol as mc, shrinker as sh, split_queue
-from .folio import (HPAGE_PMD_NR, HPAGE_PMD_ORDER, Folio, PG_has_hwpoisoned, PG_large_rmappable,
-                    PG_mlocked, PG_partially_mapped, PG_swapcache, folio_put, folio_ref_freeze,
-                    folio_test, folio_test_clear, folio_try_get, folio_trylock, folio_unlock)
+from . import list_lru as ll
+from . import memcontrol as mc
+from . import shrinker as sh
+from . import split_queue
+from .folio import (
+    HPAGE_PMD_NR,
+    HPAGE_PMD_ORDER,
+    Folio,
+    PG_has_hwpoisoned,
+    PG_large_rmappable,
+    PG_mlocked,
+    PG_partially_mapped,
+    PG_swapcache,
+    folio_put,
+    folio_ref_freeze,
+    folio_test,
+    folio_test_clear,
+    folio_try_get,
+    folio_trylock,
+    folio_unlock,
+)
 from .list import ListHead, list_del_init, list_empty
 from .sched import WARN_ON, WARN_ON_ONCE, may_fail, rcu_read_lock, rcu_read_unlock
 from .vmstat import count_mthp_stat, count_vm_event, mod_node_page_state
@@ -46,9 +63,9 @@ def folio_memcg_alloc_deferred(k, folio: Folio):
 
 
 def mark_partially_mapped(k, folio: Folio, partially_mapped: bool) -> None:
-    """mm/huge_memory.c: deferred_split_folio, its flag part (under the queue lock): the first time a folio
-    becomes partially mapped it is flagged and counted (thp_deferred_split_page for PMD size,
-    the mTHP split_deferred stat, NR_ANON_PARTIALLY_MAPPED)."""
+    """mm/huge_memory.c: deferred_split_folio, its flag part (under the queue lock): the first time
+    a folio becomes partially mapped it is flagged and counted (thp_deferred_split_page for PMD
+    size, the mTHP split_deferred stat, NR_ANON_PARTIALLY_MAPPED)."""
     if partially_mapped:
         if not folio_test(k, folio, PG_partially_mapped):
             folio.flags |= PG_partially_mapped
@@ -180,15 +197,16 @@ def thp_underused(k, folio: Folio) -> bool:
 
 
 def note_split(k, sc, folio: Folio) -> None:
-    """Model helper (no kernel counterpart): record a shrinker-driven split: (reclaim node, folio node, reclaim memcg, folio memcg),
-    for node_locality and the simulator's cross-node/cross-memcg numbers."""
+    """Model helper (no kernel counterpart): record a shrinker-driven split: (reclaim node, folio
+    node, reclaim memcg, folio memcg), for node_locality and the simulator's cross-node/cross-memcg
+    numbers."""
     k.split_log.append((sc.nid, folio.nid, sc.memcg, folio.memcg))
 
 
 def try_split_queued(k, folio: Folio, sc=None):
-    """mm/huge_memory.c: deferred_split_scan, the per-folio body of its second phase (V0, V1, list_lru design):
-    partially mapped -> try to split; fully mapped -> only if underused (not mlocked).
-    Returns (did_split, requeue) where requeue means a trylock miss."""
+    """mm/huge_memory.c: deferred_split_scan, the per-folio body of its second phase (V0, V1,
+    list_lru design): partially mapped -> try to split; fully mapped -> only if underused (not
+    mlocked). Returns (did_split, requeue) where requeue means a trylock miss."""
     underused = False
     if not folio_test(k, folio, PG_partially_mapped):
         if folio_test(k, folio, PG_mlocked):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from . import huge_memory, list_lru as ll, memcontrol as mc, shrinker as sh
+from . import huge_memory
+from . import list_lru as ll
+from . import memcontrol as mc
+from . import shrinker as sh
 from .config import Config
 from .sched import Task
 from .split_queue import DeferredSplit
@@ -72,9 +75,9 @@ class Kernel:
 
 
 def boot(cfg: Config, lrus: dict | None = None) -> Kernel:
-    """init/main.c: start_kernel, as far as we need it: the root memcg online (mem_cgroup_css_online of root:
-    no kmemcg_id; its shrinker_info), the THP shrinker (hugepage_init/thp_shrinker_init), then
-    the scenario's extra list_lru users.  Boot never fails an allocation."""
+    """init/main.c: start_kernel, as far as we need it: the root memcg online (mem_cgroup_css_online
+    of root: no kmemcg_id; its shrinker_info), the THP shrinker (hugepage_init/thp_shrinker_init),
+    then the scenario's extra list_lru users.  Boot never fails an allocation."""
     k = Kernel(cfg)
     if not mc.mem_cgroup_disabled(k):
         root = mc.mem_cgroup_css_alloc(k, None, "")

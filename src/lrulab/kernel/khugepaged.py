@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from . import huge_memory, memcontrol as mc
+from . import huge_memory
+from . import memcontrol as mc
 from .folio import HPAGE_PMD_ORDER
 from .huge_memory import SCAN_ALLOC_HUGE_PAGE_FAIL, SCAN_CGROUP_CHARGE_FAIL, SCAN_SUCCEED
 from .sched import may_fail

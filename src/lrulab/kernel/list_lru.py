@@ -16,9 +16,21 @@ from __future__ import annotations
 from . import memcontrol as mc
 from . import shrinker
 from .list import ListHead, list_add_tail, list_del_init, list_empty, list_move, list_splice_init
-from .sched import (KObject, WARN_ON, _acquired, kasan_check, kvfree_rcu, may_fail, rcu_read_lock,
-                    rcu_read_unlock, spin_lock, spin_lock_irq, spin_unlock, spin_unlock_irq,
-                    SpinLock)
+from .sched import (
+    WARN_ON,
+    KObject,
+    SpinLock,
+    _acquired,
+    kasan_check,
+    kvfree_rcu,
+    may_fail,
+    rcu_read_lock,
+    rcu_read_unlock,
+    spin_lock,
+    spin_lock_irq,
+    spin_unlock,
+    spin_unlock_irq,
+)
 
 LONG_MIN = -(1 << 63)
 
@@ -200,8 +212,9 @@ def __list_lru_del(k, lru: ListLru, l: ListLruOne, item: ListHead, nid: int) -> 
 
 
 def bit_memcg(k, memcg, effective):
-    """mm/list_lru.c: list_lru_add and its callers -- which memcg they pass for the bit: before v5 1/9 the one they asked
-    for, after it the one lock_list_lru_of_memcg walked up to (list_lru_bit_on_effective_memcg)."""
+    """mm/list_lru.c: list_lru_add and its callers -- which memcg they pass for the bit: before v5
+    1/9 the one they asked for, after it the one lock_list_lru_of_memcg walked up to
+    (list_lru_bit_on_effective_memcg)."""
     return effective if k.cfg.patch.list_lru_bit_on_effective_memcg else memcg
 
 

@@ -3,7 +3,8 @@ obj_cgroup), added on release, isolated and freed by their shrinker."""
 
 from __future__ import annotations
 
-from . import list_lru as ll, memcontrol as mc
+from . import list_lru as ll
+from . import memcontrol as mc
 from .list import ListHead, list_del_init
 from .sched import KObject, kfree, rcu_read_lock, rcu_read_unlock
 from .shrinker import SHRINK_EMPTY

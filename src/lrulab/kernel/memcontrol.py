@@ -10,7 +10,7 @@ one) goes, the memcg is released and freed.
 from __future__ import annotations
 
 from . import list_lru, shrinker, split_queue
-from .sched import KObject, WARN_ON, kvfree_rcu, may_fail, synchronize_rcu
+from .sched import WARN_ON, KObject, kvfree_rcu, may_fail, synchronize_rcu
 
 
 class MemCgroup(KObject):
@@ -29,7 +29,8 @@ class MemCgroup(KObject):
         self.dying = False  # CSS_DYING (set by rmdir)
         self.kmemcg_id = -1
         self.shrinker_info: list | None = None  # per node, see shrinker.ShrinkerInfo
-        self.deferred_split_queue = split_queue.DeferredSplit(f"{path or 'root'}.deferred_split_queue", self)
+        self.deferred_split_queue = split_queue.DeferredSplit(
+            f"{path or 'root'}.deferred_split_queue", self)
         self.css_refcnt = 1  # the base reference, dropped when the css is killed
         self.nr_pages = 0  # memory.current in pages
         self.stat = {"thp_fault_alloc": 0, "thp_collapse_alloc": 0}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from . import huge_memory, memcontrol as mc
+from . import huge_memory
+from . import memcontrol as mc
 from .folio import HPAGE_PMD_ORDER
 from .rmap import folio_add_new_anon_rmap
 from .sched import may_fail

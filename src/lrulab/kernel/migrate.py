@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from . import huge_memory, memcontrol as mc
-from .folio import (PG_partially_mapped, folio_lock, folio_put, folio_ref_freeze, folio_try_get,
-                    folio_unlock)
+from . import huge_memory
+from . import memcontrol as mc
+from .folio import (
+    PG_partially_mapped,
+    folio_lock,
+    folio_put,
+    folio_ref_freeze,
+    folio_try_get,
+    folio_unlock,
+)
 from .list import list_empty
 from .rmap import folio_add_new_anon_rmap
 from .sched import may_fail

@@ -9,7 +9,7 @@ A shrinker_info's bitmap is one Python int (bit i = shrinker id i).
 from __future__ import annotations
 
 from . import memcontrol as mc
-from .sched import WARN_ON_ONCE, kasan_check, may_fail, report
+from .sched import WARN_ON_ONCE, kasan_check, may_fail
 from .vmstat import count_vm_events
 
 SHRINKER_REGISTERED = 1 << 0
@@ -176,7 +176,8 @@ def set_shrinker_bit(k, memcg, nid: int, shrinker_id: int) -> None:
 
 
 def shrinker_bit_test(memcg, nid: int, shrinker_id: int) -> bool:
-    """Model helper: whether bit shrinker_id is set for (memcg, nid) -- for properties and state views."""
+    """Model helper: whether bit shrinker_id is set for (memcg, nid) -- for properties and state
+    views."""
     if memcg is None or memcg.shrinker_info is None or shrinker_id < 0:
         return False
     return bool(memcg.shrinker_info[nid].map >> shrinker_id & 1)

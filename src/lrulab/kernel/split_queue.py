@@ -9,13 +9,35 @@ split_queue_folio_batch).
 
 from __future__ import annotations
 
-from . import huge_memory, memcontrol as mc, shrinker
-from .folio import (HPAGE_PMD_ORDER, PG_mlocked, PG_partially_mapped, PG_swapcache, folio_put,
-                    folio_ref_freeze, folio_test, folio_trylock, folio_try_get, folio_unlock)
-from .list import (ListHead, list_add_tail, list_del, list_del_init, list_empty, list_move,
-                   list_splice_tail_init)
-from .sched import SpinLock, WARN_ON, rcu_read_lock, rcu_read_unlock, spin_lock, \
-    spin_lock_irq, spin_unlock, spin_unlock_irq
+from . import huge_memory, shrinker
+from . import memcontrol as mc
+from .folio import (
+    PG_partially_mapped,
+    PG_swapcache,
+    folio_put,
+    folio_ref_freeze,
+    folio_try_get,
+    folio_trylock,
+    folio_unlock,
+)
+from .list import (
+    ListHead,
+    list_add_tail,
+    list_del,
+    list_del_init,
+    list_empty,
+    list_move,
+    list_splice_tail_init,
+)
+from .sched import (
+    SpinLock,
+    rcu_read_lock,
+    rcu_read_unlock,
+    spin_lock,
+    spin_lock_irq,
+    spin_unlock,
+    spin_unlock_irq,
+)
 from .shrinker import SHRINK_EMPTY, SHRINK_STOP
 from .vmstat import count_vm_event
 
@@ -151,9 +173,10 @@ def __folio_unqueue_deferred_split(k, folio):
 
 
 def freeze_and_dequeue(k, folio, count: int):
-    """mm/huge_memory.c: split_huge_page_to_list, its open-coded queue part: the folio's queue locked around
-    folio_ref_freeze keeps deferred_split_scan away; dequeue on success (6.1: list_del, which
-    also works on the scanner's private list).  Returns whether the freeze succeeded."""
+    """mm/huge_memory.c: split_huge_page_to_list, its open-coded queue part: the folio's queue
+    locked around folio_ref_freeze keeps deferred_split_scan away; dequeue on success (6.1:
+    list_del, which also works on the scanner's private list).  Returns whether the freeze
+    succeeded."""
     q = yield from folio_split_queue_lock(k, folio)
     frozen = yield from folio_ref_freeze(k, folio, count)
     if frozen and folio.order > 1:
