@@ -15,7 +15,7 @@ from .folio import (
 from .list import list_empty
 from .rmap import folio_add_new_anon_rmap
 from .sched import may_fail
-from .vmstat import count_vm_event, count_vm_events
+from .vmstat import count_vm_event, count_vm_events, mod_node_page_state
 
 
 def migrate_pages(k, folio, nid: int, new_name: str):
@@ -53,9 +53,13 @@ def _move(k, src, nid: int, new_name: str):
         yield from huge_memory.deferred_split_huge_page(k, src)  # 6.1: unmap queues the source
     src.refcount -= mapcount  # migration entries
     src.mapcount = 0
+    if pmd:
+        mod_node_page_state(k, "nr_anon_transparent_hugepages", -1)
     if not (yield from folio_ref_freeze(k, src, 1)):
         src.mapcount = mapcount
         src.refcount += mapcount
+        if pmd:
+            mod_node_page_state(k, "nr_anon_transparent_hugepages", 1)
         return None
     dst = huge_memory.new_folio(k, new_name, src.order, nid)
     dst.written = src.written
