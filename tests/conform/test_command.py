@@ -36,7 +36,8 @@ def test_single_scenario_61_cannot_express_is_refused_with_reason(run_cli):
 
 
 def test_bad_patch_syntax(run_cli):
-    msg = one_line_error(*run_cli("--patch", "reparent_split_queue", SCENARIOS / "02-full-unmap-leaves-queue.yaml"))
+    msg = one_line_error(*run_cli("--patch", "reparent_split_queue",
+                                  SCENARIOS / "02-full-unmap-leaves-queue.yaml"))
     assert "NAME=true" in msg
 
 

@@ -45,14 +45,16 @@ def test_agreement_and_disagreement_are_marked():
     assert not rows["thp_zero_page_alloc"].compared
     assert rows["thp_zero_page_alloc"].why_not == "not modelled"
     # a counter 6.1 does not have is compared against 0
-    assert rows["thp_underused_split_page"].compared and rows["thp_underused_split_page"].kernel == 0
+    underused = rows["thp_underused_split_page"]
+    assert underused.compared and underused.kernel == 0
     assert [r.counter for r in c.disagreements] == ["slabs_scanned"]
     text = format_text(ScenarioComparison("f.yaml", "n", "6.1", "pkg", "linux-6.1", {}, 1.0, [c]))
     assert "<< DIFFERS" in text and "DISAGREE: 1 ops, 1 disagreeing counter" in text
 
 
 def test_excluded_counter_is_not_compared_and_says_why():
-    g = GuestOp(0, "reclaim", 5, "reclaim root", "drop_caches", {"slabs_scanned": "other shrinkers"})
+    g = GuestOp(0, "reclaim", 5, "reclaim root", "drop_caches",
+                {"slabs_scanned": "other shrinkers"})
     c = compare_op(g, obs({"slabs_scanned": 0}, {"slabs_scanned": 144}), {"slabs_scanned": 0},
                    {"slabs_scanned"})
     assert not c.disagreements

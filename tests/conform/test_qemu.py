@@ -44,7 +44,7 @@ def test_every_conformance_scenario_agrees_with_linux_61(suite):
            for c, v in o["counters"].items() if not v["agree"]]
     assert bad == [] and status == 0 and data["agree"]
     ran = [s for s in data["scenarios"] if s["status"] != "skipped"]
-    assert len(ran) >= 6
+    assert len(ran) >= 8
     for s in ran:
         assert s["kernel"].startswith("6.1.") and s["variant"] == "linux-6.1"
 
@@ -128,7 +128,8 @@ def test_a_kernel_that_does_not_boot_is_a_one_line_error(tmp_path, capsys):
 
     bogus = tmp_path / "vmlinuz"
     bogus.write_bytes(b"not a kernel" * 100)
-    status = main(["--kernel-image", str(bogus), str(SCENARIOS / "02-full-unmap-leaves-queue.yaml")])
+    status = main(["--kernel-image", str(bogus),
+                   str(SCENARIOS / "02-full-unmap-leaves-queue.yaml")])
     err = capsys.readouterr().err
     assert status == 2 and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1 and "lrulab conform: " in err
@@ -140,3 +141,30 @@ def test_setup_reports_what_it_found(capsys):
     assert main(["--setup"]) == 0
     out = capsys.readouterr().out
     assert "qemu-system-x86_64" in out and "linux-image-6.1" in out and "probe" in out
+
+
+def test_kernel_split_and_collapse_counters(suite):
+    sc = by_name(suite[1], "08-split-and-collapse")
+    for counter in ("thp_split_pmd", "thp_deferred_split_page", "thp_split_page"):
+        assert kernel_delta(sc, 1, counter) == 1           # split of a PMD-mapped THP
+    assert kernel_delta(sc, 4, "thp_split_page") == 1      # split of a queued THP ...
+    assert kernel_delta(sc, 4, "thp_deferred_split_page") == 0
+    assert kernel_delta(sc, 5, "thp_collapse_alloc") == 1  # MADV_COLLAPSE, counted once
+    assert kernel_delta(sc, 9, "thp_split_page") == 2
+
+
+def test_khugepaged_never_ran_during_any_op(suite):
+    """The probe lets khugepaged finish its wake-up scan before op 0; after that it sleeps."""
+    moved = [(s["path"], o["index"]) for s in suite[1]["scenarios"] for o in s.get("ops", [])
+             if o["info"].get("khugepaged:full_scans")
+             or o["info"].get("khugepaged:pages_collapsed")]
+    assert moved == []
+
+
+def test_kernel_migration_counters(suite):
+    sc = by_name(suite[1], "09-migrate")
+    assert kernel_delta(sc, 1, "thp_migration_success") == 1
+    assert kernel_delta(sc, 1, "nr_anon_transparent_hugepages") == 0
+    assert kernel_delta(sc, 1, "pgmigrate_success") == 512
+    assert kernel_delta(sc, 4, "thp_deferred_split_page") == 0   # was already queued
+    assert kernel_delta(sc, 5, "thp_split_page") == 0            # destination not requeued

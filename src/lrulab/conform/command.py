@@ -181,10 +181,12 @@ def run(files: tuple[str, ...], *, kernel_image: str | None = None, as_json: boo
 @click.command("conform")
 @click.argument("files", nargs=-1, type=click.Path())
 @click.option("--kernel-image", type=click.Path(), default=None,
-              help="vmlinuz to boot (default: Debian's linux-image-6.1.*-amd64, fetched and cached)")
+              help="vmlinuz to boot (default: Debian's linux-image-6.1.*-amd64, fetched and "
+                   "cached)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 @click.option("--keep", is_flag=True, help="keep the initramfs, guest script and serial logs")
-@click.option("--variant", default=None, help=f"model preset to compare with (default {DEFAULT_VARIANT})")
+@click.option("--variant", default=None,
+              help=f"model preset to compare with (default {DEFAULT_VARIANT})")
 @click.option("--patch", multiple=True, metavar="FLAG=BOOL", help="override a model patch flag")
 @click.option("--setup", "do_setup", is_flag=True,
               help="install qemu-system-x86/gcc (apt), fetch the kernel, build the probe")

@@ -83,7 +83,8 @@ class ScenarioComparison:
         return {
             "path": self.path, "name": self.name, "status": "agree" if not self.disagreements
             else "disagree", "kernel": self.release, "kernel_package": self.kernel_package,
-            "variant": self.variant, "patches": self.patches, "guest_seconds": round(self.seconds, 1),
+            "variant": self.variant, "patches": self.patches,
+            "guest_seconds": round(self.seconds, 1),
             "disagreements": self.disagreements, "workdir": self.workdir,
             "ops": [{
                 "index": o.op.index, "line": o.op.line, "op": o.op.kind, "text": o.op.text,
@@ -122,7 +123,8 @@ def format_text(sc: ScenarioComparison) -> str:
         for i, r in enumerate(rows):
             k = "-" if r.kernel is None else str(r.kernel)
             m = "-" if r.model is None else str(r.model)
-            mark = "  << DIFFERS" if r.differs else ("" if r.compared else f"  (not compared: {r.why_not})")
+            mark = ("  << DIFFERS" if r.differs
+                    else "" if r.compared else f"  (not compared: {r.why_not})")
             out.append(f"{head if i == 0 else ' ' * len(head)} {r.counter:<30} {k:>7} {m:>7}{mark}")
     n = sc.disagreements
     out.append(f"  => {'AGREE' if n == 0 else 'DISAGREE'}: {len(sc.ops)} ops, "

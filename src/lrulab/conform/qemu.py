@@ -49,7 +49,8 @@ class GuestRun:
 def qemu_command(tools: Tools, initrd: Path, console: Path, probe_log: Path,
                  nodes: int, boot: list[str]) -> list[str]:
     accel = os.environ.get("LRULAB_QEMU_ACCEL", "tcg")
-    cmd = [tools.qemu, "-accel", accel, "-smp", str(max(2, nodes)), "-m", f"{NODE_MIB * max(2, nodes)}M",
+    cpus = max(2, nodes)
+    cmd = [tools.qemu, "-accel", accel, "-smp", str(cpus), "-m", f"{NODE_MIB * cpus}M",
            "-kernel", str(tools.kernel.image), "-initrd", str(initrd),
            "-append", " ".join(["console=ttyS0", "quiet", "panic=-1", "rdinit=/init", *boot]),
            "-display", "none", "-monitor", "none", "-nodefaults", "-no-reboot",
@@ -124,7 +125,8 @@ def run_guest(tools: Tools, script: str, workdir: Path, nodes: int, boot: list[s
     text = probe_log.read_text(errors="replace") if probe_log.exists() else ""
     release, ops, done = parse_probe_log(text)
     if not done:
-        tail = console.read_text(errors="replace").strip().splitlines()[-1:] if console.exists() else []
+        text = console.read_text(errors="replace") if console.exists() else ""
+        tail = text.strip().splitlines()[-1:]
         raise GuestError(f"guest stopped before the end of the scenario "
                          f"(last console line: {tail[0] if tail else 'none'}; see {console})")
     return GuestRun(release, ops, seconds, workdir)

@@ -170,7 +170,8 @@ def setup(install: bool = True) -> Tools:
         missing.append("libc6-dev")
     if missing and install:
         if os.geteuid() != 0 or not shutil.which("apt-get"):
-            raise ToolError(f"missing {' '.join(missing)}: run `apt-get install {' '.join(missing)}`")
+            pkgs = " ".join(missing)
+            raise ToolError(f"missing {pkgs}: run `apt-get install {pkgs}`")
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         r = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", *missing],
                            capture_output=True, text=True, env=env, check=False)

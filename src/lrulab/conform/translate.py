@@ -197,7 +197,8 @@ def plan(scenario: Any) -> GuestPlan:
             lines.append(f"O {idx} {kind} {cg}")
             (live.add if kind == "mkdir" else live.discard)(cg)
             text = f"{kind} {cg}"
-            action = ("mkdir the cgroup (+memory in the parent's subtree_control)" if kind == "mkdir"
+            action = ("mkdir the cgroup (+memory in the parent's subtree_control)"
+                      if kind == "mkdir"
                       else "move its worker to the root cgroup (memory stays charged), rmdir, "
                            "wait for css offline (2 x membarrier(GLOBAL) = RCU grace periods, "
                            "then 1.5 s)")

@@ -25,7 +25,7 @@
  *   Q                                quiesce khugepaged (after the K lines)
  *   O <idx> <op> <args…>             an op; see run_op()
  *
- * This file is lrulab's own code (MIT-style, part of the project).
+ * Part of lrulab; written for the project (no kernel code).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -544,19 +544,28 @@ static int run_op(int idx, char **f, int nf)
 /*
  * khugepaged sleeps scan_sleep_millisecs between passes only while some mm is registered
  * with it; when the first mm registers (empty list -> non-empty) it is woken and scans at
- * once, concurrently with whatever the scenario does next.  So register this process's mm
- * first (an untouched MADV_HUGEPAGE area: nothing to collapse), wait until that scan has
- * finished (full_scans moves), and khugepaged then sleeps for scan_sleep_millisecs.
+ * once, concurrently with whatever the scenario does next (a MADV_COLLAPSE then counted
+ * thp_collapse_alloc twice).  So register this process's mm first and wait until that scan
+ * has finished (full_scans moves); khugepaged then sleeps for scan_sleep_millisecs.
+ *
+ * Registration needs a THP-suitable VMA that already has an anon_vma.  The area is 3 MiB
+ * starting 1 MiB past a 2 MiB boundary: the one page written lies outside its only aligned
+ * 2 MiB range (so it is a small page), and that aligned range stays empty (nothing for
+ * khugepaged to collapse).
  */
 static void quiesce_khugepaged(void)
 {
 	static char buf[64];
 	const char *fs = "/sys/kernel/mm/transparent_hugepage/khugepaged/full_scans";
 	long before = read_file(fs, buf, sizeof buf) > 0 ? atol(buf) : -1;
-	void *p = mmap((void *)(BASE - 2 * SLOT), HPAGE, PROT_READ | PROT_WRITE,
+	unsigned long len = HPAGE + HPAGE / 2, at = BASE - 2 * SLOT + HPAGE / 2;
+	char *p = mmap((void *)at, len, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (p == MAP_FAILED || madvise(p, HPAGE, MADV_HUGEPAGE) < 0)
+	if (p == MAP_FAILED)
 		die(-1, "khugepaged registration area: %s", strerror(errno));
+	p[0] = 1;
+	if (madvise(p, len, MADV_HUGEPAGE) < 0)
+		die(-1, "khugepaged registration: MADV_HUGEPAGE: %s", strerror(errno));
 	for (int i = 0; i < 500; i++) {        /* up to 10 s */
 		struct timespec ts = { 0, 20000000 };
 		if (read_file(fs, buf, sizeof buf) > 0 && atol(buf) > before)
