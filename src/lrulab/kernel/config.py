@@ -82,6 +82,10 @@ FLAGS: dict[str, tuple[str, str]] = {
         "__list_lru_init makes the lru non-memcg-aware under cgroup.memory=nokmem (not in 6.1; "
         "chosen: from v0 on)",
         "mm/list_lru.c: __list_lru_init"),
+    "objcg_reparent_first": (
+        "memcg_offline_kmem reparents the obj_cgroups before the list_lrus (6.1, 6.12); off = "
+        "list_lrus first (V1, series)",
+        "mm/memcontrol.c: memcg_offline_kmem"),
     # -- shrinker ----------------------------------------------------------------------------
     "shrinker_lockless": (
         "shrink_slab walks shrinkers under RCU with refcounts (6.7); off = 6.1's "
@@ -103,13 +107,14 @@ FLAGS: dict[str, tuple[str, str]] = {
 }
 
 _LINUX_61 = {name: False for name in FLAGS}
-_LINUX_61.update(shrinker_nonslab=True)
+_LINUX_61.update(shrinker_nonslab=True, objcg_reparent_first=True)
 
 _V0 = dict(_LINUX_61, partially_mapped_flag=True, queue_at_fault=True,
            free_lockless_fastpath=True, mthp=True, list_lru_per_sublist_lock=True,
            list_lru_init_nokmem_unaware=True, shrinker_lockless=True, expand_keeps_bits=True,
            nokmem_skip_clears_bit=True, set_shrinker_bit_warn=True)
-_V1 = dict(_V0, split_queue_walkup=True, reparent_split_queue=True, split_queue_folio_batch=True)
+_V1 = dict(_V0, split_queue_walkup=True, reparent_split_queue=True, split_queue_folio_batch=True,
+           objcg_reparent_first=False)
 _S3 = dict(_V1, thp_list_lru=True, shrinker_nokmem_memcg_off=True)
 _S4 = dict(_S3, alloc_deferred_memcg_disabled_guard=True, migrate_requeue_dst=True)
 _S5 = dict(_S4, list_lru_bit_on_effective_memcg=True, isolate_flags_before_isolate=True,

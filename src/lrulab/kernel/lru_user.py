@@ -27,14 +27,13 @@ class LruObject(KObject):
 
 
 def mem_cgroup_from_slab_obj(k, obj: LruObject):
-    """mm/memcontrol.c: mem_cgroup_from_slab_obj -- obj_cgroup_memcg of the object's objcg.
-    Objcgs are reparented at offline (memcg_reparent_objcgs), so the answer is the nearest
-    ancestor that is not offline."""
+    """mm/memcontrol.c: mem_cgroup_from_slab_obj -- obj_cgroup_memcg of the object's objcg,
+    which memcg_reparent_objcgs points at the parent when the memcg goes offline."""
     memcg = obj.memcg
     if mc.mem_cgroup_disabled(k) or mc.mem_cgroup_kmem_disabled(k):
         return None
-    while memcg is not None and not memcg.online and memcg.parent is not None:
-        memcg = memcg.parent
+    while memcg is not None and memcg.objcg_parent is not None:
+        memcg = memcg.objcg_parent
     return memcg
 
 

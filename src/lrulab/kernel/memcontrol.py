@@ -17,7 +17,8 @@ class MemCgroup(KObject):
     """``struct mem_cgroup`` with the parts of its css that matter here."""
 
     __slots__ = ("id", "path", "parent", "children", "online", "dying", "kmemcg_id",
-                 "shrinker_info", "deferred_split_queue", "css_refcnt", "nr_pages", "stat")
+                 "shrinker_info", "deferred_split_queue", "css_refcnt", "nr_pages", "stat",
+                 "objcg_parent")
 
     def __init__(self, mid: int, path: str, parent: MemCgroup | None, nodes: int):
         super().__init__()
@@ -34,6 +35,7 @@ class MemCgroup(KObject):
         self.css_refcnt = 1  # the base reference, dropped when the css is killed
         self.nr_pages = 0  # memory.current in pages
         self.stat = {"thp_fault_alloc": 0, "thp_collapse_alloc": 0}
+        self.objcg_parent: MemCgroup | None = None  # set when its objcgs were reparented
 
     def __repr__(self) -> str:
         return f"<memcg {self.path}>"
@@ -186,12 +188,25 @@ def mem_cgroup_css_offline(k, memcg: MemCgroup):
 
 
 def memcg_offline_kmem(k, memcg: MemCgroup):
-    """mm/memcontrol.c: memcg_offline_kmem -- nothing for root or nokmem; else (objcg
-    reparenting, not modelled) memcg_reparent_list_lrus to the parent."""
+    """mm/memcontrol.c: memcg_offline_kmem -- nothing for root or nokmem; else
+    memcg_reparent_objcgs and memcg_reparent_list_lrus to the parent.  6.1 and 6.12 reparent
+    the objcgs first; V1 and later the list_lrus first, so nobody resolves a still-child-listed
+    item to the parent (flag objcg_reparent_first)."""
     if mem_cgroup_kmem_disabled(k) or mem_cgroup_is_root(k, memcg):
         return
     parent = parent_mem_cgroup(memcg) or k.root_mem_cgroup
+    if k.cfg.patch.objcg_reparent_first:
+        yield from memcg_reparent_objcgs(k, memcg, parent)
     yield from list_lru.memcg_reparent_list_lrus(k, memcg, parent)
+    if not k.cfg.patch.objcg_reparent_first:
+        yield from memcg_reparent_objcgs(k, memcg, parent)
+
+
+def memcg_reparent_objcgs(k, memcg: MemCgroup, parent: MemCgroup):
+    """mm/memcontrol.c: memcg_reparent_objcgs -- memcg's obj_cgroups now charge the parent, so
+    slab objects allocated in memcg resolve to it (mem_cgroup_from_slab_obj)."""
+    yield "memcg_reparent_objcgs"
+    memcg.objcg_parent = parent
 
 
 def mem_cgroup_css_released(k, memcg: MemCgroup) -> None:
