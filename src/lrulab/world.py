@@ -21,7 +21,8 @@ snapshot still names the reader's current section.
 
 from __future__ import annotations
 
-import copy
+import io
+import pickle
 
 from .check.canon import Canon, _slot_names
 from .kernel.config import Config
@@ -60,15 +61,179 @@ _CANON = Canon(_fields)
 _START = object()  # a thread between ops: its next step starts the next op
 
 
+# -- footprints: what one step read and wrote ----------------------------------------------
+#
+# For the checker's sleep sets.  While a tracked step runs, every __slots__ attribute of the
+# model's classes and every attribute of the Kernel is read and written through a recording
+# descriptor; a list/dict/set read through an attribute is a read of its contents, and a
+# write of them when it differs after the step.  Locations are named stably across replays:
+# objects of the post-setup kernel by their position in it, objects created later by
+# (creating thread, how many that thread created before).  Enabling conditions (a lock's
+# owner, the readers a grace period waits for) are read under tracking too.
+
+from .kernel import (folio as _kfolio, kernel as _kkernel, list as _klist,  # noqa: E402
+                     list_lru as _kll, lru_user as _klu, memcontrol as _kmc, sched as _ksched,
+                     shrinker as _ksh, split_queue as _ksq)
+
+_TRACKED = [_kfolio.Folio, _kkernel.PglistData, _kkernel.LruUser, _klist.ListHead,
+            _kll.ListLruOne, _kll.ListLruMemcg, _kll.ListLruNode, _kll.ListLru,
+            _klu.LruObject, _kmc.MemCgroup, _ksched.SpinLock, _ksched.GracePeriod,
+            _ksched.Task, _ksched.KObject, _ksh.Shrinker, _ksh.ShrinkerInfo,
+            _ksh.ShrinkControl, _ksq.DeferredSplit]
+_REC = None  # the Recorder of the step being tracked
+_NAMING = None  # the Live whose steps are running (names the objects they create)
+_CONTAINERS = (list, dict, set)
+
+
+def _snap(v):
+    t = type(v)
+    if t is list:
+        return tuple(v)
+    if t is dict:
+        return tuple(v.items())
+    return frozenset(v)
+
+
+class Recorder:
+    __slots__ = ("h", "R", "W", "cont")
+
+    def __init__(self, h):
+        self.h = h
+        self.R: set = set()
+        self.W: set = set()
+        self.cont: dict = {}
+
+    def name(self, obj):
+        n = self.h.names.get(id(obj))
+        return n if n is not None else ("?", type(obj).__name__)
+
+    def read(self, obj, attr, v):
+        loc = (self.name(obj), attr)
+        self.R.add(loc)
+        if type(v) in _CONTAINERS and id(v) not in self.cont:
+            cl = loc + ("[]",)
+            self.R.add(cl)
+            self.cont[id(v)] = (v, cl, _snap(v))
+
+    def write(self, obj, attr):
+        self.W.add((self.name(obj), attr))
+
+    def finish(self):
+        for v, cl, snap in self.cont.values():
+            if _snap(v) != snap:
+                self.W.add(cl)
+        return frozenset(self.R), frozenset(self.W)
+
+
+class _Slot:
+    __slots__ = ("orig", "attr")
+
+    def __init__(self, orig, attr):
+        self.orig = orig
+        self.attr = attr
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return self
+        v = self.orig.__get__(obj, cls)
+        if _REC is not None:
+            _REC.read(obj, self.attr, v)
+        return v
+
+    def __set__(self, obj, v):
+        if _REC is not None:
+            _REC.write(obj, self.attr)
+        self.orig.__set__(obj, v)
+
+    def __delete__(self, obj):
+        if _REC is not None:
+            _REC.write(obj, self.attr)
+        self.orig.__delete__(obj)
+
+
+_K_NOTRACK = {"current", "cfg", "__class__", "__dict__"}
+
+
+def _k_getattribute(self, name):
+    v = object.__getattribute__(self, name)
+    if _REC is not None and name not in _K_NOTRACK:
+        _REC.read(self, name, v)
+    return v
+
+
+def _k_setattr(self, name, v):
+    if _REC is not None and name not in _K_NOTRACK:
+        _REC.write(self, name)
+    object.__setattr__(self, name, v)
+
+
+_SLOT_DESCRS = [(cls, n, cls.__dict__[n]) for cls in _TRACKED
+                for n in (cls.__dict__.get("__slots__") or ()) if n in cls.__dict__]
+_TRACKING_SLOTS = [(cls, n, _Slot(d, n)) for cls, n, d in _SLOT_DESCRS]
+
+
+def _track_on(rec):
+    global _REC
+    for cls, n, d in _TRACKING_SLOTS:
+        setattr(cls, n, d)
+    Kernel.__getattribute__ = _k_getattribute
+    Kernel.__setattr__ = _k_setattr
+    _REC = rec
+
+
+def _track_off():
+    global _REC
+    _REC = None
+    for cls, n, d in _SLOT_DESCRS:
+        setattr(cls, n, d)
+    del Kernel.__getattribute__
+    del Kernel.__setattr__
+
+
+def _wrap_init(cls):
+    orig = cls.__dict__.get("__init__")
+    if orig is None or getattr(orig, "_lrulab_named", False):
+        return
+
+    def __init__(self, *a, **kw):
+        h = _NAMING
+        if h is not None and id(self) not in h.names:
+            i = h.stepping
+            h.names[id(self)] = ("new", i, h.created[i])
+            h.created[i] += 1
+            h.keep.append(self)
+        orig(self, *a, **kw)
+    __init__._lrulab_named = True
+    __init__.__wrapped__ = orig
+    cls.__init__ = __init__
+
+
+def enable_naming():
+    """Name the objects kernel steps create (idempotent; harmless when nothing runs)."""
+    for cls in _TRACKED:
+        _wrap_init(cls)
+
+
 class Live:
     """One live state: the kernel and each thread's generator."""
 
     __slots__ = ("k", "tasks", "pc", "gens", "want", "done", "counts", "results", "nev",
-                 "nsplit")
+                 "nsplit", "names", "keep", "created", "stepping", "memo")
 
-    def __init__(self, k, ntreads):
+    def __init__(self, k, ntreads, named=False):
         self.k = k
+        self.memo = None
+        self.names: dict = {}
+        self.keep: list = []
+        if named is not False:
+            # named: the unpickler's memo (position -> object) of the post-setup kernel
+            self.keep = [named]
+            self.names = {id(o): ("base", n) for n, o in named.items()}
+        self.created = [0] * ntreads
+        self.stepping = 0
         self.tasks = [k.task(f"T{i}") for i in range(ntreads)]
+        for i, t in enumerate(self.tasks):
+            self.names[id(t)] = ("task", i)
         self.pc = [0] * ntreads
         self.gens = [None] * ntreads
         self.want = [_START] * ntreads
@@ -97,12 +262,42 @@ class KernelWorld:
         k.current = k.tasks[0]
         self.setup_events = [str(e) for e in k.events]
         self._base = k
+        self._blob = pickle.dumps(k, protocol=pickle.HIGHEST_PROTOCOL)
         self._deciders = [[decide_from(op) for op in ops] for ops in self.ops]
+        self.por = False
+
+    def enable_footprints(self) -> None:
+        """Make apply_fp available (the checker's sleep sets)."""
+        if not self.por:
+            enable_naming()
+            self.por = True
+
+    def apply_fp(self, h: Live, move):
+        """apply, also returning the step's footprint (reads, writes) in stable names."""
+        rec = Recorder(h)
+        i = move[0]
+        _track_on(rec)
+        try:
+            w = h.want[i]
+            if w.__class__ is SpinLock:
+                w.owner  # noqa: B018 -- the enabling condition is a read
+            elif w.__class__ is GracePeriod:
+                w.done()
+            viol = self._step(h, move)
+        finally:
+            _track_off()
+        fp = rec.finish()
+        return self._check_step(h, viol), fp
 
     # -- the interface ------------------------------------------------------------------
 
     def initial(self) -> Live:
-        h = Live(copy.deepcopy(self._base), len(self.ops))
+        if self.por:
+            u = pickle.Unpickler(io.BytesIO(self._blob))
+            k = u.load()
+            h = Live(k, len(self.ops), u.memo.copy())
+        else:
+            h = Live(pickle.loads(self._blob), len(self.ops))
         for p in self.step_props:
             h.counts[p] = len(REGISTRY[p][0](h.k))
         for i in range(len(self.ops)):
@@ -140,8 +335,21 @@ class KernelWorld:
 
     def apply(self, h: Live, move) -> list:
         """Run one step; returns the step properties it violated, [(property, message)]."""
+        return self._check_step(h, self._step(h, move))
+
+    def _step(self, h: Live, move):
+        global _NAMING
         i, choice = move
         k = h.k
+        if self.por:
+            _NAMING = h
+            h.stepping = i
+        try:
+            self._resume(h, i, choice, k)
+        finally:
+            _NAMING = None
+
+    def _resume(self, h, i, choice, k):
         k.current = h.tasks[i]
         gen = h.gens[i]
         if gen is None:
@@ -162,6 +370,9 @@ class KernelWorld:
             k.events.append(KernelEvent("oops", f"BUG: kernel NULL pointer dereference ({e})",
                                         k.current.name, _tb_stack(e)))
             self._died(h, i)
+
+    def _check_step(self, h: Live, _=None) -> list:
+        k = h.k
         if len(k.events) == h.nev and len(k.split_log) == h.nsplit:
             return []
         h.nev, h.nsplit = len(k.events), len(k.split_log)
@@ -230,7 +441,7 @@ class KernelWorld:
             if f is None:
                 break
             mod = f.f_globals.get("__name__", "")
-            if mod.startswith("lrulab.kernel.") and not mod.startswith(_HELPERS):
+            if mod.startswith("lrulab.kernel.") and mod not in _HELPERS:
                 names.append(g.gi_code.co_name)
             g = g.gi_yieldfrom
         return names
@@ -274,7 +485,8 @@ class KernelWorld:
             detail += [f"! {e}" for e in h.k.events[nev:]]
             if len(h.results[i]) > nres:
                 detail.append(f"-> {h.results[i][-1]}")
-            detail += [f"VIOLATES {p}: {msg}" for p, msg in viol]
+            evs = {str(e) for e in h.k.events[nev:]}
+            detail += [f"VIOLATES {p}" + ("" if msg in evs else f": {msg}") for p, msg in viol]
             steps.append({"thread": self.threads[i], "op": op, "functions": fstack,
                           "detail": detail, "choice": choice})
             before = after

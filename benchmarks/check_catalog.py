@@ -1,0 +1,54 @@
+"""Benchmark: time to verdict for every catalog file in every preset, each bug's shortest trace
+time in the preset named by issue 3, and the whole `lrulab bugs` matrix (serial and --jobs 2).
+
+    /tmp/venv/bin/python benchmarks/check_catalog.py
+
+Numbers only, no assertions."""
+
+import glob
+import os
+import subprocess
+import sys
+import time
+
+from lrulab.check.engine import Bounds
+from lrulab.check.report import check_file
+from lrulab.kernel.config import PRESETS
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIRST = {"b1-thp-rmdir-race": "series-v3", "b1-dcache-rmdir-race": "series-v3",
+         "b2-nokmem-shared-list": "series-v5", "b4-memcg-disabled-collapse": "series-v3",
+         "b5-isolate-uaf": "series-v4", "b6-collapse-alloc-fail": "series-v4",
+         "b7-stale-bits": "v1", "b13-node-locality": "linux-6.1"}
+
+
+def main() -> None:
+    files = sorted(glob.glob(os.path.join(ROOT, "scenarios", "bugs", "*.yaml")))
+    print("time to verdict (s), default reductions, one process:")
+    print(f"{'':28}" + "".join(f"{p:>11}" for p in PRESETS))
+    for f in files:
+        row = []
+        for p in PRESETS:
+            t0 = time.perf_counter()
+            _, res, _ = check_file(f, {"variant": p}, Bounds())
+            row.append(f"{time.perf_counter() - t0:7.2f} {res.verdict[0]}")
+        print(f"{os.path.basename(f)[:-5]:28}" + "".join(f"{c:>11}" for c in row))
+    print("\nshortest trace of each bug (check + render), in its first buggy preset:")
+    for f in files:
+        name = os.path.basename(f)[:-5]
+        t0 = time.perf_counter()
+        _, res, r = check_file(f, {"variant": FIRST[name]}, Bounds())
+        dt = time.perf_counter() - t0
+        print(f"  {name:28} {FIRST[name]:10} {dt:6.2f} s  {r[0]['steps']:3} steps "
+              f"{r[0]['preemptions']} preemptions  {res.states} states")
+    lrulab = os.path.join(os.path.dirname(sys.executable), "lrulab")
+    for jobs in ("1", "2"):
+        t0 = time.perf_counter()
+        subprocess.run([lrulab, "bugs", "--jobs", jobs], cwd=ROOT, stdout=subprocess.DEVNULL,
+                       check=False)
+        print(f"\nlrulab bugs --jobs {jobs}: {time.perf_counter() - t0:.1f} s wall "
+              f"({len(files)} files x {len(PRESETS)} presets)")
+
+
+if __name__ == "__main__":
+    main()

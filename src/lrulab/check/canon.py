@@ -1,0 +1,130 @@
+"""A canonical encoding of a Python object graph, for state fingerprints.
+
+Generic: it knows nothing about what the objects mean.  Objects are numbered in the order a
+depth-first walk from the roots first meets them, so two graphs that differ only in the
+``id()`` of their objects encode the same; sharing and cycles are kept (a second meeting
+encodes as a back reference).  Suspended generators encode as their ``yield from`` chain:
+each frame's code, instruction offset and locals.
+
+The caller tunes the walk with ``fields(obj) -> list[(name, value)] | None``: a list replaces
+the object's own fields (to drop pure history, or to rewrite a counter into what the future
+can observe of it); None walks its ``__slots__`` / ``__dict__`` as they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import types
+
+_PRIM = (int, str, float, bool, bytes, type(None))
+
+
+def _slot_names(cls) -> tuple:
+    names = []
+    for c in reversed(cls.__mro__):
+        s = c.__dict__.get("__slots__", ())
+        if isinstance(s, str):
+            s = (s,)
+        names.extend(n for n in s if n not in ("__dict__", "__weakref__"))
+    return tuple(names)
+
+
+class Canon:
+    def __init__(self, fields=None):
+        self.fields = fields
+        self._slots: dict = {}
+        self._varnames: dict = {}
+
+    def encode(self, roots) -> list:
+        memo: dict = {}
+        out: list = []
+        self._memo = memo
+        self._out = out
+        self._keep = []
+        for r in roots:
+            self._enc(r)
+        self._keep = []
+        return out
+
+    def digest(self, roots) -> bytes:
+        return hashlib.blake2b(repr(self.encode(roots)).encode(), digest_size=16).digest()
+
+    def _enc(self, obj) -> None:
+        out = self._out
+        t = type(obj)
+        if t in _PRIM:
+            out.append(obj)
+            return
+        if t is type or t is types.FunctionType or t is types.BuiltinFunctionType:
+            out.append(("fn", getattr(obj, "__module__", ""), obj.__qualname__))
+            return
+        if t is types.MethodType:
+            out.append(("meth", obj.__func__.__qualname__))
+            self._enc(obj.__self__)
+            return
+        memo = self._memo
+        i = memo.get(id(obj))
+        if i is not None:
+            out.append(("@", i))
+            return
+        memo[id(obj)] = len(memo)
+        self._keep.append(obj)  # keep obj alive while the walk runs, so that ids stay unique
+        if t is list or t is tuple:
+            out.append(("L" if t is list else "T", len(obj)))
+            for x in obj:
+                self._enc(x)
+            return
+        if t is dict:
+            out.append(("D", len(obj)))
+            for key, val in obj.items():
+                self._enc(key)
+                self._enc(val)
+            return
+        if t is set or t is frozenset:
+            items = list(obj)
+            if all(type(x) in _PRIM for x in items):
+                out.append(("S", tuple(sorted(items, key=repr))))
+            else:
+                out.append(("S", len(items)))
+                for x in items:
+                    self._enc(x)
+            return
+        if t is types.GeneratorType:
+            self._gen(obj)
+            return
+        fl = self.fields(obj) if self.fields is not None else None
+        if fl is None:
+            names = self._slots.get(t)
+            if names is None:
+                names = self._slots[t] = _slot_names(t)
+            fl = [(n, getattr(obj, n, None)) for n in names]
+            d = getattr(obj, "__dict__", None)
+            if d:
+                fl += list(d.items())
+        out.append(("O", t.__qualname__, len(fl)))
+        for name, val in fl:
+            out.append(name)
+            self._enc(val)
+
+    def _gen(self, g) -> None:
+        out = self._out
+        frame = g.gi_frame
+        if frame is None:
+            out.append(("G", "done"))
+            return
+        code = g.gi_code
+        loc = frame.f_locals
+        # the locals in the code's order: f_locals is a dict whose key order depends on when
+        # it was first read, not on the state
+        names = self._varnames.get(code)
+        if names is None:
+            names = self._varnames[code] = code.co_varnames + code.co_cellvars + \
+                code.co_freevars
+        present = [n for n in names if n in loc]
+        out.append(("G", code.co_filename.rsplit("/", 1)[-1], code.co_qualname, frame.f_lasti,
+                    len(present)))
+        for name in present:
+            out.append(name)
+            self._enc(loc[name])
+        sub = g.gi_yieldfrom
+        self._enc(sub)

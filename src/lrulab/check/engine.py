@@ -1,0 +1,514 @@
+"""The exhaustive explorer.  Generic: it drives a *world* and knows nothing about what it models.
+
+A world provides:
+
+- ``threads``: thread names; a move is a tuple whose first item is the thread's index;
+- ``initial() -> h``: a fresh live state; ``replay(path) -> h``: the state after ``path``;
+- ``moves(h) -> [move]``: the enabled moves, in a fixed order;
+- ``apply(h, move) -> [(property, message)]``: run one atomic step in place; what it returns
+  are the step properties the step violated;
+- ``fingerprint(h) -> hashable``: equal exactly when the two states have the same future;
+- ``end_violations(h) -> [(property, message)]``: at a state without moves.
+
+Search: breadth first over the state graph, one level (steps from the initial state) at a
+time, merging states with equal fingerprints; a state's live object is rebuilt by replaying
+the schedule that first reached it.  Every edge is recorded, so when the first violation shows
+up at level L the level is finished and the counterexample is the cheapest schedule of L
+steps by (steps, preemptions, schedule order) -- a dynamic programme over (state, last
+thread).  Deterministic, so ``jobs > 1`` (levels expanded in worker processes, merged in the
+same order) gives the same result.
+
+Reductions (each can be switched off to compare with plain search):
+
+- ``cache``: merge states by fingerprint (off: the plain tree of all interleavings);
+- ``sleep``: sleep sets (Godefroid) over the *observed* independence of moves: two moves of
+  different threads that are both enabled at a state are independent there when each stays
+  enabled after the other and both orders reach the same fingerprint with no violation.  The
+  world is asked for that only through ``independent(h, a, b)`` when it offers it; the
+  explorer checks it on the states it has already expanded, so it never assumes it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Bounds:
+    max_steps: int | None = None
+    max_preemptions: int | None = None
+    max_states: int | None = None
+    timeout: float | None = None
+
+
+@dataclass
+class Violation:
+    property: str
+    message: str
+    path: tuple
+    steps: int
+    preemptions: int
+
+
+@dataclass
+class Result:
+    verdict: str  # ok | violation | incomplete
+    violations: list
+    states: int
+    executions: int
+    transitions: int
+    seconds: float
+    bound_hit: list = field(default_factory=list)
+    finals: set = field(default_factory=set)  # fingerprints of states without moves
+    trace_search: tuple = ()  # (states, transitions) of the plain search that made the trace
+    steps_run: int = 0  # atomic steps executed, replays included
+
+
+class _Node:
+    __slots__ = ("id", "fp", "depth", "parent", "pmove", "edges", "enabled", "end", "pre",
+                 "last")
+
+    def __init__(self, nid, fp, depth, parent, pmove, last=None, pre=0):
+        self.id = nid
+        self.fp = fp
+        self.depth = depth
+        self.parent = parent
+        self.pmove = pmove
+        self.edges = None  # [(move, child node, violations)]
+        self.enabled = ()  # threads with a move here
+        self.end = None  # end violations (no moves)
+        self.last = last
+        self.pre = pre
+
+
+def path_of(node) -> tuple:
+    out = []
+    while node.parent is not None:
+        out.append(node.pmove)
+        node = node.parent
+    out.reverse()
+    return tuple(out)
+
+
+LIVE_CACHE = 512  # live states kept from one level to the next (serial search only)
+
+
+def expand(world, path):
+    """Expand the state reached by ``path``: its moves, each move's successor fingerprint and
+    violations; at a state without moves, its end violations.  Returns
+    (enabled threads, [(move, fp, violations)], end violations or None, steps run)."""
+    return _expand(world, path, None)[:4]
+
+
+def _expand(world, path, live):
+    """expand, starting from ``live`` (the state of ``path``, if the caller has it) and also
+    returning the live state after the last move."""
+    h = live if live is not None else world.replay(path)
+    moves = world.moves(h)
+    if not moves:
+        return (), [], world.end_violations(h), 0, None
+    enabled = tuple(sorted({m[0] for m in moves}))
+    out = []
+    steps = 0 if live is not None else len(path)
+    for n, m in enumerate(moves):
+        if n:
+            h = world.replay(path)
+            steps += len(path)
+        viol = world.apply(h, m)
+        steps += 1
+        out.append((m, world.fingerprint(h), viol))
+    return enabled, out, None, steps, h
+
+
+def indep(fa, fb) -> bool:
+    """Two steps with footprints (reads, writes) commute: neither writes what the other reads
+    or writes."""
+    ra, wa = fa
+    rb, wb = fb
+    return not (wa & rb or wa & wb or wb & ra)
+
+
+def expand_fp(world, path, moves_wanted, sleep_moves, live=None):
+    """Like expand, with footprints, exploring ``moves_wanted`` (None: every enabled move not
+    in ``sleep_moves``).  Returns (enabled threads, all enabled moves,
+    [(move, fp, violations, footprint)], end violations or None, steps run, live state after
+    the last move)."""
+    h = live if live is not None else world.replay(path)
+    moves = world.moves(h)
+    if not moves:
+        return (), (), [], world.end_violations(h), 0, None
+    enabled = tuple(sorted({m[0] for m in moves}))
+    if moves_wanted is None:
+        todo = [m for m in moves if m not in sleep_moves]
+    else:
+        todo = [m for m in moves if m in moves_wanted]
+    out = []
+    steps = 0 if live is not None else len(path)
+    for n, m in enumerate(todo):
+        if n:
+            h = world.replay(path)
+            steps += len(path)
+        viol, fp = world.apply_fp(h, m)
+        steps += 1
+        out.append((m, world.fingerprint(h), viol, fp))
+    return enabled, tuple(moves), out, None, steps, (h if todo else None)
+
+
+_POOL = {}
+
+
+def _worker_init(factory, args):
+    _POOL["world"] = factory(*args)
+
+
+def _worker_expand(paths):
+    w = _POOL["world"]
+    return [expand(w, p) for p in paths]
+
+
+def _worker_init_fp(factory, args):
+    _POOL["world"] = factory(*args)
+    _POOL["world"].enable_footprints()
+
+
+def _worker_expand_fp(jobs):
+    w = _POOL["world"]
+    return [expand_fp(w, p, want, slept)[:5] + (None,) for p, want, slept in jobs]
+
+
+def _explore_sleep(world, bounds, jobs, world_factory, progress, stop_at_first) -> Result:
+    """Breadth-first search with state caching and sleep sets (Godefroid).  A node keeps the
+    intersection of the sleep sets it was reached with (move -> footprint, named along the
+    node's own schedule); when a later arrival wakes a move that its expansion slept, the node
+    is expanded again for that move."""
+    world.enable_footprints()
+    t0 = time.monotonic()
+    deadline = t0 + bounds.timeout if bounds.timeout else None
+    h = world.initial()
+    root = _Node(0, world.fingerprint(h), 0, None, None)
+    root.last = {}  # sleep set
+    nodes = [root]
+    index = {root.fp: root}
+    finals: set = set()
+    frontier = [(root, None)]
+    bound_hit: list = []
+    transitions = steps_run = executions = 0
+    found_level = None
+    slept_at = {}  # node id -> moves slept when it was expanded
+    cache: dict = {}  # node id -> live state (the last child an expansion created)
+    pool = None
+    if jobs > 1 and world_factory is not None:
+        import multiprocessing as mp
+        pool = mp.get_context("fork").Pool(jobs, _worker_init_fp, world_factory)
+    try:
+        while frontier:
+            if deadline and time.monotonic() > deadline:
+                bound_hit.append("timeout")
+                break
+            level = min(n.depth for n, _ in frontier)
+            todo, work = [], []
+            for node, want in frontier:
+                if bounds.max_steps is not None and node.depth >= bounds.max_steps:
+                    hh = world.replay(path_of(node))
+                    if world.moves(hh):
+                        if "max_steps" not in bound_hit:
+                            bound_hit.append("max_steps")
+                    else:
+                        node.end = world.end_violations(hh)
+                        finals.add(node.fp)
+                        if node.end and found_level is None:
+                            found_level = node.depth
+                    node.edges = node.edges or []
+                    continue
+                todo.append((node, want))
+                work.append((path_of(node), want, frozenset(node.last), node.id))
+            if pool is not None and len(work) > 1:
+                chunk = max(1, len(work) // (jobs * 4))
+                work = [w[:3] for w in work]
+                groups = [work[i:i + chunk] for i in range(0, len(work), chunk)]
+                results = [r for g in pool.map(_worker_expand_fp, groups) for r in g]
+            else:
+                results = []
+                for p, want, slept, nid in work:
+                    results.append(expand_fp(world, p, want, slept, cache.pop(nid, None)))
+                    if deadline and time.monotonic() > deadline:
+                        break
+                cache.clear()
+            if len(results) < len(work):
+                bound_hit.append("timeout")
+                break
+            nxt = []
+            for (node, want), (enabled, allmoves, succ, end, steps, hlast) in zip(todo, results):
+                steps_run += steps
+                transitions += len(succ)
+                node.enabled = enabled
+                if node.edges is None:
+                    node.edges = []
+                if end is not None:
+                    node.end = end
+                    finals.add(node.fp)
+                    executions += 1
+                    if end and found_level is None:
+                        found_level = node.depth
+                    continue
+                if want is None:
+                    slept_at[node.id] = {m for m in allmoves if m in node.last}
+                    earlier = dict()
+                else:
+                    slept_at[node.id] -= set(want)
+                    earlier = {}
+                base = {u: f for u, f in node.last.items() if u in allmoves}
+                for m, fp, viol, foot in succ:
+                    zs = dict(base)
+                    zs.update(earlier)
+                    child_sleep = {u: f for u, f in zs.items()
+                                   if u[0] != m[0] and indep(f, foot)}
+                    earlier[m] = foot
+                    child = index.get(fp)
+                    if child is None:
+                        if bounds.max_states is not None and len(nodes) >= bounds.max_states:
+                            if "max_states" not in bound_hit:
+                                bound_hit.append("max_states")
+                            continue
+                        child = _Node(len(nodes), fp, node.depth + 1, node, m)
+                        child.last = child_sleep
+                        nodes.append(child)
+                        index[fp] = child
+                        nxt.append((child, None))
+                        if hlast is not None and m == succ[-1][0] and len(cache) < LIVE_CACHE:
+                            cache[child.id] = hlast  # its live state: no replay next level
+                    else:
+                        executions += 1
+                        kept = {u: f for u, f in child.last.items() if u in child_sleep}
+                        woken = set(child.last) - set(kept)
+                        child.last = kept
+                        if woken and child.id in slept_at:
+                            need = woken & slept_at[child.id]
+                            if need:
+                                nxt.append((child, frozenset(need)))
+                    node.edges.append((m, child, viol))
+                    if viol and found_level is None:
+                        found_level = node.depth + 1
+            if progress:
+                progress(level, len(nodes), transitions)
+            if found_level is not None and stop_at_first:
+                break
+            # a node woken several times this level is expanded once for all its moves
+            merged: dict = {}
+            for node, want in nxt:
+                if node.id in merged and want is not None:
+                    merged[node.id] = (node, merged[node.id][1] | want)
+                else:
+                    merged[node.id] = (node, want)
+            order = list(merged)
+            frontier = [merged[i] for i in order]
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    violations = _shortest(nodes, root, world) if found_level is not None else []
+    verdict = "violation" if violations else ("incomplete" if bound_hit else "ok")
+    return Result(verdict, violations, len(nodes), executions, transitions,
+                  time.monotonic() - t0, bound_hit, finals, steps_run=steps_run)
+
+
+def explore(world, bounds: Bounds = Bounds(), cache: bool = True, jobs: int = 1,
+            world_factory=None, progress=None, stop_at_first: bool = True,
+            sleep: bool = False) -> Result:
+    """Explore every interleaving within ``bounds``.  See the module docstring.  With
+    ``sleep`` (and a world offering footprints) the search uses sleep sets; a violation it
+    finds at depth L is then traced by a plain search bounded to L steps, so the trace is the
+    same cheapest one."""
+    if sleep and cache and bounds.max_preemptions is None and hasattr(world, "apply_fp"):
+        res = _explore_sleep(world, bounds, jobs, world_factory, progress, stop_at_first)
+        if res.violations:
+            depth = min(v.steps for v in res.violations)
+            b2 = Bounds(max_steps=depth, max_states=bounds.max_states, timeout=bounds.timeout)
+            plain = _explore(world, b2, True, jobs, world_factory, progress, True)
+            if plain.violations:
+                res.violations = plain.violations
+                res.trace_search = (plain.states, plain.transitions)
+        return res
+    return _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
+
+
+def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first) -> Result:
+    t0 = time.monotonic()
+    deadline = t0 + bounds.timeout if bounds.timeout else None
+    keyed = bounds.max_preemptions is not None  # states keyed by (fingerprint, last thread)
+    h = world.initial()
+    root = _Node(0, world.fingerprint(h), 0, None, None)
+    nodes = [root]
+    index = {(root.fp, None) if keyed else root.fp: root}
+    finals: set = set()
+    frontier = [root]
+    bound_hit: list = []
+    transitions = 0
+    steps_run = 0
+    executions = 0
+    found_level = None
+    live: dict = {}  # node id -> live state (the last child an expansion created)
+    pool = None
+    if jobs > 1 and world_factory is not None:
+        import multiprocessing as mp
+        ctx = mp.get_context("fork") if hasattr(mp, "get_context") else mp
+        pool = ctx.Pool(jobs, _worker_init, world_factory)
+    try:
+        while frontier:
+            if deadline and time.monotonic() > deadline:
+                bound_hit.append("timeout")
+                break
+            level = frontier[0].depth
+            todo = []
+            for node in frontier:
+                if bounds.max_steps is not None and node.depth >= bounds.max_steps:
+                    todo.append((node, None))
+                else:
+                    todo.append((node, path_of(node)))
+            paths = [p for _, p in todo if p is not None]
+            if pool is not None and len(paths) > 1:
+                chunk = max(1, len(paths) // (jobs * 4))
+                groups = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
+                results = [r + (None,) for g in pool.map(_worker_expand, groups) for r in g]
+            else:
+                results = []
+                for node, p in todo:
+                    if p is None:
+                        continue
+                    results.append(_expand(world, p, live.pop(node.id, None)))
+                    if deadline and time.monotonic() > deadline:
+                        break
+                live.clear()
+            if len(results) < len(paths):
+                bound_hit.append("timeout")
+                break
+            it = iter(results)
+            nxt = []
+            for node, p in todo:
+                if p is None:
+                    # depth bound: only a bound if the state could still move
+                    hh = world.replay(path_of(node))
+                    if world.moves(hh):
+                        if "max_steps" not in bound_hit:
+                            bound_hit.append("max_steps")
+                    else:
+                        node.end = world.end_violations(hh)
+                        finals.add(node.fp)
+                        if node.end and found_level is None:
+                            found_level = level
+                    node.edges = []
+                    continue
+                enabled, succ, end, steps, hlast = next(it)
+                steps_run += steps
+                transitions += len(succ)
+                node.enabled = enabled
+                if end is not None:
+                    node.end = end
+                    node.edges = []
+                    finals.add(node.fp)
+                    executions += 1
+                    if end and found_level is None:
+                        found_level = level
+                    continue
+                node.edges = []
+                for m, fp, viol in succ:
+                    pre = node.pre
+                    if node.last is not None and m[0] != node.last and node.last in enabled:
+                        pre += 1
+                    if keyed and pre > bounds.max_preemptions:
+                        if "max_preemptions" not in bound_hit:
+                            bound_hit.append("max_preemptions")
+                        continue
+                    key = (fp, m[0]) if keyed else fp
+                    child = index.get(key) if cache else None
+                    if child is None:
+                        if bounds.max_states is not None and len(nodes) >= bounds.max_states:
+                            if "max_states" not in bound_hit:
+                                bound_hit.append("max_states")
+                            continue
+                        child = _Node(len(nodes), fp, level + 1, node, m, m[0], pre)
+                        nodes.append(child)
+                        if cache:
+                            index[key] = child
+                        nxt.append(child)
+                        if hlast is not None and m == succ[-1][0] and len(live) < LIVE_CACHE:
+                            live[child.id] = hlast  # its live state: no replay next level
+                    elif keyed and pre < child.pre:
+                        # reached with fewer preemptions: expand (again) with the lower count
+                        child.pre = pre
+                        if child.edges is not None:
+                            again = _Node(len(nodes), fp, level + 1, node, m, m[0], pre)
+                            nodes.append(again)
+                            nxt.append(again)
+                            index[key] = again
+                            child = again
+                    else:
+                        executions += 1  # this schedule joined a known state
+                    node.edges.append((m, child, viol))
+                    if viol and found_level is None:
+                        found_level = level + 1
+            if progress:
+                progress(level, len(nodes), transitions)
+            if found_level is not None and stop_at_first:
+                break
+            frontier = nxt
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    violations = _shortest(nodes, root, world) if found_level is not None else []
+    if violations:
+        verdict = "violation"
+    elif bound_hit:
+        verdict = "incomplete"
+    else:
+        verdict = "ok"
+    return Result(verdict, violations, len(nodes) if cache else len(set(n.fp for n in nodes)),
+                  executions, transitions, time.monotonic() - t0, bound_hit, finals, steps_run=steps_run)
+
+
+def _shortest(nodes, root, world) -> list:
+    """For each violated property, the cheapest schedule by (steps, preemptions, order)."""
+    # best[(node id, last thread)] = (preemptions, path)
+    best = {(root.id, None): (0, ())}
+    layer = [(root, None)]
+    found: dict = {}
+    order = list(getattr(world, "property_order", ()))
+    depth = 0
+    while layer and not found:
+        nxt: dict = {}
+        for node, last in layer:
+            pre, path = best[(node.id, last)]
+            if node.end:
+                for p, msg in node.end:
+                    _offer(found, p, msg, path, pre)
+            for m, child, viol in node.edges or ():
+                if child.depth != depth + 1 and child.parent is not None:
+                    continue
+                p2 = pre + (1 if last is not None and m[0] != last and last in node.enabled
+                            else 0)
+                path2 = path + (m,)
+                for p, msg in viol:
+                    _offer(found, p, msg, path2, p2)
+                key = (child.id, m[0])
+                cur = best.get(key)
+                if cur is None or (p2, path2) < cur:
+                    best[key] = (p2, path2)
+                    nxt[key] = child
+        if found:
+            break
+        depth += 1
+        layer = [(child, key[1]) for key, child in sorted(nxt.items(), key=lambda kv: best[kv[0]])]
+    out = []
+    for p, (pre, path, msg) in found.items():
+        out.append(Violation(p, msg, path, len(path), pre))
+    rank = {p: i for i, p in enumerate(order)}
+    out.sort(key=lambda v: (v.steps, v.preemptions, rank.get(v.property, 99), v.path))
+    return out
+
+
+def _offer(found, prop, msg, path, pre):
+    cur = found.get(prop)
+    if cur is None or (len(path), pre, path) < (len(cur[1]), cur[0], cur[1]):
+        found[prop] = (pre, path, msg)

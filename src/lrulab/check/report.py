@@ -1,0 +1,124 @@
+"""Checking a scenario file end to end, and the trace format (text and JSON).
+
+A trace file (``--trace-out``) is JSON: the scenario file and its configuration, the violated
+property, the schedule as ``[thread index, choice]`` pairs (choice: the answer to an
+allocation that may fail, else null) and the rendered steps.  ``lrulab replay`` re-runs the
+schedule and checks that the model still follows it and still violates the property.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from .engine import Bounds, Result, explore
+
+TRACE_FORMAT = "lrulab-trace/1"
+
+
+def world_for(path: str, ov: dict):
+    """Load a scenario (ScenarioError on bad input) and build its world."""
+    from ..scenario import load_scenario
+    from ..world import KernelWorld
+    return KernelWorld(load_scenario(path, ov))
+
+
+def _factory(path, ov):
+    return world_for(path, ov)
+
+
+def check_file(path: str, ov: dict, bounds: Bounds, jobs: int = 1, cache: bool = True,
+               progress=None, world=None, reduction: bool = True, stop_at_first: bool = True):
+    """Check one scenario; returns (world, Result, rendered violations).  ``reduction``:
+    sleep sets on top of state caching; ``cache`` False: the plain tree of interleavings."""
+    w = world if world is not None else world_for(path, ov)
+    w.property_order = list(w.sc.check)
+    res = explore(w, bounds, cache=cache, jobs=jobs, world_factory=(_factory, (path, ov)),
+                  progress=progress, sleep=reduction and cache, stop_at_first=stop_at_first)
+    rendered = [render_violation(w, v) for v in res.violations]
+    return w, res, rendered
+
+
+def render_violation(w, v) -> dict:
+    steps, _ = w.render(v.path)
+    return {"property": v.property, "message": v.message, "steps": v.steps,
+            "preemptions": v.preemptions,
+            "schedule": [[m[0], m[1]] for m in v.path],
+            "trace": [{"thread": s["thread"], "op": s["op"], "functions": s["functions"],
+                       "detail": "; ".join(s["detail"]), "lines": s["detail"]}
+                      for s in steps]}
+
+
+def _public(trace) -> list:
+    return [{k: s[k] for k in ("thread", "op", "functions", "detail")} for s in trace]
+
+
+def result_json(w, res: Result, rendered, ov) -> dict:
+    sc = w.sc
+    return {"scenario": sc.path, "name": sc.name, "variant": sc.kernel.variant,
+            "patches": dict(sc.kernel.patches), "boot": list(sc.kernel.boot),
+            "check": list(sc.check), "verdict": res.verdict,
+            "violations": [{"property": r["property"], "message": r["message"],
+                            "steps": r["steps"], "preemptions": r["preemptions"],
+                            "trace": _public(r["trace"])} for r in rendered],
+            "states": res.states, "executions": res.executions,
+            "transitions": res.transitions, "steps_run": res.steps_run,
+            "bounds_hit": list(res.bound_hit), "seconds": round(res.seconds, 3)}
+
+
+def trace_file_json(w, r: dict, ov: dict) -> dict:
+    sc = w.sc
+    return {"format": TRACE_FORMAT, "scenario": sc.path, "variant": sc.kernel.variant,
+            "patches": dict(sc.kernel.patches), "boot": list(sc.kernel.boot),
+            "property": r["property"], "message": r["message"], "steps": r["steps"],
+            "preemptions": r["preemptions"], "schedule": r["schedule"],
+            "trace": _public(r["trace"])}
+
+
+def trace_lines(r: dict) -> list:
+    out = [f"violation of {r['property']}: {r['message']}",
+           f"shortest schedule: {r['steps']} steps, {r['preemptions']} preemption"
+           f"{'' if r['preemptions'] == 1 else 's'}", ""]
+    width = len(str(len(r["trace"])))
+    for n, s in enumerate(r["trace"], 1):
+        fn = " > ".join(s["functions"])
+        out.append(f"{n:>{width}}. {s['thread']}  {s['op']}" + (f"   [{fn}]" if fn else ""))
+        pad = " " * (width + 2)
+        for d in s.get("lines") or s["detail"].split("; "):
+            out.append(f"{pad}    {d}")
+    out.append("")
+    out.append(f"=> {r['property']} violated: {r['message']}")
+    return out
+
+
+def summary_line(w, res: Result) -> str:
+    sc = w.sc
+    flips = "".join(f" {k}={'on' if v else 'off'}" for k, v in sc.kernel.patches.items())
+    boot = (" " + " ".join(sc.kernel.boot)) if sc.kernel.boot else ""
+    extra = f" (bounds hit: {', '.join(res.bound_hit)})" if res.bound_hit else ""
+    return (f"{sc.name}  [{sc.kernel.variant}{flips}{boot}]  check: {', '.join(sc.check)}\n"
+            f"verdict: {res.verdict}{extra}  -- {res.states} states, {res.transitions} "
+            f"transitions, {res.executions} executions, {res.seconds:.2f}s")
+
+
+def cell_text(res_verdict: str, steps: int | None) -> str:
+    if res_verdict == "violation":
+        return f"violation ({steps} steps)"
+    return res_verdict
+
+
+def check_cell(args):
+    """One cell of the bugs matrix (a picklable job)."""
+    path, preset, bounds = args
+    t0 = time.monotonic()
+    w, res, rendered = check_file(path, {"variant": preset}, bounds)
+    steps = rendered[0]["steps"] if rendered else None
+    return {"file": path, "preset": preset, "verdict": res.verdict, "steps": steps,
+            "states": res.states, "seconds": round(time.monotonic() - t0, 3),
+            "violation": rendered[0] if rendered else None, "name": w.sc.name,
+            "check": list(w.sc.check)}
+
+
+def load_trace(path: str) -> dict:
+    with open(path) as f:
+        return json.load(f)

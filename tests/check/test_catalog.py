@@ -1,0 +1,129 @@
+"""The bug catalog: `lrulab bugs` produces the expected matrix, and each bug's patch flag flips
+its verdict (the violations come from exploration, not from the file)."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from lrulab.check.engine import Bounds
+from lrulab.check.report import check_file
+from lrulab.cli import main
+from lrulab.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+BUGS = ROOT / "scenarios" / "bugs"
+
+V, OK = "violation", "ok"
+# file -> {preset: verdict} (the cells issue 3 lists)
+EXPECTED = {
+    "b1-thp-rmdir-race": {"series-v3": V, "series-v4": V, "series-v5": OK, "v7.2": OK},
+    "b1-dcache-rmdir-race": {"series-v3": V, "series-v4": V, "series-v5": OK, "v7.2": OK},
+    "b2-nokmem-shared-list": {"series-v5": V, "v1": OK, "v7.2": OK},
+    "b4-memcg-disabled-collapse": {"series-v3": V, "series-v4": OK, "series-v5": OK,
+                                   "v7.2": OK, "v7.2-fixes": OK},
+    "b5-isolate-uaf": {"series-v4": V, "series-v5": OK, "v7.2": OK, "v7.2-fixes": OK},
+    "b6-collapse-alloc-fail": {"series-v4": V, "series-v5": OK, "v7.2": OK, "v7.2-fixes": OK},
+    "b7-stale-bits": {"v1": V, "series-v5": V, "v7.2": OK},
+    "b13-node-locality": {"linux-6.1": V, "v0": V, "v1": V, "series-v3": OK, "series-v4": OK,
+                          "series-v5": OK, "v7.2": OK, "v7.2-fixes": OK},
+}
+PROPERTY = {"b1-thp-rmdir-race": "bit_coverage", "b1-dcache-rmdir-race": "bit_coverage",
+            "b2-nokmem-shared-list": "memcg_reclaim_reach",
+            "b4-memcg-disabled-collapse": "no_oops", "b5-isolate-uaf": "no_use_after_free",
+            "b6-collapse-alloc-fail": "honest_results", "b7-stale-bits": "stale_bits",
+            "b13-node-locality": "node_locality"}
+# file -> (preset with the bug, flag, value that fixes it)
+FLIP = {
+    "b1-thp-rmdir-race": ("series-v4", "list_lru_bit_on_effective_memcg", True),
+    "b1-dcache-rmdir-race": ("series-v4", "list_lru_bit_on_effective_memcg", True),
+    "b2-nokmem-shared-list": ("series-v5", "shrinker_nonslab", False),
+    "b4-memcg-disabled-collapse": ("series-v3", "alloc_deferred_memcg_disabled_guard", True),
+    "b5-isolate-uaf": ("series-v4", "isolate_flags_before_isolate", True),
+    "b6-collapse-alloc-fail": ("series-v4", "collapse_alloc_fail_result", True),
+    "b7-stale-bits": ("series-v5", "count_shrink_empty", True),
+    "b13-node-locality": ("v1", "thp_list_lru", True),
+}
+# ... and the reverse: the fixed preset with the fix taken out has the bug again
+UNFIX = {
+    "b1-thp-rmdir-race": "series-v5", "b1-dcache-rmdir-race": "series-v5",
+    "b4-memcg-disabled-collapse": "series-v4", "b5-isolate-uaf": "series-v5",
+    "b6-collapse-alloc-fail": "series-v5", "b7-stale-bits": "v7.2",
+}
+
+
+@pytest.fixture(scope="module")
+def matrix():
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        res = CliRunner().invoke(main, ["bugs", "--json", "--jobs", "2"])
+    finally:
+        os.chdir(cwd)
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output)
+
+
+def test_catalog_files_are_all_in_the_matrix(matrix):
+    names = {Path(b["file"]).stem for b in matrix["bugs"]}
+    assert names == set(EXPECTED)
+    assert set(matrix["presets"]) >= {"linux-6.1", "v0", "v1", "series-v3", "series-v4",
+                                      "series-v5", "v7.2"}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_matrix_cells(matrix, name):
+    bug = next(b for b in matrix["bugs"] if Path(b["file"]).stem == name)
+    for preset, want in EXPECTED[name].items():
+        cell = bug["cells"][preset]
+        assert cell["verdict"] == want, (preset, cell)
+        if want == V:
+            assert cell["steps"] > 0
+    first = bug["first"]
+    assert first is not None and first["property"] == PROPERTY[name]
+    assert len(first["trace"]) == first["steps"]
+
+
+@pytest.mark.parametrize("name", sorted(FLIP))
+def test_each_bug_states_its_property(name):
+    sc = load_scenario(BUGS / f"{name}.yaml")
+    assert PROPERTY[name] in sc.check
+    assert sc.expect == {"violation": PROPERTY[name]}
+
+
+@pytest.mark.parametrize("name", sorted(FLIP))
+def test_patch_flag_flips_the_verdict(name):
+    preset, flag, fixed = FLIP[name]
+    path = str(BUGS / f"{name}.yaml")
+    _, bad, rendered = check_file(path, {"variant": preset}, Bounds(timeout=60))
+    assert bad.verdict == V and rendered[0]["property"] == PROPERTY[name]
+    _, good, _ = check_file(path, {"variant": preset, "patches": {flag: fixed}},
+                            Bounds(timeout=60))
+    assert good.verdict == OK
+
+
+@pytest.mark.parametrize("name", sorted(UNFIX))
+def test_taking_the_fix_out_brings_the_bug_back(name):
+    _, flag, fixed = FLIP[name]
+    path = str(BUGS / f"{name}.yaml")
+    _, res, rendered = check_file(path, {"variant": UNFIX[name], "patches": {flag: not fixed}},
+                                  Bounds(timeout=60))
+    assert res.verdict == V and rendered[0]["property"] == PROPERTY[name]
+
+
+def test_bugs_text_matrix():
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        res = CliRunner().invoke(main, ["bugs", "--jobs", "2", "--preset", "series-v4",
+                                        "--preset", "series-v5"])
+    finally:
+        os.chdir(cwd)
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[0].split() == ["series-v4", "series-v5"]
+    row = next(line for line in lines if line.startswith("b5-isolate-uaf"))
+    assert row.split()[1:] == ["violation", f"({row.split('(')[1].split()[0]}", "steps)", "ok"]
+    assert "b5-isolate-uaf  [series-v4]" in res.output

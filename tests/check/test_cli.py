@@ -1,0 +1,153 @@
+"""lrulab check / replay: output contract, exit codes, traces, --jobs."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from lrulab.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+BUGS = ROOT / "scenarios" / "bugs"
+HERE = Path(__file__).resolve().parent / "scenarios"
+B5 = str(BUGS / "b5-isolate-uaf.yaml")
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_check_json_contract():
+    r = run("check", B5, "--json")
+    assert r.exit_code == 1
+    d = json.loads(r.stdout)
+    for key in ("scenario", "variant", "patches", "boot", "verdict", "violations", "states",
+                "executions", "seconds"):
+        assert key in d
+    assert d["verdict"] == "violation" and d["variant"] == "series-v4"
+    v = d["violations"][0]
+    assert v["property"] == "no_use_after_free" and v["message"]
+    for step in v["trace"]:
+        assert set(step) >= {"thread", "op", "functions", "detail"}
+        assert step["thread"] in ("T0", "T1")
+    assert "deferred_split_isolate" in v["trace"][-1]["functions"]
+
+
+def test_check_ok_exit_0_and_patch_override():
+    r = run("check", B5, "--patch", "isolate_flags_before_isolate=true", "--json")
+    assert r.exit_code == 0
+    d = json.loads(r.stdout)
+    assert d["verdict"] == "ok" and d["violations"] == []
+    assert d["patches"] == {"isolate_flags_before_isolate": True}
+
+
+def test_text_trace_numbered_steps():
+    r = run("check", B5)
+    assert r.exit_code == 1
+    out = r.output
+    assert "verdict: violation" in out
+    assert " 1. T" in out and "=> no_use_after_free violated" in out
+    assert "deferred_split_scan > list_lru_shrink_walk > __list_lru_walk_one > " \
+           "deferred_split_isolate" in out
+
+
+def test_incomplete_is_exit_3_never_ok():
+    r = run("check", str(BUGS / "b5-isolate-uaf.yaml"), "--variant", "series-v5",
+            "--max-steps", "5", "--json")
+    assert r.exit_code == 3
+    assert json.loads(r.stdout)["verdict"] == "incomplete"
+    r = run("check", str(BUGS / "b5-isolate-uaf.yaml"), "--variant", "series-v5",
+            "--max-states", "10")
+    assert r.exit_code == 3
+    r = run("check", str(BUGS / "b5-isolate-uaf.yaml"), "--variant", "series-v5",
+            "--max-preemptions", "0")
+    assert r.exit_code == 3
+
+
+def test_preemption_bound_still_finds_a_sequential_bug():
+    # B1's THP race shows even when rmdir runs to completion first (0 preemptions)
+    r = run("check", str(BUGS / "b1-thp-rmdir-race.yaml"), "--max-preemptions", "0", "--json")
+    assert r.exit_code == 1
+    assert json.loads(r.stdout)["violations"][0]["property"] == "bit_coverage"
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["check", "nope.yaml"], "nope.yaml:0"),
+    (["check", B5, "--variant", "v9"], "--variant v9"),
+    (["check", B5, "--patch", "thp_list_lru"], "FLAG=true"),
+    (["check", B5, "--max-steps", "-1"], "--max-steps"),
+    (["check", B5, "--jobs", "0"], "--jobs"),
+])
+def test_bad_input_one_line_exit_2(args, fragment):
+    r = run(*args)
+    assert r.exit_code == 2
+    err = r.stderr.strip().splitlines()
+    assert len(err) == 1 and fragment in err[0] and "Traceback" not in r.output
+
+
+def test_bad_scenario_names_file_and_line(tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text("kernel: {variant: v7.2}\nmemcgs: [A]\nthreads:\n  - [ {frobnicate: A} ]\n")
+    r = run("check", f)
+    assert r.exit_code == 2
+    assert f"{f}:4:" in r.stderr and "unknown op" in r.stderr
+
+
+def test_trace_out_and_replay(tmp_path):
+    out = tmp_path / "t.json"
+    r = run("check", B5, "--trace-out", out)
+    assert r.exit_code == 1
+    t = json.loads(out.read_text())
+    assert t["property"] == "no_use_after_free" and len(t["schedule"]) == t["steps"]
+    r2 = run("replay", out)
+    assert r2.exit_code == 0, r2.output
+    # the replay prints the same steps as the check did
+    body = r.output.split("\n\n", 1)[1]
+    assert r2.output.strip() == body.strip()
+    r3 = run("replay", out, "--json")
+    assert json.loads(r3.stdout)["reproduced"] is True
+
+
+def test_replay_fails_loudly_when_the_model_no_longer_follows(tmp_path):
+    out = tmp_path / "t.json"
+    run("check", B5, "--trace-out", out)
+    t = json.loads(out.read_text())
+    # the fixed kernel runs the schedule but no longer violates
+    t2 = dict(t, patches={"isolate_flags_before_isolate": True})
+    p2 = tmp_path / "fixed.json"
+    p2.write_text(json.dumps(t2))
+    r = run("replay", p2)
+    assert r.exit_code == 1 and "no longer" in r.stderr
+    # a schedule the model cannot follow
+    t3 = dict(t, schedule=[[1, None]] * 40)
+    p3 = tmp_path / "bad.json"
+    p3.write_text(json.dumps(t3))
+    r = run("replay", p3)
+    assert r.exit_code == 1 and "no longer follows" in r.stderr
+
+
+def test_replay_bad_file_exit_2(tmp_path):
+    p = tmp_path / "x.json"
+    p.write_text("{not json")
+    r = run("replay", p)
+    assert r.exit_code == 2 and f"{p}:1:" in r.stderr
+    p.write_text(json.dumps({"format": "other"}))
+    assert run("replay", p).exit_code == 2
+    assert run("replay", tmp_path / "missing.json").exit_code == 2
+
+
+@pytest.mark.parametrize("name", ["b5-isolate-uaf", "b1-dcache-rmdir-race", "b13-node-locality"])
+def test_jobs_2_same_verdict_and_trace_as_1(name):
+    f = str(BUGS / f"{name}.yaml")
+    a = json.loads(run("check", f, "--json").stdout)
+    b = json.loads(run("check", f, "--json", "--jobs", "2").stdout)
+    for key in ("verdict", "violations", "states", "executions"):
+        assert a[key] == b[key]
+
+
+def test_jobs_2_ok_case():
+    f = str(BUGS / "b2-nokmem-shared-list.yaml")
+    a = json.loads(run("check", f, "--variant", "v7.2", "--json").stdout)
+    b = json.loads(run("check", f, "--variant", "v7.2", "--json", "--jobs", "2").stdout)
+    assert a["verdict"] == b["verdict"] == "ok" and a["states"] == b["states"]

@@ -1,0 +1,62 @@
+"""The generic explorer, on a toy world that knows nothing about the kernel."""
+
+from lrulab.check.engine import Bounds, explore
+
+
+def test_lost_update_found_with_shortest_fewest_preemption_trace(toy):
+    r = explore(toy())
+    assert r.verdict == "violation"
+    (v,) = r.violations
+    assert v.property == "sum"
+    # read, read, write, write: 4 steps is the shortest lost update; one preemption
+    assert v.steps == 4
+    assert v.preemptions == 1
+    assert v.path == ((0, None), (1, None), (1, None), (0, None))
+
+
+def test_atomic_increments_ok(toy):
+    r = explore(toy(nthreads=3, atomic=True, incs=2))
+    assert r.verdict == "ok"
+    assert r.violations == []
+    # states: all (pc0, pc1, pc2) in 0..2, x determined by them
+    assert r.states == 27
+
+
+def test_lock_protects(toy):
+    assert explore(toy(lock=True)).verdict == "ok"
+
+
+def test_bounds_make_incomplete_never_ok(toy):
+    w = toy(nthreads=2, atomic=True, incs=3)
+    assert explore(w).verdict == "ok"
+    assert explore(w, Bounds(max_steps=3)).verdict == "incomplete"
+    assert explore(w, Bounds(max_states=5)).verdict == "incomplete"
+    r = explore(w, Bounds(max_preemptions=0))
+    assert r.verdict == "incomplete" and "max_preemptions" in r.bound_hit
+
+
+def test_violation_beats_bounds(toy):
+    r = explore(toy(), Bounds(max_steps=4))
+    assert r.verdict == "violation"
+
+
+def test_preemption_bound_zero_misses_race(toy):
+    # with no preemptions each thread runs to completion: the race cannot show
+    r = explore(toy(), Bounds(max_preemptions=0))
+    assert r.verdict == "incomplete"
+
+
+def test_no_state_cache_same_verdict_and_finals(toy):
+    for w in (toy(), toy(nthreads=3, atomic=True), toy(lock=True), toy(incs=2)):
+        a = explore(w, stop_at_first=False)
+        b = explore(w, cache=False, stop_at_first=False)
+        assert a.verdict == b.verdict
+        assert a.finals == b.finals
+        assert b.transitions > a.transitions or w.atomic is False or b.transitions == a.transitions
+
+
+def test_deterministic(toy):
+    a = explore(toy(incs=2))
+    b = explore(toy(incs=2))
+    assert [(v.property, v.path) for v in a.violations] == \
+        [(v.property, v.path) for v in b.violations]

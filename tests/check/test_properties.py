@@ -1,0 +1,89 @@
+"""Each property: a scenario where it holds and one where it fails, found by exploration."""
+
+from pathlib import Path
+
+import pytest
+
+from lrulab.check.engine import Bounds
+from lrulab.check.report import check_file
+
+ROOT = Path(__file__).resolve().parents[2]
+BUGS = ROOT / "scenarios" / "bugs"
+HERE = Path(__file__).resolve().parent / "scenarios"
+
+EX = ROOT / "scenarios" / "examples"
+
+# property -> (file, overrides where it fails, overrides where it holds)
+CASES = {
+    "bit_coverage": (BUGS / "b1-thp-rmdir-race.yaml", {"variant": "series-v4"},
+                     {"variant": "series-v5"}),
+    "memcg_reclaim_reach": (BUGS / "b2-nokmem-shared-list.yaml", {"variant": "series-v5"},
+                            {"variant": "v7.2"}),
+    "no_oops": (BUGS / "b4-memcg-disabled-collapse.yaml", {"variant": "series-v3"},
+                {"variant": "series-v4"}),
+    "no_use_after_free": (BUGS / "b5-isolate-uaf.yaml", {"variant": "series-v4"},
+                          {"variant": "series-v5"}),
+    "honest_results": (BUGS / "b6-collapse-alloc-fail.yaml", {"variant": "series-v4"},
+                       {"variant": "series-v5"}),
+    "stale_bits": (BUGS / "b7-stale-bits.yaml", {"variant": "v1"}, {"variant": "v7.2"}),
+    "node_locality": (BUGS / "b13-node-locality.yaml", {"variant": "v0"},
+                      {"variant": "series-v3"}),
+    "reparent_complete": (EX / "rmdir-with-queued-thps.yaml", {"variant": "v0"},
+                          {"variant": "v1"}),
+    "no_warn": (HERE / "get-put-race.yaml", {}, None),
+}
+
+
+def _check(path, ov):
+    return check_file(str(path), ov, Bounds(timeout=60))
+
+
+@pytest.mark.parametrize("prop", sorted(CASES))
+def test_property_fails_and_holds(prop):
+    path, bad, good = CASES[prop]
+    w, res, rendered = _check(path, bad)
+    assert res.verdict == "violation"
+    assert prop in {r["property"] for r in rendered}
+    if good is not None:
+        w, res, _ = _check(path, good)
+        assert res.verdict == "ok"
+
+
+def test_quiet_scenario_holds_everything():
+    w, res, _ = _check(HERE / "get-put-sequential.yaml", {})
+    assert res.verdict == "ok"
+    assert {"no_warn", "list_integrity", "counters", "no_oops"} <= set(w.sc.check)
+
+
+def test_list_integrity_fails_with_an_unlocked_list_op(monkeypatch):
+    """A model bug injected in the test: deferred_split_isolate's list_lru_isolate runs
+    without the sublist lock (the walk drops it first)."""
+    from lrulab.kernel import list_lru as ll
+
+    for name in ("list_lru_isolate", "list_lru_isolate_move"):
+        orig = getattr(ll, name)
+
+        def unlocked(k, l, *args, _orig=orig):
+            owner = l.lock.owner
+            l.lock.owner = None
+            try:
+                _orig(k, l, *args)
+            finally:
+                l.lock.owner = owner
+        monkeypatch.setattr(ll, name, unlocked)
+    w, res, rendered = _check(HERE / "get-put-sequential.yaml", {})
+    assert res.verdict == "violation"
+    assert rendered[0]["property"] == "list_integrity"
+
+
+def test_counters_fail_when_isolate_forgets_the_count(monkeypatch):
+    """A model bug injected in the test: list_lru_isolate does not lower nr_items."""
+    from lrulab.kernel import list_lru as ll
+    from lrulab.kernel.list import list_del_init, list_move
+
+    monkeypatch.setattr(ll, "list_lru_isolate", lambda k, l, item: list_del_init(k, item))
+    monkeypatch.setattr(ll, "list_lru_isolate_move",
+                        lambda k, l, item, head: list_move(k, item, head))
+    w, res, rendered = _check(HERE / "get-put-sequential.yaml", {})
+    assert res.verdict == "violation"
+    assert rendered[0]["property"] == "counters"
