@@ -5,13 +5,15 @@ A *state* is a booted kernel after the scenario's setup plus, for each scenario 
 it is: the op it runs and its suspended generator chain.  A *move* is ``(thread, choice)``:
 resume that thread for one atomic step (``choice`` answers an allocation that may fail, else
 None).  Generators cannot be copied, so a state is rebuilt by replaying its schedule from a
-deep copy of the post-setup kernel (deterministic: the model has no randomness).
+pickled copy of the post-setup kernel (deterministic: the model has no randomness).
 
 Step granularity: everything a thread runs between two ``yield`` s of the kernel code is one
 step (sched.py); starting an op (its code up to the first yield) is a step of its own.
 
 Fingerprint: a canonical encoding (check/canon.py) of the whole kernel object graph and of
-each thread's position (op index, generator frames with their locals).  Left out, because no
+each thread's position (op index, generator frames with their locals).  Maps the model only
+looks up by name (``k.folios``, ``k.mmap_locks``, an lru user's ``items``) are encoded in key
+order, not insertion order.  Left out, because no
 future step reads them: ``events``, ``split_log``, ``scan_log``, ``reclaim_passes`` (history:
 the step properties that read events and split_log are checked on the step that appends to
 them), ``current`` (set before each step) and ``cfg`` (constant).  RCU generation counters are
@@ -26,7 +28,7 @@ import pickle
 
 from .check.canon import Canon, _slot_names
 from .kernel.config import Config
-from .kernel.kernel import Kernel
+from .kernel.kernel import Kernel, LruUser
 from .kernel.sched import Choice, GracePeriod, KernelEvent, KObject, Oops, SpinLock, Task, run_sync
 from .ops import build_kernel, run_op
 from .properties import REGISTRY
@@ -38,10 +40,22 @@ _SKIP_KERNEL = {"events", "split_log", "scan_log", "reclaim_passes", "current", 
 _HELPERS = ("lrulab.kernel.sched", "lrulab.kernel.list")
 
 
+# name -> object maps the model only looks up by key: their insertion order is not state
+_BY_KEY = {"folios", "mmap_locks"}
+
+
+def _sorted(d: dict) -> list:
+    return [(key, d[key]) for key in sorted(d)]
+
+
 def _fields(obj):
     t = type(obj)
     if t is Kernel:
-        return [(n, v) for n, v in vars(obj).items() if n not in _SKIP_KERNEL]
+        return [(n, _sorted(v) if n in _BY_KEY else v) for n, v in vars(obj).items()
+                if n not in _SKIP_KERNEL]
+    if t is LruUser:
+        return [("name", obj.name), ("lru", obj.lru), ("shrinker", obj.shrinker),
+                ("items", _sorted(obj.items))]
     if t is Task:
         return [("tid", obj.tid), ("name", obj.name), ("rcu_depth", obj.rcu_depth),
                 ("irqs_off", obj.irqs_off), ("held", obj.held)]
@@ -64,22 +78,34 @@ _START = object()  # a thread between ops: its next step starts the next op
 # -- footprints: what one step read and wrote ----------------------------------------------
 #
 # For the checker's sleep sets.  While a tracked step runs, every __slots__ attribute of the
-# model's classes and every attribute of the Kernel is read and written through a recording
-# descriptor; a list/dict/set read through an attribute is a read of its contents, and a
-# write of them when it differs after the step.  Locations are named stably across replays:
-# objects of the post-setup kernel by their position in it, objects created later by
-# (creating thread, how many that thread created before).  Enabling conditions (a lock's
-# owner, the readers a grace period waits for) are read under tracking too.
+# model's classes (all classes of lrulab.kernel.*, found at import) and every attribute of
+# its __dict__-based classes (the Kernel) is read and written through a recording hook; a
+# list/dict/set read through an attribute is a read of its contents, and a write of them when
+# it differs after the step.  Locations are named stably across replays: objects of the
+# post-setup kernel by their position in its pickle, objects created later by (creating
+# thread, how many that thread created before).  Enabling conditions (a lock's owner, the
+# readers a grace period waits for) are read under tracking too.
 
-from .kernel import (folio as _kfolio, kernel as _kkernel, list as _klist,  # noqa: E402
-                     list_lru as _kll, lru_user as _klu, memcontrol as _kmc, sched as _ksched,
-                     shrinker as _ksh, split_queue as _ksq)
 
-_TRACKED = [_kfolio.Folio, _kkernel.PglistData, _kkernel.LruUser, _klist.ListHead,
-            _kll.ListLruOne, _kll.ListLruMemcg, _kll.ListLruNode, _kll.ListLru,
-            _klu.LruObject, _kmc.MemCgroup, _ksched.SpinLock, _ksched.GracePeriod,
-            _ksched.Task, _ksched.KObject, _ksh.Shrinker, _ksh.ShrinkerInfo,
-            _ksh.ShrinkControl, _ksq.DeferredSplit]
+def _kernel_classes() -> list:
+    """Every class the model's kernel modules define (exceptions aside)."""
+    import importlib
+    import pkgutil
+
+    from . import kernel as pkg
+    out = []
+    for mi in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        mod = importlib.import_module(f"{pkg.__name__}.{mi.name}")
+        for obj in vars(mod).values():
+            if isinstance(obj, type) and obj.__module__ == mod.__name__ and \
+                    not issubclass(obj, BaseException):
+                out.append(obj)
+    return out
+
+
+_TRACKED = _kernel_classes()
+# classes whose instances keep attributes in a __dict__ (Kernel, dataclasses): hooked whole
+_DICT_CLASSES = [c for c in _TRACKED if "__slots__" not in c.__dict__]
 _REC = None  # the Recorder of the step being tracked
 _NAMING = None  # the Live whose steps are running (names the objects they create)
 _CONTAINERS = (list, dict, set)
@@ -176,8 +202,9 @@ def _track_on(rec):
     global _REC
     for cls, n, d in _TRACKING_SLOTS:
         setattr(cls, n, d)
-    Kernel.__getattribute__ = _k_getattribute
-    Kernel.__setattr__ = _k_setattr
+    for cls in _DICT_CLASSES:
+        cls.__getattribute__ = _k_getattribute
+        cls.__setattr__ = _k_setattr
     _REC = rec
 
 
@@ -186,8 +213,9 @@ def _track_off():
     _REC = None
     for cls, n, d in _SLOT_DESCRS:
         setattr(cls, n, d)
-    del Kernel.__getattribute__
-    del Kernel.__setattr__
+    for cls in _DICT_CLASSES:
+        del cls.__getattribute__
+        del cls.__setattr__
 
 
 def _wrap_init(cls):
@@ -283,11 +311,11 @@ class KernelWorld:
                 w.owner  # noqa: B018 -- the enabling condition is a read
             elif w.__class__ is GracePeriod:
                 w.done()
-            viol = self._step(h, move)
+            self._step(h, move)
         finally:
             _track_off()
         fp = rec.finish()
-        return self._check_step(h, viol), fp
+        return self._check_step(h), fp
 
     # -- the interface ------------------------------------------------------------------
 
@@ -304,6 +332,10 @@ class KernelWorld:
             if not self.ops[i]:
                 h.done[i] = True
         return h
+
+    def initial_violations(self) -> list:
+        """Step properties the sequential setup already violated."""
+        return [(p, m) for p in self.step_props for m in REGISTRY[p][0](self._base)]
 
     def replay(self, path) -> Live:
         h = self.initial()
@@ -335,7 +367,8 @@ class KernelWorld:
 
     def apply(self, h: Live, move) -> list:
         """Run one step; returns the step properties it violated, [(property, message)]."""
-        return self._check_step(h, self._step(h, move))
+        self._step(h, move)
+        return self._check_step(h)
 
     def _step(self, h: Live, move):
         global _NAMING
@@ -371,7 +404,9 @@ class KernelWorld:
                                         k.current.name, _tb_stack(e)))
             self._died(h, i)
 
-    def _check_step(self, h: Live, _=None) -> list:
+    def _check_step(self, h: Live) -> list:
+        """The step properties the last step violated: their messages beyond those already
+        counted on this schedule (events and split_log only grow)."""
         k = h.k
         if len(k.events) == h.nev and len(k.split_log) == h.nsplit:
             return []

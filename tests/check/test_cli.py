@@ -151,3 +151,24 @@ def test_jobs_2_ok_case():
     a = json.loads(run("check", f, "--variant", "v7.2", "--json").stdout)
     b = json.loads(run("check", f, "--variant", "v7.2", "--json", "--jobs", "2").stdout)
     assert a["verdict"] == b["verdict"] == "ok" and a["states"] == b["states"]
+
+
+FIRST = {"b1-thp-rmdir-race": "series-v3", "b1-dcache-rmdir-race": "series-v3",
+         "b2-nokmem-shared-list": "series-v5", "b4-memcg-disabled-collapse": "series-v3",
+         "b5-isolate-uaf": "series-v4", "b6-collapse-alloc-fail": "series-v4",
+         "b7-stale-bits": "v1", "b13-node-locality": "linux-6.1"}
+
+
+@pytest.mark.parametrize("name", sorted(FIRST))
+def test_every_catalog_trace_replays(tmp_path, name):
+    out = tmp_path / "t.json"
+    r = run("check", BUGS / f"{name}.yaml", "--variant", FIRST[name], "--trace-out", out)
+    assert r.exit_code == 1
+    r2 = run("replay", out)
+    assert r2.exit_code == 0, r2.output
+    assert r2.output.strip() == r.output.split("\n\n", 1)[1].strip()
+
+
+def test_expect_line():
+    r = run("check", B5)
+    assert "expect: violation of no_use_after_free -- as expected" in r.output

@@ -60,3 +60,58 @@ def test_deterministic(toy):
     b = explore(toy(incs=2))
     assert [(v.property, v.path) for v in a.violations] == \
         [(v.property, v.path) for v in b.violations]
+
+
+class BackEdge:
+    """Thread 0 toggles a flag twice; thread 1 spins while the flag is set, reporting each
+    time (a step property), and finishes when it is clear.  Its violating step is a self-loop:
+    the edge leads to a state already found at a shallower depth."""
+
+    threads = ["T0", "T1"]
+
+    def initial(self):
+        return {"flag": 0, "pc": [0, 0], "hit": 0}
+
+    def replay(self, path):
+        h = self.initial()
+        for m in path:
+            self.apply(h, m)
+        return h
+
+    def moves(self, h):
+        out = []
+        if h["pc"][0] < 2:
+            out.append((0, None))
+        if h["pc"][1] < 1:
+            out.append((1, None))
+        return out
+
+    def apply(self, h, m):
+        if m[0] == 0:
+            h["pc"][0] += 1
+            h["flag"] ^= 1
+            return []
+        if h["flag"]:
+            return [("p", "spun while the flag was set")]
+        h["pc"][1] += 1
+        return []
+
+    def fingerprint(self, h):
+        return (h["flag"], tuple(h["pc"]))
+
+    def end_violations(self, h):
+        return []
+
+
+def test_violation_on_an_edge_into_a_known_state_is_reported():
+    r = explore(BackEdge())
+    assert r.verdict == "violation"
+    assert r.violations[0].path == ((0, None), (1, None))
+
+
+def test_violation_before_any_step_is_a_zero_step_trace(toy):
+    w = toy()
+    w.initial_violations = lambda: [("setup", "broken before the threads ran")]
+    r = explore(w)
+    assert r.verdict == "violation"
+    assert r.violations[0].steps == 0 and r.violations[0].path == ()

@@ -97,10 +97,15 @@ class Canon:
             names = self._slots.get(t)
             if names is None:
                 names = self._slots[t] = _slot_names(t)
-            fl = [(n, getattr(obj, n, None)) for n in names]
             d = getattr(obj, "__dict__", None)
-            if d:
-                fl += list(d.items())
+            if not d:
+                # a __slots__ object: the type fixes the field order, no names needed
+                out.append(("O", t.__qualname__))
+                enc = self._enc
+                for n in names:
+                    enc(getattr(obj, n, None))
+                return
+            fl = [(n, getattr(obj, n, None)) for n in names] + list(d.items())
         out.append(("O", t.__qualname__, len(fl)))
         for name, val in fl:
             out.append(name)

@@ -14,8 +14,8 @@ import time
 import click
 
 from ..cli import BadInput, boot_opt, json_opt, load, overrides, patch_opt, variant_opt
-from .engine import Bounds
 from . import report as rp
+from .engine import Bounds
 
 EXIT = {"ok": 0, "violation": 1, "incomplete": 3}
 CATALOG = os.path.join("scenarios", "bugs")
@@ -104,11 +104,17 @@ def check(file, variant, patch, boot, as_json, jobs, max_steps, max_preemptions,
                 json.dump(rp.trace_file_json(w, rendered[0], ov), f, indent=1)
         except OSError as e:
             raise BadInput(f"--trace-out {trace_out}: cannot write ({e.strerror}); give a "
-                           "writable path")
+                           "writable path") from None
     if as_json:
         click.echo(json.dumps(rp.result_json(w, res, rendered, ov), indent=1))
     else:
         click.echo(rp.summary_line(w, res))
+        exp = (sc.expect or {}).get("violation")
+        if exp and not ov:
+            got = {r["property"] for r in rendered}
+            agree = (exp == "none" and res.verdict == "ok") or exp in got
+            click.echo(f"expect: {'no violation' if exp == 'none' else 'violation of ' + exp}"
+                       f" -- {'as expected' if agree else 'NOT as expected'}")
         for r in rendered:
             click.echo("")
             for line in rp.trace_lines(r):
@@ -126,12 +132,13 @@ def replay(file, as_json):
     try:
         t = rp.load_trace(file)
     except FileNotFoundError:
-        raise BadInput(f"{file}:0: no such file; give a trace written by --trace-out")
+        raise BadInput(f"{file}:0: no such file; give a trace written by --trace-out") from None
     except (OSError, UnicodeDecodeError) as e:
-        raise BadInput(f"{file}:0: cannot read ({e.__class__.__name__}); give a trace file")
+        raise BadInput(f"{file}:0: cannot read ({e.__class__.__name__}); give a trace "
+                       "file") from None
     except json.JSONDecodeError as e:
         raise BadInput(f"{file}:{e.lineno}: not JSON ({e.msg}); give a trace written by "
-                       "--trace-out")
+                       "--trace-out") from None
     if not isinstance(t, dict) or t.get("format") != rp.TRACE_FORMAT:
         raise BadInput(f"{file}:1: not a {rp.TRACE_FORMAT} trace; give a file written by "
                        "'lrulab check --trace-out'")
@@ -145,7 +152,7 @@ def replay(file, as_json):
         scen = t["scenario"]
     except (KeyError, TypeError, ValueError):
         raise BadInput(f"{file}:1: trace lacks scenario/variant/patches/boot/property/schedule "
-                       "or has a bad schedule; regenerate it with --trace-out")
+                       "or has a bad schedule; regenerate it with --trace-out") from None
     sc = load(scen, ov)
     from ..world import KernelWorld
     w = KernelWorld(sc)
@@ -158,6 +165,8 @@ def replay(file, as_json):
         sys.exit(1)
     last = steps[-1]["detail"] if steps else []
     found = [d for d in last if d == f"VIOLATES {prop}" or d.startswith(f"VIOLATES {prop}: ")]
+    if not found and not sched:
+        found = [m for p, m in w.initial_violations() if p == prop]
     if not found and not w.moves(h):
         found = [m for p, m in w.end_violations(h) if p == prop]
     r = {"property": prop, "message": t.get("message", ""),
@@ -238,12 +247,13 @@ def bugs(files, as_json, jobs, presets, timeout):
         texts = {(f, p): rp.cell_text(by[(f, p)]["verdict"], by[(f, p)]["steps"])
                  for f in files for p in cols}
         widths = [max(len(p), *(len(texts[(f, p)]) for f in files)) for p in cols]
-        click.echo(" " * w0 + "  " + "  ".join(p.ljust(wd) for p, wd in zip(cols, widths)))
-        for f, n in zip(files, names):
-            click.echo(n.ljust(w0) + "  " + "  ".join(texts[(f, p)].ljust(wd)
-                                                      for p, wd in zip(cols, widths)).rstrip())
+        colw = list(zip(cols, widths, strict=True))
+        click.echo(" " * w0 + "  " + "  ".join(p.ljust(wd) for p, wd in colw))
+        for f, n in zip(files, names, strict=True):
+            cells_txt = "  ".join(texts[(f, p)].ljust(wd) for p, wd in colw)
+            click.echo((n.ljust(w0) + "  " + cells_txt).rstrip())
         click.echo(f"\n{len(cells)} checks in {total:.1f}s")
-        for (f, first), n in zip(rows, names):
+        for (_, first), n in zip(rows, names, strict=True):
             click.echo("\n" + "=" * 78)
             if first is None:
                 click.echo(f"{n}: no violation in any preset")

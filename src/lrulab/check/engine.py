@@ -8,7 +8,11 @@ A world provides:
 - ``apply(h, move) -> [(property, message)]``: run one atomic step in place; what it returns
   are the step properties the step violated;
 - ``fingerprint(h) -> hashable``: equal exactly when the two states have the same future;
-- ``end_violations(h) -> [(property, message)]``: at a state without moves.
+- ``end_violations(h) -> [(property, message)]``: at a state without moves;
+- optionally ``initial_violations() -> [(property, message)]``: already violated at the start;
+- optionally ``enable_footprints()`` and ``apply_fp(h, move) -> (violations, (reads,
+  writes))``: apply, also returning the step's footprint as two sets of location names that
+  stay the same across replays of a schedule (used by sleep sets).
 
 Search: breadth first over the state graph, one level (steps from the initial state) at a
 time, merging states with equal fingerprints; a state's live object is rebuilt by replaying
@@ -22,10 +26,10 @@ Reductions (each can be switched off to compare with plain search):
 
 - ``cache``: merge states by fingerprint (off: the plain tree of all interleavings);
 - ``sleep``: sleep sets (Godefroid) over the *observed* independence of moves: two moves of
-  different threads that are both enabled at a state are independent there when each stays
-  enabled after the other and both orders reach the same fingerprint with no violation.  The
-  world is asked for that only through ``independent(h, a, b)`` when it offers it; the
-  explorer checks it on the states it has already expanded, so it never assumes it.
+  different threads commute when neither's footprint writes what the other's reads or
+  writes.  A slept move keeps the footprint it had where it was explored (nothing since was
+  dependent on it, so it cannot have changed).  Sleep sets only prune transitions: every
+  state is still visited.
 """
 
 from __future__ import annotations
@@ -239,7 +243,8 @@ def _explore_sleep(world, bounds, jobs, world_factory, progress, stop_at_first) 
                 bound_hit.append("timeout")
                 break
             nxt = []
-            for (node, want), (enabled, allmoves, succ, end, steps, hlast) in zip(todo, results):
+            for (node, want), res in zip(todo, results, strict=True):
+                enabled, allmoves, succ, end, steps, hlast = res
                 steps_run += steps
                 transitions += len(succ)
                 node.enabled = enabled
@@ -313,13 +318,24 @@ def _explore_sleep(world, bounds, jobs, world_factory, progress, stop_at_first) 
                   time.monotonic() - t0, bound_hit, finals, steps_run=steps_run)
 
 
-def explore(world, bounds: Bounds = Bounds(), cache: bool = True, jobs: int = 1,
+def explore(world, bounds: Bounds | None = None, cache: bool = True, jobs: int = 1,
             world_factory=None, progress=None, stop_at_first: bool = True,
             sleep: bool = False) -> Result:
     """Explore every interleaving within ``bounds``.  See the module docstring.  With
     ``sleep`` (and a world offering footprints) the search uses sleep sets; a violation it
     finds at depth L is then traced by a plain search bounded to L steps, so the trace is the
     same cheapest one."""
+    bounds = bounds or Bounds()
+    initial = getattr(world, "initial_violations", None)
+    iv = initial() if initial is not None else []
+    if iv:  # already violated before any thread ran (the scenario's setup)
+        order = {p: i for i, p in enumerate(getattr(world, "property_order", ()))}
+        first = {}
+        for p, msg in iv:
+            first.setdefault(p, msg)
+        vs = sorted((Violation(p, m, (), 0, 0) for p, m in first.items()),
+                    key=lambda v: order.get(v.property, 99))
+        return Result("violation", vs, 1, 0, 0, 0.0)
     if sleep and cache and bounds.max_preemptions is None and hasattr(world, "apply_fp"):
         res = _explore_sleep(world, bounds, jobs, world_factory, progress, stop_at_first)
         if res.violations:
@@ -465,7 +481,8 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
     else:
         verdict = "ok"
     return Result(verdict, violations, len(nodes) if cache else len(set(n.fp for n in nodes)),
-                  executions, transitions, time.monotonic() - t0, bound_hit, finals, steps_run=steps_run)
+                  executions, transitions, time.monotonic() - t0, bound_hit, finals,
+                  steps_run=steps_run)
 
 
 def _shortest(nodes, root, world) -> list:
@@ -484,13 +501,13 @@ def _shortest(nodes, root, world) -> list:
                 for p, msg in node.end:
                     _offer(found, p, msg, path, pre)
             for m, child, viol in node.edges or ():
-                if child.depth != depth + 1 and child.parent is not None:
-                    continue
                 p2 = pre + (1 if last is not None and m[0] != last and last in node.enabled
                             else 0)
                 path2 = path + (m,)
                 for p, msg in viol:
                     _offer(found, p, msg, path2, p2)
+                if child.depth != depth + 1:
+                    continue  # not a shortest way to child
                 key = (child.id, m[0])
                 cur = best.get(key)
                 if cur is None or (p2, path2) < cur:
