@@ -72,19 +72,22 @@ def folio_nr_pages(folio: Folio) -> int:
 
 def folio_test(k, folio: Folio, flag: int) -> bool:
     """include/linux/page-flags.h: folio_test_<flag>."""
-    kasan_check(k, folio, "folio_test_" + FLAG_NAMES.get(flag, "flag"))
+    if folio.freed or folio.rcu_free is not None:
+        kasan_check(k, folio, "folio_test_" + FLAG_NAMES.get(flag, "flag"))
     return bool(folio.flags & flag)
 
 
 def folio_set(k, folio: Folio, flag: int) -> None:
     """include/linux/page-flags.h: folio_set_<flag>."""
-    kasan_check(k, folio, "folio_set_" + FLAG_NAMES.get(flag, "flag"))
+    if folio.freed or folio.rcu_free is not None:
+        kasan_check(k, folio, "folio_set_" + FLAG_NAMES.get(flag, "flag"))
     folio.flags |= flag
 
 
 def folio_clear(k, folio: Folio, flag: int) -> None:
     """include/linux/page-flags.h: folio_clear_<flag>."""
-    kasan_check(k, folio, "folio_clear_" + FLAG_NAMES.get(flag, "flag"))
+    if folio.freed or folio.rcu_free is not None:
+        kasan_check(k, folio, "folio_clear_" + FLAG_NAMES.get(flag, "flag"))
     folio.flags &= ~flag
 
 
