@@ -23,7 +23,6 @@ snapshot still names the reader's current section.
 
 from __future__ import annotations
 
-import io
 import pickle
 
 from .check.canon import Canon, _slot_names
@@ -48,31 +47,51 @@ def _sorted(d: dict) -> list:
     return [(key, d[key]) for key in sorted(d)]
 
 
-def _fields(obj):
-    t = type(obj)
-    if t is Kernel:
-        return [(n, _sorted(v) if n in _BY_KEY else v) for n, v in vars(obj).items()
-                if n not in _SKIP_KERNEL]
-    if t is LruUser:
-        return [("name", obj.name), ("lru", obj.lru), ("shrinker", obj.shrinker),
-                ("items", _sorted(obj.items))]
-    if t is Task:
-        return [("tid", obj.tid), ("name", obj.name), ("rcu_depth", obj.rcu_depth),
-                ("irqs_off", obj.irqs_off), ("held", obj.held)]
-    if t is GracePeriod:
-        return [("readers", [(task, task.rcu_gen == g) for task, g in obj.readers.items()])]
-    if t is Config:
-        return []
-    if isinstance(obj, KObject) and obj.rcu_free is not None:
-        out = [(n, getattr(obj, n, None)) for n in _slot_names(t) if n != "rcu_free"]
-        out.append(("rcu_free", [(task, task.rcu_gen == g and task.rcu_depth > 0)
-                                 for task, g in obj.rcu_free.items()]))
-        return out
-    return None
+def _kernel_fields(obj):
+    return [(n, _sorted(v) if n in _BY_KEY else v) for n, v in vars(obj).items()
+            if n not in _SKIP_KERNEL]
 
 
-_CANON = Canon(_fields)
+def _lru_user_fields(obj):
+    return [("name", obj.name), ("lru", obj.lru), ("shrinker", obj.shrinker),
+            ("items", _sorted(obj.items))]
+
+
+def _task_fields(obj):
+    return [("tid", obj.tid), ("name", obj.name), ("rcu_depth", obj.rcu_depth),
+            ("irqs_off", obj.irqs_off), ("held", obj.held)]
+
+
+def _grace_period_fields(obj):
+    return [("readers", [(task, task.rcu_gen == g) for task, g in obj.readers.items()])]
+
+
+def _kobject_fields(obj):
+    if obj.rcu_free is None:
+        return None
+    out = [(n, getattr(obj, n, None)) for n in _slot_names(type(obj)) if n != "rcu_free"]
+    out.append(("rcu_free", [(task, task.rcu_gen == g and task.rcu_depth > 0)
+                             for task, g in obj.rcu_free.items()]))
+    return out
+
+
+def _subclasses(cls):
+    out = [cls]
+    for c in cls.__subclasses__():
+        out += _subclasses(c)
+    return out
+
+
+def _canon() -> Canon:
+    fields = {c: _kobject_fields for c in _subclasses(KObject)}
+    fields.update({Kernel: _kernel_fields, LruUser: _lru_user_fields, Task: _task_fields,
+                   GracePeriod: _grace_period_fields, Config: lambda obj: []})
+    return Canon(fields)
+
+
+_CANON = _canon()
 _START = object()  # a thread between ops: its next step starts the next op
+MODEL_ERROR = "model_error"  # an exception the model's code raised (always checked)
 
 
 # -- footprints: what one step read and wrote ----------------------------------------------
@@ -82,8 +101,9 @@ _START = object()  # a thread between ops: its next step starts the next op
 # its __dict__-based classes (the Kernel) is read and written through a recording hook; a
 # list/dict/set read through an attribute is a read of its contents, and a write of them when
 # it differs after the step.  Locations are named stably across replays: objects of the
-# post-setup kernel by their position in its pickle, objects created later by (creating
-# thread, how many that thread created before).  Enabling conditions (a lock's owner, the
+# post-setup kernel by class and name (folio name, memcg path, lock name...; one name per
+# class for the few unnamed classes), objects created later by (creating thread, how many
+# that thread created before).  Enabling conditions (a lock's owner, the
 # readers a grace period waits for) are read under tracking too.
 
 
@@ -106,6 +126,15 @@ def _kernel_classes() -> list:
 _TRACKED = _kernel_classes()
 # classes whose instances keep attributes in a __dict__ (Kernel, dataclasses): hooked whole
 _DICT_CLASSES = [c for c in _TRACKED if "__slots__" not in c.__dict__]
+# the attribute that names an object of a class (its original slot descriptor); objects of
+# classes without one share one name per class, which only makes more steps dependent
+_NAME_ATTR: dict = {}
+for _cls in _TRACKED:
+    for _attr in ("name", "path", "node_id", "site"):
+        _d = next((c.__dict__[_attr] for c in _cls.__mro__ if _attr in c.__dict__), None)
+        if _d is not None and type(_d).__name__ == "member_descriptor":
+            _NAME_ATTR[_cls] = _d
+            break
 _REC = None  # the Recorder of the step being tracked
 _NAMING = None  # the Live whose steps are running (names the objects they create)
 _CONTAINERS = (list, dict, set)
@@ -131,7 +160,11 @@ class Recorder:
 
     def name(self, obj):
         n = self.h.names.get(id(obj))
-        return n if n is not None else ("?", type(obj).__name__)
+        if n is None:  # an object of the post-setup kernel: named by what it is
+            t = type(obj)
+            d = _NAME_ATTR.get(t)
+            n = (t.__name__, d.__get__(obj, t)) if d is not None else (t.__name__,)
+        return n
 
     def read(self, obj, attr, v):
         loc = (self.name(obj), attr)
@@ -246,17 +279,12 @@ class Live:
     """One live state: the kernel and each thread's generator."""
 
     __slots__ = ("k", "tasks", "pc", "gens", "want", "done", "counts", "results", "nev",
-                 "nsplit", "names", "keep", "created", "stepping", "memo")
+                 "nsplit", "names", "keep", "created", "stepping")
 
-    def __init__(self, k, ntreads, named=False):
+    def __init__(self, k, ntreads):
         self.k = k
-        self.memo = None
-        self.names: dict = {}
-        self.keep: list = []
-        if named is not False:
-            # named: the unpickler's memo (position -> object) of the post-setup kernel
-            self.keep = [named]
-            self.names = {id(o): ("base", n) for n, o in named.items()}
+        self.names: dict = {}  # id -> name of the objects created after setup
+        self.keep: list = []  # ... kept alive, so that their ids stay theirs
         self.created = [0] * ntreads
         self.stepping = 0
         self.tasks = [k.task(f"T{i}") for i in range(ntreads)]
@@ -320,12 +348,7 @@ class KernelWorld:
     # -- the interface ------------------------------------------------------------------
 
     def initial(self) -> Live:
-        if self.por:
-            u = pickle.Unpickler(io.BytesIO(self._blob))
-            k = u.load()
-            h = Live(k, len(self.ops), u.memo.copy())
-        else:
-            h = Live(pickle.loads(self._blob), len(self.ops))
+        h = Live(pickle.loads(self._blob), len(self.ops))
         for p in self.step_props:
             h.counts[p] = len(REGISTRY[p][0](h.k))
         for i in range(len(self.ops)):
@@ -399,10 +422,20 @@ class KernelWorld:
             self._died(h, i)
         except AttributeError as e:
             if "'NoneType' object has no attribute" not in str(e):
-                raise
+                self._model_error(h, i, e)
+                return
             k.events.append(KernelEvent("oops", f"BUG: kernel NULL pointer dereference ({e})",
                                         k.current.name, _tb_stack(e)))
             self._died(h, i)
+        except Exception as e:  # noqa: BLE001 -- reported with its schedule, not raised
+            self._model_error(h, i, e)
+
+    def _model_error(self, h, i, e) -> None:
+        """Any other exception is a bug of the model (or a state the kernel forbids that the
+        model lets happen): reported like a step property that every scenario checks."""
+        h.k.events.append(KernelEvent(MODEL_ERROR, f"{e.__class__.__name__}: {e}",
+                                      h.k.current.name, _tb_stack(e)))
+        self._died(h, i)
 
     def _check_step(self, h: Live) -> list:
         """The step properties the last step violated: their messages beyond those already
@@ -410,8 +443,10 @@ class KernelWorld:
         k = h.k
         if len(k.events) == h.nev and len(k.split_log) == h.nsplit:
             return []
+        new = k.events[h.nev:]
         h.nev, h.nsplit = len(k.events), len(k.split_log)
-        out = []
+        out = [(MODEL_ERROR, f"model error (a bug of lrulab's model): {e}") for e in new
+               if e.kind == MODEL_ERROR]
         for p in self.step_props:
             msgs = REGISTRY[p][0](k)
             n = h.counts[p]

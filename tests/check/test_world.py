@@ -102,3 +102,21 @@ def test_footprints_see_a_shared_lock():
     assert f1[1] or f2[1]  # something written
     # a step and itself always conflict when it writes
     assert not indep(f2, f2) or not f2[1]
+
+
+def test_a_crash_of_the_model_is_reported_with_its_schedule(monkeypatch):
+    """An exception in model code (not an Oops) becomes a 'model_error' violation with the
+    shortest schedule that reaches it, whatever the scenario checks."""
+    from lrulab.check.engine import Bounds
+    from lrulab.check.report import check_file
+    from lrulab.kernel import rmap
+
+    def broken(k, *args):
+        raise KeyError("injected")
+        yield  # a generator like the real one
+    monkeypatch.setattr(rmap, "zap_partial", broken, raising=True)
+    _, res, rendered = check_file(str(HERE / "three-memcgs.yaml"), {}, Bounds(timeout=30),
+                                  reduction=False)
+    assert res.verdict == "violation"
+    assert rendered[0]["property"] == "model_error"
+    assert "KeyError" in rendered[0]["message"]

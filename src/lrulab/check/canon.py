@@ -6,14 +6,16 @@ depth-first walk from the roots first meets them, so two graphs that differ only
 encodes as a back reference).  Suspended generators encode as their ``yield from`` chain:
 each frame's code, instruction offset and locals.
 
-The caller tunes the walk with ``fields(obj) -> list[(name, value)] | None``: a list replaces
-the object's own fields (to drop pure history, or to rewrite a counter into what the future
-can observe of it); None walks its ``__slots__`` / ``__dict__`` as they are.
+The caller tunes the walk per type with ``fields[type](obj) -> list[(name, value)] | None``: a
+list replaces the object's own fields (to drop pure history, or to rewrite a counter into
+what the future can observe of it); None walks its ``__slots__`` / ``__dict__`` as they are.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import pickle
 import types
 
 _PRIM = (int, str, float, bool, bytes, type(None))
@@ -30,24 +32,41 @@ def _slot_names(cls) -> tuple:
 
 
 class Canon:
-    def __init__(self, fields=None):
-        self.fields = fields
+    """``fields``: {type: fn(obj) -> list[(name, value)] | None} for the types whose walk the
+    caller tunes (exact types; None from fn means walk the object as it is)."""
+
+    def __init__(self, fields: dict | None = None):
+        self.fields = dict(fields or {})
         self._slots: dict = {}
         self._varnames: dict = {}
 
     def encode(self, roots) -> list:
-        memo: dict = {}
-        out: list = []
-        self._memo = memo
-        self._out = out
+        self._memo = {}
+        self._out = []
         self._keep = []
         for r in roots:
             self._enc(r)
-        self._keep = []
+        out = self._out
+        self._keep = self._out = self._memo = None
         return out
 
     def digest(self, roots) -> bytes:
-        return hashlib.blake2b(repr(self.encode(roots)).encode(), digest_size=16).digest()
+        """128-bit BLAKE2 of the encoding, serialised by pickle without its memo (so equal
+        encodings give equal bytes whatever objects their strings happen to share)."""
+        buf = io.BytesIO()
+        p = pickle.Pickler(buf, protocol=5)
+        p.fast = True
+        p.dump(self.encode(roots))
+        return hashlib.blake2b(buf.getbuffer(), digest_size=16).digest()
+
+    def _many(self, values) -> None:
+        out = self._out
+        enc = self._enc
+        for v in values:
+            if type(v) in _PRIM:
+                out.append(v)
+            else:
+                enc(v)
 
     def _enc(self, obj) -> None:
         out = self._out
@@ -71,14 +90,19 @@ class Canon:
         self._keep.append(obj)  # keep obj alive while the walk runs, so that ids stay unique
         if t is list or t is tuple:
             out.append(("L" if t is list else "T", len(obj)))
-            for x in obj:
-                self._enc(x)
+            self._many(obj)
             return
         if t is dict:
             out.append(("D", len(obj)))
             for key, val in obj.items():
-                self._enc(key)
-                self._enc(val)
+                if type(key) in _PRIM:
+                    out.append(key)
+                else:
+                    self._enc(key)
+                if type(val) in _PRIM:
+                    out.append(val)
+                else:
+                    self._enc(val)
             return
         if t is set or t is frozenset:
             items = list(obj)
@@ -86,13 +110,13 @@ class Canon:
                 out.append(("S", tuple(sorted(items, key=repr))))
             else:
                 out.append(("S", len(items)))
-                for x in items:
-                    self._enc(x)
+                self._many(items)
             return
         if t is types.GeneratorType:
             self._gen(obj)
             return
-        fl = self.fields(obj) if self.fields is not None else None
+        hook = self.fields.get(t)
+        fl = hook(obj) if hook is not None else None
         if fl is None:
             names = self._slots.get(t)
             if names is None:
@@ -101,15 +125,16 @@ class Canon:
             if not d:
                 # a __slots__ object: the type fixes the field order, no names needed
                 out.append(("O", t.__qualname__))
-                enc = self._enc
-                for n in names:
-                    enc(getattr(obj, n, None))
+                self._many([getattr(obj, n, None) for n in names])
                 return
             fl = [(n, getattr(obj, n, None)) for n in names] + list(d.items())
         out.append(("O", t.__qualname__, len(fl)))
         for name, val in fl:
             out.append(name)
-            self._enc(val)
+            if type(val) in _PRIM:
+                out.append(val)
+            else:
+                self._enc(val)
 
     def _gen(self, g) -> None:
         out = self._out

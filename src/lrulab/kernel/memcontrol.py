@@ -167,9 +167,11 @@ def cgroup_mkdir(k, path: str):
 
 def cgroup_rmdir(k, memcg: MemCgroup):
     """kernel/cgroup/cgroup.c: cgroup_rmdir -> kill_css, then (after a grace period, in the
-    offline worker; modelled on the same task) css_killed_work_fn -> offline_css."""
-    yield "kill_css"
-    memcg.dying = True
+    offline worker; modelled on the same task) css_killed_work_fn -> offline_css.
+
+    kill_css runs under cgroup_mutex together with rmdir's liveness check (the op's first
+    step): a second rmdir of the same cgroup finds it dying, as cgroup_kn_lock_live would."""
+    memcg.dying = True  # kill_css
     yield from synchronize_rcu(k)
     yield "css_killed_work_fn"
     if not mem_cgroup_disabled(k):

@@ -1,0 +1,51 @@
+"""Random small scenarios for differential tests of the checker's reductions."""
+
+import random
+
+PRESETS = ["linux-6.1", "v1", "series-v4", "series-v5", "v7.2"]
+KINDS = ["fault", "partial_unmap", "unmap", "get", "put", "rmdir", "reclaim", "lru_add",
+         "split", "migrate", "collapse"]
+
+
+def random_scenario(seed: int) -> str:
+    """YAML text: 1-2 THPs set up in A, A/C or B, then 2-3 threads of 1-2 random ops."""
+    rnd = random.Random(seed)
+    preset = rnd.choice(PRESETS)
+    nodes = rnd.choice([1, 2])
+    memcgs = ["A", "A/C", "B"]
+    setup, folios = [], []
+    for i in range(rnd.randint(1, 2)):
+        name = f"s{i}"
+        setup.append(f"  - fault: {{memcg: {rnd.choice(memcgs)}, node: {rnd.randrange(nodes)}, "
+                     f"as: {name}}}")
+        if rnd.random() < 0.7:
+            setup.append(f"  - partial_unmap: {name}")
+        folios.append(name)
+    threads = []
+    for t in range(rnd.choice([2, 2, 3])):
+        ops = []
+        for j in range(rnd.randint(1, 2)):
+            kind = rnd.choice(KINDS)
+            node = rnd.randrange(nodes)
+            if kind in ("fault", "collapse"):
+                ops.append(f"{{{kind}: {{memcg: {rnd.choice(memcgs)}, node: {node}, "
+                           f"as: t{t}{j}}}}}")
+            elif kind in ("partial_unmap", "unmap", "get", "put", "split"):
+                ops.append(f"{{{kind}: {rnd.choice(folios)}}}")
+            elif kind == "rmdir":
+                ops.append(f"{{rmdir: {rnd.choice(['A/C', 'B'])}}}")
+            elif kind == "reclaim":
+                ops.append(f"{{reclaim: {{memcg: {rnd.choice(['A', 'B', 'root'])}, "
+                           f"node: {node}, priority: 0}}}}")
+            elif kind == "lru_add":
+                ops.append(f"{{lru_add: {{lru: dcache, memcg: {rnd.choice(memcgs)}, "
+                           f"node: {node}, item: d{t}{j}}}}}")
+            elif nodes == 1:
+                ops.append(f"{{get: {rnd.choice(folios)}}}")
+            else:
+                ops.append(f"{{migrate: {{folio: {rnd.choice(folios)}, node: {node}}}}}")
+        threads.append("  - [ " + ", ".join(ops) + " ]")
+    return (f"kernel:\n  variant: {preset}\n  nodes: {nodes}\n"
+            "  lrus: {dcache: {memcg_aware: true, shrinker: [numa_aware, memcg_aware]}}\n"
+            "memcgs: [A, A/C, B]\nsetup:\n" + "\n".join(setup) + "\nthreads:\n"
+            + "\n".join(threads) + "\n")
