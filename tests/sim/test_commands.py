@@ -125,3 +125,10 @@ def test_builtin_workloads_parse():
     for n in names:
         w = load_workload(resolve(n))
         assert w.processes or w.churn
+
+
+def test_bad_out_dir_fails_before_running(small, tmp_path):
+    f = tmp_path / "file"
+    f.write_text("")
+    r = run("simulate", small, "--presets", "v1", "--out", str(f / "x"))
+    assert r.exit_code == 2 and "--out" in r.output and "metric" not in r.output

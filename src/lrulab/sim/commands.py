@@ -50,6 +50,12 @@ def simulate(workload, presets, seed, duration, out, no_plots, as_json):
         raise BadInput(msg) from None
     seed = w.seed if seed is None else seed
     duration = w.duration if duration is None else duration
+    if out:  # fail before an hour of simulation, not after
+        try:
+            Path(out).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise BadInput(f"--out {out}: cannot write there ({e.strerror or e}); give a "
+                           "writable directory") from None
 
     results = []
     show = sys.stderr.isatty() and not as_json
@@ -76,6 +82,10 @@ def simulate(workload, presets, seed, duration, out, no_plots, as_json):
     else:
         report.print_table(results, w, seed, duration)
     if out:
-        files = report.write_out(results, w, seed, duration, Path(out), not no_plots)
+        try:
+            files = report.write_out(results, w, seed, duration, Path(out), not no_plots)
+        except OSError as e:
+            raise BadInput(f"--out {out}: cannot write there ({e.strerror or e}); give a "
+                           "writable directory") from None
         if not as_json:
             click.echo(f"wrote {', '.join(files)} to {out}")

@@ -239,6 +239,7 @@ class Simulator:
         self.pm: dict = {}  # memcg -> {folio: None} partially unmapped large folios
         self.dying: dict = {}  # removed memcg -> None, until released
         self.groups: list[Group] = []
+        self.idle: dict = {}  # pid -> Proc: rmdir survivors, idle until reaped
         self.churn_state: list = []  # per ChurnSpec: [groups, live memcgs dict, serial]
         self.heap: list = []
         self.hseq = 0
@@ -361,12 +362,10 @@ class Simulator:
                     self._at(t + self.w.sample_every, "sample", None)
                 elif kind == "rmdir":
                     self._rmdir(*arg)
-                elif kind == "reap":
-                    if arg.alive:
-                        self._exit(arg)
-                        arg.group.remove(arg)
-                        arg.alive = False
-                        self.dirty = True
+                elif kind == "reap":  # a survivor of an rmdir exits
+                    self._exit(arg)
+                    arg.alive = False
+                    del self.idle[arg.pid]
                 if progress is not None and t >= next_report:
                     progress(t)
                     next_report = t + step_report
@@ -609,12 +608,15 @@ class Simulator:
         memcg = k.memcgs.get(path)
         parent = self._memcg(cs.parent)
         for p in procs:
+            p.group.remove(p)
             if cs.survivors and self.rng.random() < cs.survivors:
-                p.memcg = parent  # moved out: its memory stays charged to the dying memcg
+                # moved to the parent and idle until it exits a lifetime later: its THPs stay
+                # mapped, charged to the dying memcg
+                p.memcg = parent
+                self.idle[p.pid] = p
                 self._at(self.t + self.rng.expovariate(1.0 / cs.lifetime), "reap", p)
             else:
                 self._exit(p)
-                p.group.remove(p)
                 p.alive = False
         if memcg is None:
             return
@@ -861,7 +863,11 @@ class Simulator:
                 "folios": [(p.pid, [(f.name, f.order, f.nid, f.nr_pages, f.nr_pages_mapped,
                                      f.pmd_mapped, f.flags, f.refcount, f.mapcount)
                                     for f in p.folios])
-                           for g in self.groups for p in g.procs]}
+                           for p in self.procs()]}
+
+    def procs(self) -> list:
+        """Every process that maps memory: the active ones and idle rmdir survivors."""
+        return [p for g in self.groups for p in g.procs] + list(self.idle.values())
 
 
 def simulate(w: Workload, preset: str, seed: int | None = None, duration: float | None = None,

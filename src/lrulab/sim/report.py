@@ -179,11 +179,11 @@ def explain(results: list[Metrics], w: Workload) -> list[str]:
         v0 = [p for p in presets if strand[p] and not _flag(p, "thp_list_lru")
               and not _flag(p, "reparent_split_queue")]
         if v0:
-            text += (f"{', '.join(f'`{p}`' for p in v0)} has no "
-                     "`reparent_deferred_split_queue()`: at `mem_cgroup_css_offline()` the "
+            text += (f"{', '.join(f'`{p}`' for p in v0)} {'has' if len(v0) == 1 else 'have'} "
+                     "no `reparent_deferred_split_queue()`: at `mem_cgroup_css_offline()` the "
                      "dying memcg keeps its queue, and `shrink_slab_memcg()` returns at once "
-                     "for an offline memcg (`mem_cgroup_online()`), so nothing reclaims those "
-                     "THPs until the last one is freed. ")
+                     "for an offline memcg (`mem_cgroup_online()`), so no reclaim reaches "
+                     "those THPs until their processes unmap them. ")
         fixed = [p for p in presets if not strand[p]]
         if fixed:
             text += (f"In {', '.join(f'`{p}`' for p in fixed)} the queue moves to the parent "
@@ -200,7 +200,27 @@ def explain(results: list[Metrics], w: Workload) -> list[str]:
             text += (f"In {', '.join(f'`{p}`' for p in e)} `deferred_split_count()` returns "
                      "`SHRINK_EMPTY` for an empty list and `shrink_slab_memcg()` clears the "
                      "bit; before, it returns 0 and the bit set by `set_shrinker_bit()` stays "
-                     "until the memcg dies, so every later reclaim calls the shrinker again.")
+                     "until the memcg dies, so every later reclaim calls the shrinker again. ")
+        oc = [p for p in presets if not _flag(p, "thp_list_lru")]
+        if oc and len(oc) < len(presets):
+            text += (f"The open-coded queue ({', '.join(f'`{p}`' for p in oc)}) finds empty "
+                     "lists less often than the list_lru designs without `count_shrink_empty` "
+                     "because its count is the memcg's whole queue, all nodes together: a bit "
+                     "for a node with nothing of its own still finds work there (the same "
+                     "imprecision that makes cross-node splits).")
+        out.append(text)
+
+    mr = _by(results, "memcg_reclaims")
+    if min(mr.values()) and max(mr.values()) > 1.1 * min(mr.values()):
+        text = (f"**memcg reclaims** (faults that found their memcg at the limit): {_list(mr)}; "
+                f"passes: {_list(_by(results, 'memcg_passes'))}. ")
+        if any(_flag(p, "thp_list_lru") for p in presets) and w.nodes > 1 and any(
+                not _flag(p, "thp_list_lru") for p in presets):
+            text += ("For a memcg limit the node does not matter: a pass of the open-coded "
+                     "scan splits the memcg's THPs on every node at once, a list_lru pass only "
+                     "those on the pass's node, and reclaim stops as soon as the charge fits, "
+                     "leaving the other node's THPs queued for the next time the memcg hits "
+                     "its limit.")
         out.append(text)
 
     spp = _by(results, "scanned_per_page_freed", "d")
@@ -263,6 +283,11 @@ def samples_csv(results: list[Metrics], nodes: int) -> str:
     return buf.getvalue()
 
 
+def lw_of(i: int, n: int) -> float:
+    """Line widths shrink with the preset's index, so presets that coincide stay visible."""
+    return 1.0 + 3.0 * (n - 1 - i) / max(n - 1, 1)
+
+
 def plots(results: list[Metrics], w: Workload, out: Path) -> list[str]:
     import matplotlib
     matplotlib.use("Agg")
@@ -279,14 +304,17 @@ def plots(results: list[Metrics], w: Workload, out: Path) -> list[str]:
     styles = ["-", "--", ":", "-."]
     for i, m in enumerate(results):
         color = f"C{i % 10}"
+        lw = lw_of(i, len(results))
         xs = [tx(s) for s in m.samples]
         if w.nodes <= len(styles) and w.nodes > 1:
             for nid in range(w.nodes):
                 axes[0].plot(xs, [s["queued_per_node"][nid] for s in m.samples], color=color,
-                             linestyle=styles[nid], label=f"{m.preset} node {nid}")
+                             linestyle=styles[nid], lw=lw, label=f"{m.preset} node {nid}")
         else:
-            axes[0].plot(xs, [s["queued"] for s in m.samples], color=color, label=m.preset)
-        axes[1].plot(xs, [s["stranded"] for s in m.samples], color=color, label=m.preset)
+            axes[0].plot(xs, [s["queued"] for s in m.samples], color=color, lw=lw,
+                         label=m.preset)
+        axes[1].plot(xs, [s["stranded"] for s in m.samples], color=color, lw=lw,
+                     label=m.preset)
     axes[0].set_title("queued THPs" + (" per node" if 1 < w.nodes <= len(styles) else ""))
     axes[1].set_title("THPs stranded on offline memcgs")
     for ax in axes:
@@ -316,11 +344,12 @@ def plots(results: list[Metrics], w: Workload, out: Path) -> list[str]:
     names.append("freed.png")
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for m in results:
+    for i, m in enumerate(results):
+        lw = lw_of(i, len(results))
         axes[0].plot([tx(s) for s in m.samples], [s["lost_reclaims"] for s in m.samples],
-                     label=m.preset)
+                     lw=lw, label=m.preset)
         axes[1].plot([tx(s) for s in m.samples], [s["oom_avoidable"] for s in m.samples],
-                     label=m.preset)
+                     lw=lw, label=m.preset)
     axes[0].set_title("lost memcg reclaims (cumulative)")
     axes[1].set_title("avoidable memcg OOM kills (cumulative)")
     for ax in axes:

@@ -59,7 +59,7 @@ class ChurnSpec:
     lifetime: float  # mean seconds
     max: int = 64
     limit: int | None = None
-    survivors: float = 0.0  # fraction of processes that move to the parent at rmdir
+    survivors: float = 0.0  # fraction of processes left idle in the parent at rmdir
     processes: list = field(default_factory=list)  # ProcSpec with memcg ignored
     line: int = 0
 
