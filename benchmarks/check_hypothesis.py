@@ -83,11 +83,19 @@ def hypothesis_time(path, preset, budget):
     return None, f"none in {examples} examples"
 
 
+FIXED = {"b1-thp-rmdir-race": "series-v5", "b1-dcache-rmdir-race": "series-v5",
+         "b2-nokmem-shared-list": "v7.2", "b4-memcg-disabled-collapse": "series-v4",
+         "b5-isolate-uaf": "series-v5", "b6-collapse-alloc-fail": "series-v5",
+         "b7-stale-bits": "v7.2", "b13-node-locality": "series-v3"}
+
+
 def main() -> None:
     budget = float(sys.argv[1]) if len(sys.argv) > 1 else 30.0
+    fixed_budget = float(sys.argv[2]) if len(sys.argv) > 2 else 5.0
     files = sorted(glob.glob(os.path.join(ROOT, "scenarios", "bugs", "*.yaml")))
     print(f"time to first counterexample (s); Hypothesis budget {budget:g} s per bug")
-    print(f"{'bug':28} {'preset':10} {'checker':>8} {'hypothesis':>11}  found")
+    print(f"{'bug':28} {'preset':10} {'checker':>8} {'hypothesis':>11} {'ratio':>7}  found")
+    tot_c = tot_h = 0.0
     for f in files:
         name = os.path.basename(f)[:-5]
         p = FIRST[name]
@@ -96,7 +104,23 @@ def main() -> None:
         tc = time.perf_counter() - t0
         th, what = hypothesis_time(f, p, budget)
         ths = f"{th:11.2f}" if th is not None else f"{'>' + format(budget, 'g'):>11}"
-        print(f"{name:28} {p:10} {tc:8.2f} {ths}  {what}")
+        ratio = f"{(th if th is not None else budget) / max(tc, 1e-3):7.1f}"
+        tot_c += tc
+        tot_h += th if th is not None else budget
+        print(f"{name:28} {p:10} {tc:8.2f} {ths} {ratio}  {what}")
+    print(f"total: checker {tot_c:.2f} s, Hypothesis {tot_h:.2f} s, ratio {tot_h / tot_c:.1f}")
+    print(f"\nfixed presets: who can say ok? (Hypothesis budget {fixed_budget:g} s)")
+    print(f"{'bug':28} {'preset':10} {'checker':>18}  hypothesis")
+    for f in files:
+        name = os.path.basename(f)[:-5]
+        p = FIXED[name]
+        t0 = time.perf_counter()
+        _, res, _ = check_file(f, {"variant": p}, Bounds())
+        tc = time.perf_counter() - t0
+        v = res.verdict
+        th, what = hypothesis_time(f, p, fixed_budget)
+        hyp = f"found {what}" if th is not None else f"no verdict ({what})"
+        print(f"{name:28} {p:10} {str(v) + f' {tc:.2f} s':>18}  {hyp}")
 
 
 if __name__ == "__main__":
