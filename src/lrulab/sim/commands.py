@@ -50,6 +50,12 @@ def simulate(workload, presets, seed, duration, out, no_plots, as_json):
         raise BadInput(msg) from None
     seed = w.seed if seed is None else seed
     duration = w.duration if duration is None else duration
+    if out and not no_plots:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise BadInput("--out needs matplotlib for the plots: pip install 'lrulab[sim]', "
+                           "or add --no-plots") from None
     if out:  # fail before an hour of simulation, not after
         try:
             Path(out).mkdir(parents=True, exist_ok=True)
