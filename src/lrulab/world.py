@@ -23,16 +23,20 @@ snapshot still names the reader's current section.
 
 from __future__ import annotations
 
+import itertools
 import pickle
+import re
 
-from .check.canon import Canon, _slot_names
+from .check.canon import Canon, _slot_names, map_strings
 from .kernel.config import Config
 from .kernel.kernel import Kernel, LruUser
+from .kernel.list_lru import ListLru
+from .kernel.memcontrol import MemCgroup
 from .kernel.sched import Choice, GracePeriod, KernelEvent, KObject, Oops, SpinLock, Task, run_sync
 from .ops import build_kernel, run_op
 from .properties import REGISTRY
 from .runner import _tb_stack, decide_from, execute
-from .scenario import Scenario
+from .scenario import OPS, Op, Scenario
 from .view import diff, snapshot
 
 _SKIP_KERNEL = {"events", "split_log", "scan_log", "reclaim_passes", "current", "cfg"}
@@ -321,6 +325,20 @@ class KernelWorld:
         self._blob = pickle.dumps(k, protocol=pickle.HIGHEST_PROTOCOL)
         self._deciders = [[decide_from(op) for op in ops] for ops in self.ops]
         self.por = False
+        self.symmetries = find_symmetries(sc, k)  # non-trivial (memcgs, names, threads) maps
+        self._sym = None  # [(Canon, word map, thread permutation)] while symmetry is on
+
+    def set_symmetry(self, on: bool) -> bool:
+        """Fingerprints up to the scenario's symmetries (the minimum over the group) when
+        ``on``; returns whether the scenario has any non-trivial symmetry."""
+        if on and self.symmetries:
+            if self._sym is None:
+                h = self.initial()
+                self._sym = [_sym_canon(self._base, h, g) for g in
+                             [_identity(self.sc, self._base)] + self.symmetries]
+        else:
+            self._sym = None
+        return bool(on and self.symmetries)
 
     def enable_footprints(self) -> None:
         """Make apply_fp available (the checker's sleep sets)."""
@@ -471,7 +489,10 @@ class KernelWorld:
 
     def fingerprint(self, h: Live) -> bytes:
         wants = ["start" if w is _START else w for w in h.want]
-        return _CANON.digest([h.k, h.pc, h.done, h.gens, wants])
+        if self._sym is None:
+            return _CANON.digest([h.k, h.pc, h.done, h.gens, wants])
+        return min(_sym_digest(c, words, perm, [h.pc, h.done, h.gens, wants], h.k)
+                   for c, words, perm in self._sym)
 
     def end_violations(self, h: Live) -> list:
         """At a state without moves: the quiescent properties if every thread finished, else
@@ -561,6 +582,205 @@ class KernelWorld:
                           "detail": detail, "choice": choice})
             before = after
         return steps, h
+
+
+# -- symmetry: memcgs that are interchangeable ----------------------------------------------
+#
+# A symmetry g = (pm, nm, tp): a permutation pm of the scenario's memcg paths that keeps the
+# tree (parent of pm(m) = pm(parent of m)), a bijection nm of folio / lru item names, and a
+# permutation tp of the threads, such that the renamed setup is the setup (as a sequence: it
+# fixes creation order, ids and names) and thread i's renamed ops are thread tp[i]'s.  The
+# state g(s) is encoded from s by renaming, in the encoding, every memcg-derived name and
+# number (path, id, kmemcg_id, xarray keys, lock and list names, task ids/names of threads)
+# and putting creation-ordered containers (k.memcgs, children, k.tasks) and maps encoded by
+# key back in their order for the new names.  The fingerprint is the minimum over the group.
+
+_WORD = re.compile(r"[A-Za-z0-9_/]+")
+_SAFE = re.compile(r"^[A-Za-z0-9_/]+$")
+_MEMCG_KINDS = ("path", "memcg")
+_NAME_KINDS = ("name", "folio", "item")
+# words of the model's own strings (object names) that a renamed name must not be
+_MODEL_WORDS = {"PG_locked", "_deferred_list", "mm", "mmap_lock", "d_lru", "lock", "node",
+                "deferred_split_queue", "split_queue_lock", "boot", "setup", "root"}
+_ID_LOCALS = {"idx", "src_idx", "dst_idx"}  # kernel locals holding a kmemcg_id
+MAX_SYM_MEMCGS = 7
+MAX_SYM_THREADS = 6
+
+
+def _op_kinds(op: Op) -> dict:
+    spec = OPS.get(op.kind, {})
+    return {key: spec.get(key, (False, None))[1] for key in op.args}
+
+
+def _ren_op(op: Op, pm: dict, nm: dict):
+    out = []
+    for key, kind in _op_kinds(op).items():
+        v = op.args[key]
+        if kind in _MEMCG_KINDS:
+            v = pm.get(v, v)
+        elif kind in _NAME_KINDS:
+            v = nm.get(v, v)
+        out.append((key, repr(v)))
+    return (op.kind, tuple(out))
+
+
+def _match_threads(ops: list, pm: dict, tp: tuple):
+    """The name bijection under which thread i's ops, memcgs renamed by pm, are thread
+    tp[i]'s, or None."""
+    nm: dict = {}
+    for i, j in enumerate(tp):
+        a, b = ops[i], ops[j]
+        if len(a) != len(b):
+            return None
+        for oa, ob in zip(a, b, strict=True):
+            if oa.kind != ob.kind or list(oa.args) != list(ob.args):
+                return None
+            for key, kind in _op_kinds(oa).items():
+                va, vb = oa.args[key], ob.args[key]
+                if kind in _MEMCG_KINDS:
+                    if pm.get(va, va) != vb:
+                        return None
+                elif kind in _NAME_KINDS:
+                    if nm.setdefault(va, vb) != vb:
+                        return None
+                elif va != vb:
+                    return None
+    if len(set(nm.values())) != len(nm):
+        return None
+    return {a: b for a, b in nm.items() if a != b}
+
+
+def find_symmetries(sc: Scenario, k=None) -> list:
+    """The scenario's non-trivial symmetries [(pm, nm, tp)] (see above); [] when it has none
+    or uses what the renaming does not cover (mkdir, names that are not plain words)."""
+    paths = list(sc.memcgs)
+    ops = [list(t) for t in sc.threads]
+    if len(paths) > MAX_SYM_MEMCGS or len(ops) > MAX_SYM_THREADS or len(paths) < 2:
+        return []
+    if any(op.kind == "mkdir" for op in sc.all_ops()):
+        return []
+    setup_names = {op.args[key] for op in sc.setup for key, kind in _op_kinds(op).items()
+                   if kind in _NAME_KINDS}
+    all_names = {op.args[key] for op in sc.all_ops() for key, kind in _op_kinds(op).items()
+                 if kind in _NAME_KINDS}
+    reserved = _MODEL_WORDS | set(sc.kernel.lrus) | {f"T{i}" for i in range(len(ops))}
+    if k is not None:
+        reserved |= {f"node{n}" for n in range(len(k.nodes))}
+    parent = {p: p.rpartition("/")[0] or "root" for p in paths}
+    setup_key = [_ren_op(op, {}, {}) for op in sc.setup]
+    out = []
+    for perm in itertools.permutations(paths):
+        pm = {a: b for a, b in zip(paths, perm, strict=True) if a != b}
+        if not pm:
+            continue
+        if any(parent[pm.get(p, p)] != pm.get(parent[p], parent[p]) for p in paths):
+            continue
+        if [_ren_op(op, pm, {}) for op in sc.setup] != setup_key:
+            continue
+        moved = set(pm)
+        if any(not _SAFE.match(p) or p in reserved or p in all_names for p in moved):
+            continue
+        for tp in itertools.permutations(range(len(ops))):
+            nm = _match_threads(ops, pm, tp)
+            if nm is None or set(nm) & setup_names:
+                continue
+            if any(not _SAFE.match(n) or n in reserved or n in paths for n in nm):
+                continue
+            out.append((pm, nm, tp))
+    return out
+
+
+def _identity(sc, k):
+    return ({}, {}, tuple(range(len(sc.threads))))
+
+
+def _sym_canon(base: Kernel, h: Live, g):
+    """The Canon (hooks), word map and thread permutation that encode g(s) from s.  Strings
+    are renamed after the walk (map_strings), so the hooks only reorder by renamed keys."""
+    pm, nm, tp = g
+    rank = {p: i for i, p in enumerate(base.memcgs)}
+    ids = {m.id: base.memcgs[pm.get(p, p)].id for p, m in base.memcgs.items()}
+    tids = {h.tasks[i].tid: h.tasks[j].tid for i, j in enumerate(tp)}
+    words = dict(pm)
+    words.update(nm)
+    words.update({f"T{i}": f"T{j}" for i, j in enumerate(tp) if i != j})
+    cache: dict = {}
+
+    def ren(x: str) -> str:
+        r = cache.get(x)
+        if r is None:
+            r = cache[x] = _WORD.sub(lambda mt: words.get(mt.group(), mt.group()), x) \
+                if words else x
+        return r
+
+    def mid(i):
+        return ids.get(i, i) if type(i) is int and i >= 0 else i
+
+    def kernel_fields(obj):
+        out = []
+        for n, v in vars(obj).items():
+            if n in _SKIP_KERNEL:
+                continue
+            if n in _BY_KEY:
+                v = sorted(v.items(), key=lambda kv: ren(kv[0]))
+            elif n == "memcgs":
+                v = sorted(v.items(), key=lambda kv: rank.get(ren(kv[0]), len(rank)))
+            elif n == "tasks":
+                v = sorted(v, key=lambda t: tids.get(t.tid, t.tid))
+            out.append((n, v))
+        return out
+
+    def lru_user_fields(obj):
+        return [("name", obj.name), ("lru", obj.lru), ("shrinker", obj.shrinker),
+                ("items", sorted(obj.items.items(), key=lambda kv: ren(kv[0])))]
+
+    def task_fields(obj):
+        return [("tid", tids.get(obj.tid, obj.tid))] + _task_fields(obj)[1:]
+
+    def memcg_fields(obj):
+        out = []
+        for n in _slot_names(MemCgroup):
+            v = getattr(obj, n, None)
+            if n in ("id", "kmemcg_id"):
+                v = mid(v)
+            elif n == "children":
+                v = sorted(v, key=lambda m: rank.get(ren(m.path), len(rank)))
+            elif n == "rcu_free" and v is not None:
+                v = [(task, task.rcu_gen == gg and task.rcu_depth > 0) for task, gg in v.items()]
+            out.append((n, v))
+        return out
+
+    def list_lru_fields(obj):
+        out = []
+        for n in _slot_names(ListLru):
+            v = getattr(obj, n, None)
+            if n == "xa":
+                v = [(mid(key), val) for key, val in v.items()]
+            elif n == "rcu_free" and v is not None:
+                v = [(task, task.rcu_gen == gg and task.rcu_depth > 0) for task, gg in v.items()]
+            out.append((n, v))
+        return out
+
+    def op_fields(obj):
+        return [("kind", obj.kind), ("args", obj.args)]
+
+    def local(name, v):
+        return mid(v) if name in _ID_LOCALS else v
+
+    fields = dict(_CANON.fields)
+    fields.update({Kernel: kernel_fields, LruUser: lru_user_fields, Task: task_fields,
+                   MemCgroup: memcg_fields, ListLru: list_lru_fields, Op: op_fields})
+    return Canon(fields, local), ren, tp
+
+
+def _sym_digest(c: Canon, ren, tp, per_thread: list, k) -> bytes:
+    roots = [k]
+    for lst in per_thread:
+        out = [None] * len(lst)
+        for i, j in enumerate(tp):
+            out[j] = lst[i]
+        roots.append(out)
+    return c.digest_tokens(map_strings(c.encode(roots), ren))
 
 
 class ReplayError(Exception):

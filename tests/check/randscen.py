@@ -49,3 +49,42 @@ def random_scenario(seed: int) -> str:
             "  lrus: {dcache: {memcg_aware: true, shrinker: [numa_aware, memcg_aware]}}\n"
             "memcgs: [A, A/C, B]\nsetup:\n" + "\n".join(setup) + "\nthreads:\n"
             + "\n".join(threads) + "\n")
+
+
+def random_symmetric_scenario(seed: int) -> str:
+    """YAML text: memcgs A, B (and A/C, B/C); two mirrored threads (A<->B, A/C<->B/C,
+    a<->b) of 1-2 random ops, and sometimes a third thread on root."""
+    rnd = random.Random(seed)
+    preset = rnd.choice(PRESETS)
+    deep = rnd.random() < 0.5
+    memcgs = ["A", "B"] + (["A/C", "B/C"] if deep else [])
+    left = ["A", "A/C"] if deep else ["A"]
+    ops = []
+    for j in range(rnd.randint(1, 2)):
+        kind = rnd.choice(["fault", "partial_unmap", "unmap", "rmdir", "reclaim", "lru_add"])
+        m = rnd.choice(left)
+        if kind == "fault" or (kind in ("partial_unmap", "unmap") and
+                               not (ops and ops[0].startswith("{fault"))):
+            ops.append(("{fault: {memcg: %s, node: 0, as: %%s%d}}" % (m, j)))
+        elif kind in ("partial_unmap", "unmap"):
+            ops.append("{%s: %%s0}" % kind)
+        elif kind == "rmdir":
+            ops.append("{rmdir: %s}" % (rnd.choice(["A/C"]) if deep else "A").replace("A", "%M"))
+        elif kind == "reclaim":
+            ops.append("{reclaim: {memcg: %s, node: 0, priority: 0}}" % m)
+        else:
+            ops.append("{lru_add: {lru: dcache, memcg: %s, node: 0, item: %%s%d}}" % (m, j))
+
+    def side(letter):
+        out = []
+        for o in ops:
+            o = o.replace("%M", letter)
+            o = o.replace("memcg: A", "memcg: " + letter).replace("A/C", letter + "/C")
+            out.append(o.replace("%s", letter.lower()))
+        return "  - [ " + ", ".join(out) + " ]"
+    threads = [side("A"), side("B")]
+    if rnd.random() < 0.5:
+        threads.append("  - [ {reclaim: {memcg: root, node: 0, priority: 0}} ]")
+    return (f"kernel:\n  variant: {preset}\n  nodes: 1\n"
+            "  lrus: {dcache: {memcg_aware: true, shrinker: [numa_aware, memcg_aware]}}\n"
+            f"memcgs: [{', '.join(memcgs)}]\nthreads:\n" + "\n".join(threads) + "\n")

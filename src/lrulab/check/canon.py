@@ -35,8 +35,9 @@ class Canon:
     """``fields``: {type: fn(obj) -> list[(name, value)] | None} for the types whose walk the
     caller tunes (exact types; None from fn means walk the object as it is)."""
 
-    def __init__(self, fields: dict | None = None):
+    def __init__(self, fields: dict | None = None, local=None):
         self.fields = dict(fields or {})
+        self.local = local  # optional fn(local name, value) -> value, for generator locals
         self._slots: dict = {}
         self._varnames: dict = {}
 
@@ -57,6 +58,14 @@ class Canon:
         p = pickle.Pickler(buf, protocol=5)
         p.fast = True
         p.dump(self.encode(roots))
+        return hashlib.blake2b(buf.getbuffer(), digest_size=16).digest()
+
+    def digest_tokens(self, tokens) -> bytes:
+        """digest() of an encoding the caller has already made (and perhaps rewritten)."""
+        buf = io.BytesIO()
+        p = pickle.Pickler(buf, protocol=5)
+        p.fast = True
+        p.dump(tokens)
         return hashlib.blake2b(buf.getbuffer(), digest_size=16).digest()
 
     def _many(self, values) -> None:
@@ -153,8 +162,23 @@ class Canon:
         present = [n for n in names if n in loc]
         out.append(("G", code.co_filename.rsplit("/", 1)[-1], code.co_qualname, frame.f_lasti,
                     len(present)))
+        local = self.local
         for name in present:
             out.append(name)
-            self._enc(loc[name])
+            self._enc(loc[name] if local is None else local(name, loc[name]))
         sub = g.gi_yieldfrom
         self._enc(sub)
+
+
+def map_strings(tokens: list, fn) -> list:
+    """The encoding with every string item (and every string in a set of primitives) passed
+    through ``fn`` -- for renamings; sets are re-sorted after."""
+    out = []
+    for x in tokens:
+        t = type(x)
+        if t is str:
+            x = fn(x)
+        elif t is tuple and len(x) == 2 and x[0] == "S" and type(x[1]) is tuple:
+            x = ("S", tuple(sorted((fn(v) if type(v) is str else v for v in x[1]), key=repr)))
+        out.append(x)
+    return out

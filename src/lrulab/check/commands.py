@@ -84,8 +84,12 @@ def _apply(opts):
 @click.option("--no-state-cache", is_flag=True,
               help="plain search that does not merge equal states either (the tree of all "
                    "interleavings; implies --no-reduction)")
+@click.option("--symmetry/--no-symmetry", default=False, show_default=True,
+              help="merge states equal up to interchangeable memcgs (scenarios whose memcgs, "
+                   "setup and threads are invariant under swapping them; replaces sleep "
+                   "sets when the scenario has such a symmetry)")
 def check(file, variant, patch, boot, as_json, jobs, max_steps, max_preemptions, max_states,
-          timeout, trace_out, no_reduction, no_state_cache):
+          timeout, trace_out, no_reduction, no_state_cache, symmetry):
     """Explore every interleaving of FILE's threads, step by atomic kernel step, and check its
     properties.  Prints the shortest counterexample, or ok within the bounds."""
     ov = overrides(variant, patch, boot)
@@ -96,7 +100,8 @@ def check(file, variant, patch, boot, as_json, jobs, max_steps, max_preemptions,
     w = KernelWorld(sc)
     prog = _progress()
     w, res, rendered = rp.check_file(file, ov, bounds, jobs=jobs, cache=not no_state_cache,
-                                     progress=prog, world=w, reduction=not no_reduction)
+                                     progress=prog, world=w, reduction=not no_reduction,
+                                     symmetry=symmetry)
     _end_progress(prog)
     if trace_out and rendered:
         try:
@@ -195,7 +200,11 @@ def replay(file, as_json):
 @click.option("--preset", "presets", multiple=True, help="only these presets (repeatable)")
 @click.option("--timeout", type=float, default=60.0, show_default=True,
               help="per check, seconds")
-def bugs(files, as_json, jobs, presets, timeout):
+@click.option("--symmetry/--no-symmetry", default=False, show_default=True,
+              help="merge states equal up to interchangeable memcgs (scenarios whose memcgs, "
+                   "setup and threads are invariant under swapping them; replaces sleep "
+                   "sets when the scenario has such a symmetry)")
+def bugs(files, as_json, jobs, presets, timeout, symmetry):
     """Check every bug scenario (default: scenarios/bugs/*.yaml) against every preset and
     print the matrix, then each bug's shortest trace in the first preset that has it."""
     from ..kernel.config import PRESETS
@@ -213,7 +222,7 @@ def bugs(files, as_json, jobs, presets, timeout):
         load(f, {})  # bad input: fail before any work
     t0 = time.monotonic()
     bounds = Bounds(timeout=timeout)
-    jobs_list = [(f, p, bounds) for f in files for p in cols]
+    jobs_list = [(f, p, bounds, symmetry) for f in files for p in cols]
     if jobs > 1:
         import multiprocessing as mp
         with mp.get_context("fork").Pool(jobs) as pool:

@@ -10,6 +10,9 @@ A world provides:
 - ``fingerprint(h) -> hashable``: equal exactly when the two states have the same future;
 - ``end_violations(h) -> [(property, message)]``: at a state without moves;
 - optionally ``initial_violations() -> [(property, message)]``: already violated at the start;
+- optionally ``set_symmetry(on) -> bool``: while on, ``fingerprint`` identifies states
+  equal up to a symmetry of the world (interchangeable components); returns whether the world
+  has any non-trivial symmetry;
 - optionally ``enable_footprints()`` and ``apply_fp(h, move) -> (violations, (reads,
   writes))``: apply, also returning the step's footprint as two sets of location names that
   stay the same across replays of a schedule (used by sleep sets).
@@ -30,6 +33,11 @@ Reductions (each can be switched off to compare with plain search):
   writes.  A slept move keeps the footprint it had where it was explored (nothing since was
   dependent on it, so it cannot have changed).  Sleep sets only prune transitions: every
   state is still visited.
+- ``symmetry``: merge states equal up to the world's symmetries (``set_symmetry``).  Edges
+  out of a merged state are moves of its first representative, so paths through it are not
+  schedules: a violation found is traced again by a plain search bounded to its depth.  Not
+  combined with sleep sets (their sets are named along one schedule) nor with
+  ``max_preemptions`` (keyed by the last thread).
 """
 
 from __future__ import annotations
@@ -318,9 +326,15 @@ def _explore_sleep(world, bounds, jobs, world_factory, progress, stop_at_first) 
                   time.monotonic() - t0, bound_hit, finals, steps_run=steps_run)
 
 
+def _sym_world(factory, args):
+    w = factory(*args)
+    w.set_symmetry(True)
+    return w
+
+
 def explore(world, bounds: Bounds | None = None, cache: bool = True, jobs: int = 1,
             world_factory=None, progress=None, stop_at_first: bool = True,
-            sleep: bool = False) -> Result:
+            sleep: bool = False, symmetry: bool = False) -> Result:
     """Explore every interleaving within ``bounds``.  See the module docstring.  With
     ``sleep`` (and a world offering footprints) the search uses sleep sets; a violation it
     finds at depth L is then traced by a plain search bounded to L steps, so the trace is the
@@ -336,6 +350,24 @@ def explore(world, bounds: Bounds | None = None, cache: bool = True, jobs: int =
         vs = sorted((Violation(p, m, (), 0, 0) for p, m in first.items()),
                     key=lambda v: order.get(v.property, 99))
         return Result("violation", vs, 1, 0, 0, 0.0)
+    if symmetry and cache and bounds.max_preemptions is None and \
+            hasattr(world, "set_symmetry") and world.set_symmetry(True):
+        try:
+            wf = (_sym_world, world_factory) if world_factory is not None else None
+            res = _explore(world, bounds, True, jobs, wf, progress, stop_at_first)
+        finally:
+            world.set_symmetry(False)
+        if res.violations:
+            # paths through merged states are not schedules: trace by a plain search
+            depth = min(v.steps for v in res.violations)
+            b2 = Bounds(max_steps=depth, max_states=bounds.max_states, timeout=bounds.timeout)
+            plain = _explore(world, b2, True, jobs, world_factory, progress, True)
+            res.violations = plain.violations
+            res.trace_search = (plain.states, plain.transitions)
+            if not plain.violations:  # a bound, or symmetry merged what no schedule reaches
+                res.verdict = "incomplete"
+                res.bound_hit += plain.bound_hit or ["symmetry_retrace"]
+        return res
     if sleep and cache and bounds.max_preemptions is None and hasattr(world, "apply_fp"):
         res = _explore_sleep(world, bounds, jobs, world_factory, progress, stop_at_first)
         if res.violations:

@@ -28,13 +28,16 @@ def _factory(path, ov):
 
 
 def check_file(path: str, ov: dict, bounds: Bounds, jobs: int = 1, cache: bool = True,
-               progress=None, world=None, reduction: bool = True, stop_at_first: bool = True):
+               progress=None, world=None, reduction: bool = True, stop_at_first: bool = True,
+               symmetry: bool = False):
     """Check one scenario; returns (world, Result, rendered violations).  ``reduction``:
-    sleep sets on top of state caching; ``cache`` False: the plain tree of interleavings."""
+    sleep sets on top of state caching; ``cache`` False: the plain tree of interleavings;
+    ``symmetry``: merge states equal up to interchangeable memcgs (instead of sleep sets)."""
     w = world if world is not None else world_for(path, ov)
     w.property_order = list(w.sc.check)
     res = explore(w, bounds, cache=cache, jobs=jobs, world_factory=(_factory, (path, ov)),
-                  progress=progress, sleep=reduction and cache, stop_at_first=stop_at_first)
+                  progress=progress, sleep=reduction and cache, stop_at_first=stop_at_first,
+                  symmetry=symmetry)
     rendered = [render_violation(w, v) for v in res.violations]
     return w, res, rendered
 
@@ -109,9 +112,10 @@ def cell_text(res_verdict: str, steps: int | None) -> str:
 
 def check_cell(args):
     """One cell of the bugs matrix (a picklable job)."""
-    path, preset, bounds = args
+    path, preset, bounds, *rest = args
     t0 = time.monotonic()
-    w, res, rendered = check_file(path, {"variant": preset}, bounds)
+    w, res, rendered = check_file(path, {"variant": preset}, bounds,
+                                  symmetry=bool(rest and rest[0]))
     steps = rendered[0]["steps"] if rendered else None
     return {"file": path, "preset": preset, "verdict": res.verdict, "steps": steps,
             "states": res.states, "seconds": round(time.monotonic() - t0, 3),
