@@ -11,15 +11,13 @@ import subprocess
 import sys
 import time
 
+from bug_presets import FIRST
+
 from lrulab.check.engine import Bounds
 from lrulab.check.report import check_file
 from lrulab.kernel.config import PRESETS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIRST = {"b1-thp-rmdir-race": "series-v3", "b1-dcache-rmdir-race": "series-v3",
-         "b2-nokmem-shared-list": "series-v5", "b4-memcg-disabled-collapse": "series-v3",
-         "b5-isolate-uaf": "series-v4", "b6-collapse-alloc-fail": "series-v4",
-         "b7-stale-bits": "v1", "b13-node-locality": "linux-6.1"}
 
 
 def main() -> None:

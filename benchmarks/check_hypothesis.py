@@ -16,6 +16,7 @@ import os
 import sys
 import time
 
+from bug_presets import FIRST, FIXED
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
@@ -26,10 +27,6 @@ from lrulab.scenario import load_scenario
 from lrulab.world import KernelWorld
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIRST = {"b1-thp-rmdir-race": "series-v3", "b1-dcache-rmdir-race": "series-v3",
-         "b2-nokmem-shared-list": "series-v5", "b4-memcg-disabled-collapse": "series-v3",
-         "b5-isolate-uaf": "series-v4", "b6-collapse-alloc-fail": "series-v4",
-         "b7-stale-bits": "v1", "b13-node-locality": "linux-6.1"}
 
 
 class Found(AssertionError):
@@ -83,10 +80,6 @@ def hypothesis_time(path, preset, budget):
     return None, f"none in {examples} examples"
 
 
-FIXED = {"b1-thp-rmdir-race": "series-v5", "b1-dcache-rmdir-race": "series-v5",
-         "b2-nokmem-shared-list": "v7.2", "b4-memcg-disabled-collapse": "series-v4",
-         "b5-isolate-uaf": "series-v5", "b6-collapse-alloc-fail": "series-v5",
-         "b7-stale-bits": "v7.2", "b13-node-locality": "series-v3"}
 
 
 def main() -> None:

@@ -179,6 +179,19 @@ def _worker_expand(paths):
     return [expand(w, p) for p in paths]
 
 
+def _depth_bound(world, node, bound_hit: list, finals: set) -> bool:
+    """A node at --max-steps is a bound only if its state could still move; a state without
+    moves is final and its end properties are checked.  Returns whether it violates one."""
+    hh = world.replay(path_of(node))
+    if world.moves(hh):
+        if "max_steps" not in bound_hit:
+            bound_hit.append("max_steps")
+        return False
+    node.end = world.end_violations(hh)
+    finals.add(node.fp)
+    return bool(node.end)
+
+
 def _worker_init_fp(factory, args):
     _POOL["world"] = factory(*args)
     _POOL["world"].enable_footprints()
@@ -222,15 +235,8 @@ def _explore_sleep(world, bounds, jobs, world_factory, progress, stop_at_first) 
             todo, work = [], []
             for node, want in frontier:
                 if bounds.max_steps is not None and node.depth >= bounds.max_steps:
-                    hh = world.replay(path_of(node))
-                    if world.moves(hh):
-                        if "max_steps" not in bound_hit:
-                            bound_hit.append("max_steps")
-                    else:
-                        node.end = world.end_violations(hh)
-                        finals.add(node.fp)
-                        if node.end and found_level is None:
-                            found_level = node.depth
+                    if _depth_bound(world, node, bound_hit, finals) and found_level is None:
+                        found_level = node.depth
                     node.edges = node.edges or []
                     continue
                 todo.append((node, want))
@@ -435,16 +441,8 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
             nxt = []
             for node, p in todo:
                 if p is None:
-                    # depth bound: only a bound if the state could still move
-                    hh = world.replay(path_of(node))
-                    if world.moves(hh):
-                        if "max_steps" not in bound_hit:
-                            bound_hit.append("max_steps")
-                    else:
-                        node.end = world.end_violations(hh)
-                        finals.add(node.fp)
-                        if node.end and found_level is None:
-                            found_level = level
+                    if _depth_bound(world, node, bound_hit, finals) and found_level is None:
+                        found_level = level
                     node.edges = []
                     continue
                 enabled, succ, end, steps, hlast = next(it)
