@@ -1,5 +1,16 @@
-"""Which preset each catalog bug is first found in, and a preset where it is fixed: shared by
-the checker benchmarks (they are run as scripts from this folder)."""
+"""Which preset each catalog bug is first found in, a preset where it is fixed, and the
+scenario files the checker benchmarks run: shared by them (run as scripts from this folder)."""
+
+import glob
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def scenario_files() -> list:
+    """The bug catalog, then the checker's test scenarios."""
+    files = sorted(glob.glob(os.path.join(ROOT, "scenarios", "bugs", "*.yaml")))
+    return files + sorted(glob.glob(os.path.join(ROOT, "tests", "check", "scenarios", "*.yaml")))
 
 FIRST = {"b1-thp-rmdir-race": "series-v3", "b1-dcache-rmdir-race": "series-v3",
          "b2-nokmem-shared-list": "series-v5", "b4-memcg-disabled-collapse": "series-v3",

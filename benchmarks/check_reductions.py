@@ -7,9 +7,10 @@ Columns: sleep = state caching + sleep sets (the default); graph = state caching
 (--no-reduction); tree = no state caching (--no-state-cache), only where it finishes within
 20 s.  Numbers only, no assertions."""
 
-import glob
 import os
 import sys
+
+from bug_presets import scenario_files
 
 from lrulab.check.engine import Bounds
 from lrulab.check.report import check_file
@@ -25,8 +26,7 @@ def run(f, ov, **kw):
 def main() -> None:
     preset = sys.argv[1] if len(sys.argv) > 1 else None
     ov = {"variant": preset} if preset else {}
-    files = sorted(glob.glob(os.path.join(ROOT, "scenarios", "bugs", "*.yaml")))
-    files += sorted(glob.glob(os.path.join(ROOT, "tests", "check", "scenarios", "*.yaml")))
+    files = scenario_files()
     print(f"preset: {preset or 'each file'}s own")
     print(f"{'scenario':28} {'mode':6} {'verdict':10} {'states':>7} {'transit.':>9} "
           f"{'execs':>7} {'steps run':>10} {'seconds':>8}")

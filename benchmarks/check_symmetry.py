@@ -8,9 +8,10 @@ Scenarios: every catalog file and every test scenario; `syms` is the number of n
 symmetries found (0: --symmetry changes nothing, the counts must be equal).  Numbers only,
 no assertions."""
 
-import glob
 import os
 import sys
+
+from bug_presets import scenario_files
 
 from lrulab.check.engine import Bounds
 from lrulab.check.report import check_file
@@ -27,8 +28,7 @@ def run(f, ov, **kw):
 def main() -> None:
     preset = sys.argv[1] if len(sys.argv) > 1 else None
     ov = {"variant": preset} if preset else {}
-    files = sorted(glob.glob(os.path.join(ROOT, "scenarios", "bugs", "*.yaml")))
-    files += sorted(glob.glob(os.path.join(ROOT, "tests", "check", "scenarios", "*.yaml")))
+    files = scenario_files()
     print(f"preset: {preset or 'each file'}s own")
     print(f"{'scenario':24} {'syms':>4} {'verdict':10} {'states':>7} {'sym':>7} "
           f"{'transit.':>8} {'sym':>8} {'finals':>6} {'sym':>5} {'seconds':>7} {'sym':>6}")

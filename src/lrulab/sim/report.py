@@ -288,6 +288,17 @@ def lw_of(i: int, n: int) -> float:
     return 1.0 + 3.0 * (n - 1 - i) / max(n - 1, 1)
 
 
+def _save(plt, fig, axes, xlabel: str, path: Path, meta: dict) -> str:
+    """Label, lay out and write a two-panel figure; returns its file name."""
+    for ax in axes:
+        ax.set_xlabel(xlabel)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90, metadata=meta)
+    plt.close(fig)
+    return path.name
+
+
 def plots(results: list[Metrics], w: Workload, out: Path) -> list[str]:
     import matplotlib
     matplotlib.use("Agg")
@@ -317,13 +328,7 @@ def plots(results: list[Metrics], w: Workload, out: Path) -> list[str]:
                      label=m.preset)
     axes[0].set_title("queued THPs" + (" per node" if 1 < w.nodes <= len(styles) else ""))
     axes[1].set_title("THPs stranded on offline memcgs")
-    for ax in axes:
-        ax.set_xlabel(xlabel)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "queue.png", dpi=90, metadata=meta)
-    plt.close(fig)
-    names.append("queue.png")
+    names.append(_save(plt, fig, axes, xlabel, out / "queue.png", meta))
 
     fig, ax = plt.subplots(figsize=(11, 4))
     x = range(len(results))
@@ -352,13 +357,7 @@ def plots(results: list[Metrics], w: Workload, out: Path) -> list[str]:
                      lw=lw, label=m.preset)
     axes[0].set_title("lost memcg reclaims (cumulative)")
     axes[1].set_title("avoidable memcg OOM kills (cumulative)")
-    for ax in axes:
-        ax.set_xlabel(xlabel)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "lost.png", dpi=90, metadata=meta)
-    plt.close(fig)
-    names.append("lost.png")
+    names.append(_save(plt, fig, axes, xlabel, out / "lost.png", meta))
     return names
 
 
