@@ -15,7 +15,6 @@ from bug_presets import scenario_files
 from lrulab.check.engine import Bounds
 from lrulab.check.report import check_file
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run(f, ov, **kw):
