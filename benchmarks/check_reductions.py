@@ -16,7 +16,6 @@ from lrulab.check.engine import Bounds
 from lrulab.check.report import check_file
 
 
-
 def run(f, ov, **kw):
     _, res, _ = check_file(f, ov, Bounds(timeout=20), stop_at_first=False, **kw)
     return res

@@ -17,7 +17,6 @@ from lrulab.check.engine import Bounds
 from lrulab.check.report import check_file
 
 
-
 def run(f, ov, **kw):
     w, res, _ = check_file(f, ov, Bounds(timeout=60), stop_at_first=False, reduction=False,
                            **kw)
