@@ -61,7 +61,29 @@ boot_opt = click.option("--boot", multiple=True, metavar="OPT", help="add a boot
 json_opt = click.option("--json", "as_json", is_flag=True, help="one JSON object on stdout")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Usage errors (an unknown option, a value of the wrong type) are bad input too: one line
+    on stderr naming the fix, exit status 2."""
+
+    def main(self, *args, **kwargs):
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as e:
+            if e.__class__.__name__ == "NoArgsIsHelpError" and e.ctx is not None:
+                click.echo(e.ctx.get_help())  # bare 'lrulab': the help, as click does
+                sys.exit(2)
+            cmd = e.ctx.command_path if e.ctx is not None else "lrulab"
+            click.echo(f"lrulab: {e.format_message().rstrip('.')}; see '{cmd} --help'", err=True)
+            sys.exit(2)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("lrulab: aborted", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="lrulab")
 def main():
     """lrulab: list_lru, memcg-aware shrinkers and the THP deferred-split queue, executable."""

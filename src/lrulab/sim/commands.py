@@ -10,13 +10,31 @@ import click
 from ..kernel.config import PRESETS, ConfigError
 
 
+class Duration(click.ParamType):
+    """Seconds, or a number with s, m, h or d."""
+
+    name = "duration"
+    UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)):
+            return float(value)
+        text = str(value).strip()
+        scale = self.UNITS.get(text[-1:].lower(), None)
+        try:
+            return float(text[:-1] if scale else text) * (scale or 1)
+        except ValueError:
+            self.fail(f"{value!r} is not a duration; write seconds or e.g. 90m, 2h, 1d",
+                      param, ctx)
+
+
 @click.command()
 @click.argument("workload")
 @click.option("--presets", default=None, metavar="A,B,C",
               help="presets to compare, comma-separated (default: all; 'lrulab variants')")
 @click.option("--seed", type=int, default=None, help="random seed (default: the workload's)")
-@click.option("--duration", type=float, default=None, help="seconds to simulate "
-              "(default: the workload's)")
+@click.option("--duration", type=Duration(), default=None, help="time to simulate: seconds, "
+              "or with a unit like 90m, 2h, 1d (default: the workload's)")
 @click.option("--out", "out", default=None, metavar="DIR",
               help="write report.md, PNG plots, metrics.json/csv and samples.csv here")
 @click.option("--no-plots", is_flag=True, help="with --out: skip the PNG plots")
