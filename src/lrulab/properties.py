@@ -12,7 +12,7 @@ from .kernel import memcontrol as mc
 from .kernel import shrinker as sh
 from .kernel.folio import PG_partially_mapped
 from .kernel.list import list_count, list_entries
-from .kernel.sched import Task, run_sync
+from .kernel.sched import run_sync
 from .kernel.vmscan import shrink_node
 
 
@@ -272,5 +272,3 @@ REGISTRY = {
     "honest_results": (honest_results, "quiescent"),
     "reparent_complete": (reparent_complete, "quiescent"),
 }
-
-__all__ = ["REGISTRY", "Task"]

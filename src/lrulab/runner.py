@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
-from .kernel.sched import KernelEvent, Oops, kernel_stack
+from .kernel.sched import KernelEvent, Oops, run_sync
 from .ops import build_kernel, run_op
 from .properties import REGISTRY
 from .scenario import Op, Scenario
@@ -63,10 +63,9 @@ class _CallTrace:
         mod = frame.f_globals.get("__name__", "")
         if mod.startswith("lrulab.kernel.") and mod not in _HELPER_MODULES:
             name = frame.f_code.co_name
-            if name not in self.seen and name not in _NOISE and not name.startswith("_"):
-                self.seen.add(name)
-                self.names.append(name)
-            elif name.startswith("__") and name not in self.seen and name not in _NOISE:
+            # _helpers are the model's own; __list_lru_add and friends are kernel names
+            model_helper = name.startswith("_") and not name.startswith("__")
+            if name not in self.seen and name not in _NOISE and not model_helper:
                 self.seen.add(name)
                 self.names.append(name)
 
@@ -80,7 +79,6 @@ def decide_from(op: Op):
 def execute(k, op: Op, decide=None):
     """Run one op to completion on k.current.  An Oops (or a NULL dereference in the model's
     kernel code) ends the op and is recorded as a kernel event."""
-    from .kernel.sched import run_sync
     try:
         return run_sync(k, run_op(k, op), decide or decide_from(op))
     except Oops as e:
@@ -136,5 +134,3 @@ def run_scenario(sc: Scenario, trace: bool = True) -> RunResult:
     return RunResult(sc, ks.variant, dict(ks.patches), list(ks.boot), records, dict(k.vmstat),
                      memcg_counts(k), [str(e) for e in k.events], props, k)
 
-
-__all__ = ["run_scenario", "RunResult", "OpRecord", "execute", "kernel_stack"]

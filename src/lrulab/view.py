@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from .kernel import shrinker as sh
 from .kernel.list import list_entries
-from .properties import thp_lists
+from .kernel.list_lru import lru_sublists
+from .properties import queued_folios, thp_lists
 
 
 def _mpath(m) -> str:
@@ -33,7 +34,6 @@ def snapshot(k) -> dict:
             where = _mpath(owner) + (f" node{nid}" if nid is not None else "")
             s[f"queue {where}"] = names
     for name, user in k.lrus.items():
-        from .kernel.list_lru import lru_sublists
         for idx, nid, l in lru_sublists(user.lru):
             items = [e.container.name for e in list_entries(l.list)]
             if items:
@@ -76,7 +76,6 @@ def memcg_counts(k) -> dict:
     """Per-memcg numbers for reports: usage pages, events, queued THPs."""
     out = {}
     queued: dict = {}
-    from .properties import queued_folios
     for _, f in queued_folios(k):
         key = _mpath(f.memcg)
         queued[key] = queued.get(key, 0) + 1
@@ -89,7 +88,6 @@ def memcg_counts(k) -> dict:
 def tree_lines(k) -> list[str]:
     """The memcg tree with, per memcg, its state, shrinker bits per node and the length of its
     deferred-split sublists (list_lru) or queue (open-coded), plus the node lists."""
-    from .properties import thp_lists
     per: dict = {}
     for owner, nid, head in thp_lists(k):
         n = sum(1 for _ in list_entries(head))

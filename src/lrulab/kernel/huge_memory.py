@@ -17,6 +17,7 @@ from .folio import (
     PG_mlocked,
     PG_partially_mapped,
     PG_swapcache,
+    folio_lock,
     folio_put,
     folio_ref_freeze,
     folio_test,
@@ -24,6 +25,7 @@ from .folio import (
     folio_try_get,
     folio_trylock,
     folio_unlock,
+    free_folio,
 )
 from .list import ListHead, list_del_init, list_empty
 from .sched import WARN_ON, WARN_ON_ONCE, may_fail, rcu_read_lock, rcu_read_unlock
@@ -361,16 +363,11 @@ def split_folio(k, folio: Folio):
     yield "split_folio"
     if not (yield from folio_try_get(k, folio)):
         return -16
-    yield from _lock(k, folio)
+    yield from folio_lock(k, folio)
     ret = yield from split_huge_page(k, folio)
     folio_unlock(k, folio)
     yield from folio_put(k, folio)
     return ret
-
-
-def _lock(k, folio: Folio):
-    from .folio import folio_lock
-    yield from folio_lock(k, folio)
 
 
 # -- the PMD fault ------------------------------------------------------------------------
@@ -409,7 +406,6 @@ def new_folio(k, name: str, order: int, nid: int) -> Folio:
 
 
 def _free_new(k, folio: Folio) -> None:
-    from .folio import free_folio
     folio.refcount = 0
     free_folio(k, folio)
 
