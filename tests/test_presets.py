@@ -84,7 +84,7 @@ check: [honest_results]
 """
 
 LATE_ADD = """
-kernel: {variant: series-v4, sysfs: {split_underused_thp: false}}
+kernel: {variant: series-v4, sysfs: {shrink_underused: false}}
 memcgs: [P, P/C]
 setup:
   - fault: {memcg: P/C, as: f}

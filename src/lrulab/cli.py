@@ -102,11 +102,11 @@ def variants(as_json):
         return
     click.echo("Presets:")
     for name, (desc, _) in PRESETS.items():
-        click.echo(f"  {name:<11} {desc}")
-    click.echo("\nPatch flags (preset values: 6.1 v0 v1 v3 v4 v5 7.2 7.2f):")
+        click.echo(f"  {name:<15} {desc}")
+    click.echo(f"\nPatch flags (preset values, in the order {' '.join(PRESETS)}):")
     for name, (desc, where) in FLAGS.items():
         marks = "".join("x" if PRESETS[p][1][name] else "." for p in PRESETS)
-        click.echo(f"  {name:<36} {marks:<8}  {desc} [{where}]")
+        click.echo(f"  {name:<36} {marks:<{len(PRESETS)}}  {desc} [{where}]")
     click.echo("\nBoot options:")
     for name, desc in BOOT_OPTIONS.items():
         click.echo(f"  {name:<22} {desc}")

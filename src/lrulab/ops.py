@@ -141,21 +141,28 @@ def run_op(k: Kernel, op: Op):
 def reclaim(k: Kernel, a: dict):
     """The reclaim op (docs/scenarios.md):
     - priority P given: one shrink_node pass at P on the node(s), target's subtree;
-    - memcg M, node all: memory.reclaim (memory_reclaim: 17 sweeps 12 -> 0);
-    - memcg M, node N: one memcg reclaim sweep restricted to node N;
-    - root, node all: drop_caches=2 (drop_slab);
-    - root, node N: one global reclaim sweep of node N (kswapd / direct reclaim).
+    - memcg M, node all: memory.reclaim (memory_reclaim: 17 calls of
+      try_to_free_mem_cgroup_pages);
+    - memcg M, node N: one try_to_free_mem_cgroup_pages restricted to node N;
+    - root, node all, no by: drop_caches=2 (drop_slab);
+    - root, by: kswapd: balance_pgdat of the node (each node for 'all'), priorities 12 -> 1;
+    - root, node N or by: direct: direct reclaim, do_try_to_free_pages (12 -> 0, retried once
+      from 6.11).
     With cgroup_disable=memory every reclaim is global.  nr_to_scan: each shrinker call scans
     exactly that many objects."""
     limit = a.get("nr_to_scan")
     nodes = range(k.cfg.nodes) if a["node"] == "all" else [a["node"]]
     is_root = a["memcg"] == "root" or mc.mem_cgroup_disabled(k)
     target = None if is_root else memcg_of(k, a["memcg"])
+    by = a.get("by")
     yield "reclaim"
     if "priority" in a:
         for nid in nodes:
             yield from vmscan.shrink_node(k, nid, target, a["priority"], limit)
-    elif is_root and a["node"] == "all" and limit is None:
+    elif is_root and by == "kswapd":
+        for nid in nodes:
+            yield from vmscan.balance_pgdat(k, nid, limit)
+    elif is_root and a["node"] == "all" and limit is None and by is None:
         yield from vmscan.drop_slab(k)
     elif is_root:
         yield from vmscan.do_try_to_free_pages(k, nodes, None, limit)

@@ -14,6 +14,7 @@ from .kernel.folio import PG_partially_mapped
 from .kernel.list import list_count, list_entries
 from .kernel.sched import run_sync
 from .kernel.vmscan import shrink_node
+from .kernel.vmstat import mthp_stat_total
 
 
 def _events(k, kinds) -> list[str]:
@@ -120,9 +121,9 @@ def counters(k) -> list[str]:
                 out.append(f"{q.name}: split_queue_len {q.split_queue_len} but {n} queued")
     live = [f for f in k.folios.values() if f is not None and not f.freed]
     pm = sum(1 for f in live if f.flags & PG_partially_mapped and f.order > 1)
-    if k.vmstat["nr_anon_partially_mapped"] != pm:
-        out.append(f"nr_anon_partially_mapped {k.vmstat['nr_anon_partially_mapped']} but {pm} "
-                   "folios flagged")
+    npm = mthp_stat_total(k, "nr_anon_partially_mapped")
+    if k.cfg.patch.mthp and npm != pm:
+        out.append(f"hugepages-*/stats/nr_anon_partially_mapped {npm} but {pm} folios flagged")
     thp = sum(1 for f in live if f.pmd_mapped)
     if k.vmstat["nr_anon_transparent_hugepages"] != thp:
         out.append(f"nr_anon_transparent_hugepages {k.vmstat['nr_anon_transparent_hugepages']} "

@@ -9,8 +9,8 @@ from .runner import RunResult
 THP_COUNTERS = ("thp_fault_alloc", "thp_fault_fallback", "thp_fault_fallback_charge",
                 "thp_collapse_alloc", "thp_collapse_alloc_failed", "thp_deferred_split_page",
                 "thp_split_page", "thp_split_page_failed", "thp_split_pmd",
-                "thp_underused_split_page", "thp_migration_success", "slabs_scanned",
-                "nr_anon_transparent_hugepages", "nr_anon_partially_mapped")
+                "thp_underused_split_page", "thp_migration_success", "thp_migration_fail",
+                "thp_migration_split", "slabs_scanned", "nr_anon_transparent_hugepages")
 
 
 def run_json(r: RunResult) -> dict:
@@ -53,6 +53,11 @@ def print_run(r: RunResult) -> None:
     echo("\nCounters (/proc/vmstat):")
     for name in THP_COUNTERS:
         echo(f"  {name:<32} {r.vmstat.get(name, 0)}")
+    per_order = [name for name in r.vmstat if name.startswith("hugepages-")]
+    if per_order:
+        echo("\nPer-order stats (/sys/kernel/mm/transparent_hugepage/):")
+        for name in per_order:
+            echo(f"  {name:<44} {r.vmstat[name]}")
     echo("\nMemcgs:")
     for name, c in r.memcgs.items():
         echo(f"  {name:<10} pages {c['pages']:<6} thp_fault_alloc {c['thp_fault_alloc']:<3} "

@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass, field
 
 from .kernel.sched import KernelEvent, Oops, run_sync
+from .kernel.vmstat import mthp_stats
 from .ops import build_kernel, run_op
 from .properties import REGISTRY
 from .scenario import Op, Scenario
@@ -102,6 +103,12 @@ def _tb_stack(e: BaseException) -> tuple:
     return tuple(names)
 
 
+def counters(k) -> dict[str, int]:
+    """/proc/vmstat, then the per-order stats under their sysfs names
+    (hugepages-<size>kB/stats/<item>)."""
+    return {**k.vmstat, **mthp_stats(k)}
+
+
 def run_scenario(sc: Scenario, trace: bool = True) -> RunResult:
     """Run a scenario sequentially and evaluate its properties at the end."""
     k = build_kernel(sc)
@@ -114,7 +121,7 @@ def run_scenario(sc: Scenario, trace: bool = True) -> RunResult:
         if tname not in tasks:
             tasks[tname] = k.task(tname)
         k.current = tasks[tname]
-        before = dict(k.vmstat)
+        before = counters(k)
         nev = len(k.events)
         tracer = _CallTrace() if trace else None
         if tracer:
@@ -124,13 +131,14 @@ def run_scenario(sc: Scenario, trace: bool = True) -> RunResult:
         finally:
             if tracer:
                 sys.setprofile(None)
-        delta = {key: k.vmstat[key] - before[key] for key in k.vmstat
-                 if k.vmstat[key] != before[key]}
+        after = counters(k)
+        delta = {key: after[key] - before.get(key, 0) for key in after
+                 if after[key] != before.get(key, 0)}
         records.append(OpRecord(tname, op, str(result), tracer.names if tracer else [], delta,
                                 snapshot(k), [str(e) for e in k.events[nev:]]))
     k.current = k.tasks[0]
     props = {name: REGISTRY[name][0](k) for name in sc.check}
     ks = sc.kernel
-    return RunResult(sc, ks.variant, dict(ks.patches), list(ks.boot), records, dict(k.vmstat),
+    return RunResult(sc, ks.variant, dict(ks.patches), list(ks.boot), records, counters(k),
                      memcg_counts(k), [str(e) for e in k.events], props, k)
 

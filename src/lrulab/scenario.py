@@ -9,7 +9,15 @@ from pathlib import Path
 
 import yaml
 
-from .kernel.config import BOOT_OPTIONS, FLAGS, PRESETS, SYSFS_DEFAULTS, ConfigError, make_config
+from .kernel.config import (
+    BOOT_OPTIONS,
+    FLAGS,
+    PRESETS,
+    SYSFS_ALIASES,
+    SYSFS_DEFAULTS,
+    ConfigError,
+    make_config,
+)
 from .kernel.sched import ALLOC_SITES
 
 PROPERTIES = ("no_warn", "no_oops", "no_use_after_free", "list_integrity", "counters",
@@ -32,7 +40,8 @@ OPS: dict[str, dict[str, tuple[bool, str]]] = {
     "split": {"folio": (True, "folio")},
     "migrate": {"folio": (True, "folio"), "node": (True, "node"), "fail": (False, "sites")},
     "reclaim": {"memcg": (True, "memcg"), "node": (False, "nodeall"),
-                "nr_to_scan": (False, "int"), "priority": (False, "priority")},
+                "nr_to_scan": (False, "int"), "priority": (False, "priority"),
+                "by": (False, "by")},
     "lru_add": {"lru": (True, "lru"), "memcg": (True, "memcg"), "node": (False, "node"),
                 "item": (True, "name"), "fail": (False, "sites")},
     "lru_del": {"lru": (True, "lru"), "item": (True, "item")},
@@ -228,7 +237,7 @@ def _kernel(v: _V, doc: LDict, ov: dict) -> KernelSpec:
     nodes = kd.get("nodes", 1)
     sysfs = dict(kd.get("sysfs") or {})
     for knob in sysfs:
-        if knob not in SYSFS_DEFAULTS:
+        if SYSFS_ALIASES.get(knob, knob) not in SYSFS_DEFAULTS:
             v.fail(kd.lines.get("sysfs", kd.line),
                    f"unknown sysfs knob {knob!r}; known: {', '.join(SYSFS_DEFAULTS)}")
     lrus = kd.get("lrus") or {}
@@ -347,6 +356,11 @@ def _field(v: _V, line: int, kind: str, key: str, typ: str, val, st: _Names):
             v.fail(line, f"{kind}: order {val} needs mTHP, which {st.kernel.variant} lacks "
                    "(flag mthp); use order 9")
         return val
+    if typ == "by":
+        if val not in ("kswapd", "direct"):
+            v.fail(line, f"{kind}: by {val!r}; use kswapd (balance_pgdat) or direct "
+                   "(do_try_to_free_pages)")
+        return val
     if typ == "priority":
         if not isinstance(val, int) or isinstance(val, bool) or not 0 <= val <= 12:
             v.fail(line, f"{kind}: priority must be 0..12")
@@ -404,6 +418,9 @@ def _effects(v: _V, line: int, kind: str, args: dict, st: _Names) -> None:
             v.fail(line, f"{kind}: written is more than the folio's pages")
     elif kind == "lru_add":
         st.items.add(args["item"])
+    elif kind == "reclaim" and "by" in args and (args["memcg"] != "root" or "priority" in args):
+        v.fail(line, "reclaim: by (kswapd or direct) is for global reclaim: give memcg: root and "
+               "no priority")
     elif kind == "rmdir" and args["path"] == "root":
         v.fail(line, "rmdir: the root memcg cannot be removed")
 

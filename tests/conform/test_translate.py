@@ -42,6 +42,7 @@ def test_boot_options_go_to_the_kernel_command_line(scenario):
     ({"setup": [("fault", {"memcg": "A", "node": 1, "as": "f"})]}, "node 1 is not one"),
     ({"setup": [("fault", {"memcg": "Z", "node": 0, "as": "f"})]}, "not online"),
     ({"setup": [("unmap", {"folio": "nope"})]}, "unknown folio"),
+    ({"sysfs": {"shrink_underused": True}}, "added in 6.12"),
     ({"sysfs": {"split_underused_thp": True}}, "added in 6.12"),
     ({"boot": ["foo=bar"]}, "not supported"),
     ({"boot": ["cgroup_disable=memory"]}, "no memcgs under cgroup_disable=memory"),

@@ -20,13 +20,13 @@ def test_partial_unmap_flags_and_counts_once(kh):
     h.run(rmap.zap_partial(h.k, f))
     assert f.flags & PG_partially_mapped
     assert h.k.vmstat["thp_deferred_split_page"] == 1
-    assert h.k.vmstat["nr_anon_partially_mapped"] == 1
+    assert h.k.mthp_stat[(9, "nr_anon_partially_mapped")] == 1
 
 
 @pytest.mark.parametrize("underused,queued", [(True, True), (False, False)])
 def test_fault_queues_maybe_underused_only_with_sysfs_knob(kh, underused, queued):
-    """PMD fault: deferred_split_folio(false) only if split_underused_thp."""
-    h = kh("v7.2", memcgs=("A",), sysfs={"split_underused_thp": underused})
+    """PMD fault: deferred_split_folio(false) only if shrink_underused."""
+    h = kh("v7.2", memcgs=("A",), sysfs={"shrink_underused": underused})
     f = fault(h, "f")
     assert (not list_empty(f._deferred_list)) == queued
 
@@ -55,7 +55,7 @@ def test_split_frees_unmapped_subpages_and_uncharges(kh):
     h.run(rmap.zap_partial(h.k, f))
     h.run(vmscan.shrink_node(h.k, 0, h.memcg("A"), 0))
     assert f.split and h.memcg("A").nr_pages == 256 and h.k.nodes[0].nr_used_pages == 256
-    assert h.k.vmstat["thp_split_page"] == 1 and h.k.vmstat["nr_anon_partially_mapped"] == 0
+    assert h.k.vmstat["thp_split_page"] == 1 and h.k.mthp_stat[(9, "nr_anon_partially_mapped")] == 0
 
 
 def test_pinned_folio_fails_split_and_is_requeued(kh):

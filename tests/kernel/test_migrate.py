@@ -1,24 +1,64 @@
-"""mm/migrate.c: the destination is requeued only with the 2026 fix."""
+"""mm/migrate.c: migration of a queued THP: split instead (6.10+, B5), or migrated whole and the
+destination requeued only with the 2026 fix (B6)."""
+
+import pytest
 
 from lrulab.kernel import memory, migrate, rmap
+from lrulab.kernel.folio import folio_get
 from lrulab.kernel.list import list_empty
 
 
-def _queued_then_migrated(kh, variant):
-    h = kh(variant, memcgs=("A",), nodes=2, sysfs={"split_underused_thp": False})
+def _queued_then_migrated(kh, variant, partial=True, pin=False):
+    """A THP of A on node 0, queued partially mapped (or, partial=False, fully mapped and
+    queued at fault as maybe underused), migrated to node 1."""
+    h = kh(variant, memcgs=("A",), nodes=2, sysfs={"shrink_underused": not partial})
     f = h.run(memory.handle_mm_fault(h.k, "f", h.memcg("A"), 0, 9, 512))
-    h.run(rmap.zap_partial(h.k, f))
+    if partial:
+        h.run(rmap.zap_partial(h.k, f))
+    if pin:
+        h.run(folio_get(h.k, f))
     dst = h.run(migrate.migrate_pages(h.k, f, 1, "f"))
     return h, f, dst
 
 
 def test_source_freed_and_unqueued_destination_on_new_node(kh):
-    h, f, dst = _queued_then_migrated(kh, "v7.2")
+    h, f, dst = _queued_then_migrated(kh, "v7.2", partial=False)
     assert f.freed and dst.nid == 1 and dst.memcg is h.memcg("A")
     assert h.memcg("A").nr_pages == 512 and h.k.nodes[0].nr_used_pages == 0
 
 
-def test_destination_requeued_only_with_fix(kh):
-    for variant, requeued in (("v1", False), ("series-v4", True)):
-        _, _, dst = _queued_then_migrated(kh, variant)
-        assert (not list_empty(dst._deferred_list)) == requeued, variant
+@pytest.mark.parametrize("variant,requeued", [("v0", False), ("debian-6.12.117", True),
+                                              ("linux-6.13", False), ("v1", True),
+                                              ("series-v4", True)])
+def test_migrate_requeue_dst_destination_requeued_only_with_fix(kh, variant, requeued):
+    """8a8ca142a488: in Debian 6.12.117 by backport, in v1 and later; not in 6.12 or 6.13."""
+    _, _, dst = _queued_then_migrated(kh, variant, partial=False)
+    assert not dst.split and (not list_empty(dst._deferred_list)) == requeued
+
+
+def test_migrate_split_deferred_splits_partially_mapped_queued_thp(kh):
+    """6.12 migrate_pages_batch -> try_split_folio: no THP migration; the 256 still-mapped
+    small pages migrate (measured on 6.12: thp_migration_fail, thp_migration_split,
+    thp_split_page)."""
+    h, f, dst = _queued_then_migrated(kh, "v0")
+    vm = h.k.vmstat
+    assert dst is f and f.split and f.nid == 1
+    assert (vm["thp_migration_fail"], vm["thp_migration_split"], vm["thp_split_page"],
+            vm["thp_migration_success"], vm["pgmigrate_success"]) == (1, 1, 1, 0, 256)
+    assert h.k.nodes[0].nr_used_pages == 0 and h.k.nodes[1].nr_used_pages == 256
+
+
+def test_migrate_split_deferred_not_in_61(kh):
+    """6.1 migrates the queued THP whole and does not requeue the destination."""
+    h, f, dst = _queued_then_migrated(kh, "linux-6.1")
+    assert f.freed and not dst.split and dst.nid == 1
+    assert h.k.vmstat["thp_migration_success"] == 1 and h.k.vmstat["thp_split_page"] == 0
+
+
+def test_migrate_split_deferred_pinned_folio_fails_whole(kh):
+    """A pinned partially mapped THP cannot be split (thp_split_page_failed) and its whole
+    migration fails too; it stays queued where it was."""
+    h, f, dst = _queued_then_migrated(kh, "v0", pin=True)
+    vm = h.k.vmstat
+    assert dst is None and not f.split and f.nid == 0 and not list_empty(f._deferred_list)
+    assert vm["thp_split_page_failed"] == 1 and vm["thp_migration_fail"] == 1

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..kernel.config import SYSFS_ALIASES
+
 THP_SYSFS = "/sys/kernel/mm/transparent_hugepage"
 PMD_ORDER = 9
 MAX_NODES = 4
@@ -28,8 +30,8 @@ SYSFS_61 = {
     "khugepaged_max_ptes_none": f"{THP_SYSFS}/khugepaged/max_ptes_none",
 }
 SYSFS_NOT_IN_61 = {
-    "split_underused_thp": "split_underused_thp does not exist in Linux 6.1 (added in 6.12); "
-                           "6.1 never queues or splits underused THPs",
+    "shrink_underused": "shrink_underused does not exist in Linux 6.1 (added in 6.12); "
+                        "6.1 never queues or splits underused THPs",
 }
 BOOT_61 = ("cgroup.memory=nokmem", "cgroup_disable=memory")
 
@@ -90,6 +92,7 @@ def plan(scenario: Any) -> GuestPlan:
                             "cannot be injected into the real kernel at chosen sites")
     lines = [f"K {p} {v}" for p, v in BASE_KNOBS]
     for name, value in (getattr(k, "sysfs", {}) or {}).items():
+        name = SYSFS_ALIASES.get(name, name)
         if name in SYSFS_NOT_IN_61:
             raise NotApplicable(f"{scenario.path}: sysfs {name}: {SYSFS_NOT_IN_61[name]}")
         if name not in SYSFS_61:
@@ -204,6 +207,10 @@ def plan(scenario: Any) -> GuestPlan:
                            "then 1.5 s)")
         elif kind == "reclaim":
             cg, node = _memcg(a.get("memcg", "root")), a.get("node", "all")
+            if a.get("by") is not None:
+                raise NotApplicable(f"{where}: reclaim by {a['by']}: kswapd and direct reclaim "
+                                    "need an allocation hog, which is not deterministic; use "
+                                    "memcg reclaim or drop_caches (no 'by')")
             extra = [k for k in ("priority", "nr_to_scan") if a.get(k) is not None]
             if extra:
                 raise NotApplicable(f"{where}: reclaim with {' and '.join(extra)}: Linux 6.1 has "

@@ -23,7 +23,8 @@ FLAGS: dict[str, tuple[str, str]] = {
         "a split candidate and failures go back to the tail",
         "mm/huge_memory.c: deferred_split_folio, deferred_split_scan; mm/rmap.c"),
     "queue_at_fault": (
-        "queue PMD THPs as maybe-underused at fault and collapse when split_underused_thp (6.12)",
+        "queue PMD THPs as maybe-underused at fault and collapse when the shrink_underused knob "
+        "is on (6.12)",
         "mm/huge_memory.c: __do_huge_pmd_anonymous_page, mm/khugepaged.c: collapse_huge_page"),
     "free_lockless_fastpath": (
         "folio_unqueue_deferred_split checks list_empty() locklessly before taking the queue "
@@ -43,8 +44,9 @@ FLAGS: dict[str, tuple[str, str]] = {
         "(Muchun Song/Qi Zheng); off = on-stack list, spliced back",
         "mm/huge_memory.c: deferred_split_scan"),
     "migrate_requeue_dst": (
-        "migration requeues the destination folio when the source was queued (2026 fix by "
-        "Usama Arif/Lance Yang; chosen: from series-v4 on)",
+        "migration requeues the destination folio when the source was queued (Usama Arif, "
+        "8a8ca142a488 \"mm: migrate: requeue destination folio on deferred split queue\", "
+        "Fixes dafff3f4c850, 2026; v1 and later, and Debian 6.12.117 by its stable backport)",
         "mm/migrate.c: migrate_folio_move"),
     "mthp": ("anonymous mTHP orders 2..8 exist (6.8)", "mm/memory.c: alloc_anon_folio"),
     # -- the list_lru series fixes ----------------------------------------------------------
@@ -73,6 +75,42 @@ FLAGS: dict[str, tuple[str, str]] = {
     "list_lru_memcg_disabled_unaware": (
         "__list_lru_init makes the lru non-memcg-aware under cgroup_disable=memory (7.3 queue)",
         "mm/list_lru.c: __list_lru_init"),
+    # -- issue 8 (helper reclaim): version-assigned behaviours of the fidelity audit ---------
+    "reclaim_full_walk_retry": (
+        "do_try_to_free_pages: when nothing was reclaimed, run the whole priority sweep once more "
+        "with sc->memcg_full_walk = 1 and the priority reset; before that, direct and memcg "
+        "reclaim walk the memcg tree with the shared partial iterator (Johannes Weiner, "
+        "6be5e186fd65 \"mm: vmscan: restore incremental cgroup iteration\", with Shakeel Butt's "
+        "\"mm: vmscan: reset sc->priority on retry\", Message-ID "
+        "20240529154911.3008025-1-shakeel.butt@linux.dev, folded in; 6.11 merge window, so in "
+        "6.12 (audit B1); off = 6.1: one sweep",
+        "mm/vmscan.c: do_try_to_free_pages, shrink_node_memcgs"),
+    "split_remap_zeropage": (
+        "every successful anon split remaps zero-filled subpages to the shared zeropage and frees "
+        "them (Yu Zhao/Usama Arif, b1f202060afe \"mm: remap unused subpages to shared zeropage "
+        "when splitting isolated thp\", 6.12; audit B3); off = 6.1: every mapped subpage stays",
+        "mm/huge_memory.c: __split_huge_page -> remap_page(RMP_USE_SHARED_ZEROPAGE)"),
+    "migrate_split_deferred": (
+        "migrate_pages_batch splits a large folio on a deferred list instead of migrating it "
+        "whole: thp_migration_fail, thp_migration_split, then the small folios migrate (Zi Yan, "
+        "7262f208ca68 \"mm/migrate: split source folio if it is on deferred split list\", 6.10; "
+        "6.12 adds the folio_test_partially_mapped() test with 8422acdc97ed \"mm: introduce a "
+        "pageflag for partially mapped folios\"; kept through 7.x; audit B5)",
+        "mm/migrate.c: migrate_pages_batch -> try_split_folio"),
+    "lru_folio_reparent": (
+        "css_offline reparents the LRU folios: memcg_reparent_objcgs ends with "
+        "lru_reparent_memcg(), after the list_lru and split-queue reparenting, and folio_memcg() "
+        "is the parent from then on (Qi Zheng, f1cf8d2f36dc \"mm: memcontrol: eliminate the "
+        "problem of dying memory cgroup for LRU folios\", 7.1; audit A4)",
+        "mm/memcontrol.c: memcg_reparent_objcgs, lru_reparent_memcg"),
+    "list_lru_drain_before_erase": (
+        "memcg_reparent_list_lrus drains every node's sublist and only then clears the xarray "
+        "slot (Shakeel Butt, \"mm/list_lru: drain before clearing xarray entry on reparent\", "
+        "v2 Message-ID 20260601161501.1444829-1-shakeel.butt@linux.dev, Fixes fb56fdf8b9a2 "
+        "\"mm/list_lru: split the lock to per-cgroup scope\", June 2026, Cc stable; chosen: "
+        "v7.2 and later, the earliest release it can be in); off = 6.13 ... 7.1: the slot is "
+        "erased first (audit A1, docs/known-kernel-bugs.md). Only with list_lru_per_sublist_lock",
+        "mm/list_lru.c: memcg_reparent_list_lrus"),
     # -- list_lru ----------------------------------------------------------------------------
     "list_lru_per_sublist_lock": (
         "6.13 layout: a lock per list_lru_one, dead sublists marked LONG_MIN, walk-up to the "
@@ -109,32 +147,49 @@ FLAGS: dict[str, tuple[str, str]] = {
 _LINUX_61 = {name: False for name in FLAGS}
 _LINUX_61.update(shrinker_nonslab=True, objcg_reparent_first=True)
 
+# linux-6.12 (= v0): 6.12's own code -- pre-6.13 list_lru layout with the objcgs reparented
+# first (audit A2), the 6.10/6.11 reclaim retry and migration split (B1, B5), the 6.12
+# zeropage remap (B3).  Debian 6.12.117 adds the stable backport of migrate_requeue_dst (B6).
 _V0 = dict(_LINUX_61, partially_mapped_flag=True, queue_at_fault=True,
-           free_lockless_fastpath=True, mthp=True, list_lru_per_sublist_lock=True,
-           list_lru_init_nokmem_unaware=True, shrinker_lockless=True, expand_keeps_bits=True,
-           nokmem_skip_clears_bit=True, set_shrinker_bit_warn=True)
-_V1 = dict(_V0, split_queue_walkup=True, reparent_split_queue=True, split_queue_folio_batch=True,
-           objcg_reparent_first=False)
+           free_lockless_fastpath=True, mthp=True, list_lru_init_nokmem_unaware=True,
+           shrinker_lockless=True, expand_keeps_bits=True, nokmem_skip_clears_bit=True,
+           set_shrinker_bit_warn=True, reclaim_full_walk_retry=True, split_remap_zeropage=True,
+           migrate_split_deferred=True)
+_DEB612 = dict(_V0, migrate_requeue_dst=True)
+# linux-6.13: Kairui Song's list_lru rework (fb56fdf8b9a2): per-sublist locks, list_lrus
+# reparented before the objcgs, the xarray slot erased before the drain (A1).
+_L613 = dict(_V0, list_lru_per_sublist_lock=True, objcg_reparent_first=False)
+# v1 (7.1, just before the series): V1's queue, folio reparenting (A4) and both halves of the
+# 2026 requeue fix (B6).
+_V1 = dict(_L613, split_queue_walkup=True, reparent_split_queue=True,
+           split_queue_folio_batch=True, lru_folio_reparent=True, migrate_requeue_dst=True)
 _S3 = dict(_V1, thp_list_lru=True, shrinker_nokmem_memcg_off=True)
-_S4 = dict(_S3, alloc_deferred_memcg_disabled_guard=True, migrate_requeue_dst=True)
+_S4 = dict(_S3, alloc_deferred_memcg_disabled_guard=True)
 _S5 = dict(_S4, list_lru_bit_on_effective_memcg=True, isolate_flags_before_isolate=True,
            collapse_alloc_fail_result=True)
-_V72 = dict(_S5, shrinker_nonslab=False, count_shrink_empty=True)
+_V72 = dict(_S5, shrinker_nonslab=False, count_shrink_empty=True,
+            list_lru_drain_before_erase=True)
 _V72F = dict(_V72, list_lru_memcg_disabled_unaware=True)
 
 PRESETS: dict[str, tuple[str, dict[str, bool]]] = {
     "linux-6.1": ("Debian's 6.1: open-coded per-memcg/per-node queue, queued on any subpage "
                   "unmap, no reparenting, pre-6.13 list_lru, rwsem shrinkers", _LINUX_61),
-    "v0": ("6.12-6.18: open-coded queue, PG_partially_mapped, underused THPs queued at fault, "
-           "no queue reparenting", _V0),
-    "v1": ("just before the series: v0 + split_queue_lock walk-up, "
-           "reparent_deferred_split_queue, folio_batch scan", _V1),
+    "v0": ("6.12: open-coded queue, PG_partially_mapped, underused THPs queued at fault, "
+           "no queue reparenting, pre-6.13 list_lru with the objcgs reparented first", _V0),
+    "linux-6.12": ("the same point as v0", _V0),
+    "debian-6.12.117": ("6.12 + the stable backport of migrate_requeue_dst (8a8ca142a488)",
+                        _DEB612),
+    "linux-6.13": ("6.13-7.0: 6.12 + per-sublist list_lru locks, list_lrus reparented before "
+                   "the objcgs, xarray slot erased before the drain", _L613),
+    "v1": ("7.1, just before the series: 6.13 + split_queue_lock walk-up, "
+           "reparent_deferred_split_queue, folio_batch scan, LRU folio reparenting, "
+           "destination requeue on migration", _V1),
     "series-v3": ("the list_lru conversion as posted in v3", _S3),
     "series-v4": ("v3 + mem_cgroup_disabled() guard in folio_memcg_alloc_deferred", _S4),
     "series-v5": ("v4 + bit on the effective memcg (1/9), flag work before list_lru_isolate, "
                   "SCAN_ALLOC_HUGE_PAGE_FAIL", _S5),
     "v7.2": ("v5 as merged: SHRINKER_NONSLAB dropped, deferred_split_count returns "
-             "SHRINK_EMPTY", _V72),
+             "SHRINK_EMPTY; list_lru drained before its xarray slot is cleared", _V72),
     "v7.2-fixes": ("v7.2 + list_lru memcg awareness off under cgroup_disable=memory", _V72F),
 }
 
@@ -144,9 +199,12 @@ BOOT_OPTIONS = {
 }
 
 SYSFS_DEFAULTS = {
-    "split_underused_thp": True,  # /sys/kernel/mm/transparent_hugepage/split_underused_thp
+    # /sys/kernel/mm/transparent_hugepage/shrink_underused (kernel variable split_underused_thp)
+    "shrink_underused": True,
     "khugepaged_max_ptes_none": 511,  # .../khugepaged/max_ptes_none
 }
+# older scenario spelling -> knob (the kernel variable's name, kept as a documented alias)
+SYSFS_ALIASES = {"split_underused_thp": "shrink_underused"}
 
 
 class ConfigError(ValueError):
@@ -201,6 +259,7 @@ def make_config(variant: str, patches: dict | None = None, boot=(), nodes: int =
             raise ConfigError(f"unknown boot option {opt!r}; known: {', '.join(BOOT_OPTIONS)}")
     knobs = dict(SYSFS_DEFAULTS)
     for name, value in (sysfs or {}).items():
+        name = SYSFS_ALIASES.get(name, name)
         if name not in SYSFS_DEFAULTS:
             raise ConfigError(f"unknown sysfs knob {name!r}; known: {', '.join(SYSFS_DEFAULTS)}")
         knobs[name] = value

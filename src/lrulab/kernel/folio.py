@@ -11,6 +11,7 @@ from __future__ import annotations
 from . import memcontrol as mc
 from .list import ListHead
 from .sched import WARN_ON, KObject, SpinLock, kasan_check, kfree
+from .vmstat import mod_mthp_stat
 
 HPAGE_PMD_ORDER = 9
 HPAGE_PMD_NR = 1 << HPAGE_PMD_ORDER
@@ -195,6 +196,8 @@ def __folio_put(k, folio: Folio):
     WARN_ON(k, folio.frozen, f"freeing frozen {folio.name}")
     if folio.order > 1:
         yield from huge_memory.folio_unqueue_deferred_split(k, folio)
+    if folio.order > 0:
+        mod_mthp_stat(k, folio.order, "nr_anon", -1)  # free_pages_prepare (6.12)
     mc.mem_cgroup_uncharge(k, folio)
     free_folio(k, folio)
 

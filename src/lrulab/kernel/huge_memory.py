@@ -29,7 +29,7 @@ from .folio import (
 )
 from .list import ListHead, list_del_init, list_empty
 from .sched import WARN_ON, WARN_ON_ONCE, may_fail, rcu_read_lock, rcu_read_unlock
-from .vmstat import count_mthp_stat, count_vm_event, mod_node_page_state
+from .vmstat import count_mthp_stat, count_vm_event, mod_mthp_stat, mod_node_page_state
 
 SCAN_FAIL, SCAN_SUCCEED, SCAN_ALLOC_HUGE_PAGE_FAIL, SCAN_CGROUP_CHARGE_FAIL = (
     "SCAN_FAIL", "SCAN_SUCCEED", "SCAN_ALLOC_HUGE_PAGE_FAIL", "SCAN_CGROUP_CHARGE_FAIL")
@@ -67,14 +67,14 @@ def folio_memcg_alloc_deferred(k, folio: Folio):
 def mark_partially_mapped(k, folio: Folio, partially_mapped: bool) -> None:
     """mm/huge_memory.c: deferred_split_folio, its flag part (under the queue lock): the first time
     a folio becomes partially mapped it is flagged and counted (thp_deferred_split_page for PMD
-    size, the mTHP split_deferred stat, NR_ANON_PARTIALLY_MAPPED)."""
+    size, the mTHP split_deferred stat, the per-order nr_anon_partially_mapped)."""
     if partially_mapped:
         if not folio_test(k, folio, PG_partially_mapped):
             folio.flags |= PG_partially_mapped
             if folio.order == HPAGE_PMD_ORDER:
                 count_vm_event(k, "thp_deferred_split_page")
             count_mthp_stat(k, folio.order, "split_deferred")
-            mod_node_page_state(k, "nr_anon_partially_mapped", 1)
+            mod_mthp_stat(k, folio.order, "nr_anon_partially_mapped", 1)
     else:
         WARN_ON(k, bool(folio.flags & PG_partially_mapped),
                 f"{folio.name}: cannot become non-partially mapped")
@@ -84,7 +84,7 @@ def clear_partially_mapped_locked(k, folio: Folio) -> None:
     """mm/huge_memory.c: folio_clear_partially_mapped + mod_mthp_stat(NR_ANON_PARTIALLY_MAPPED, -1),
     as every unqueue site does it under the queue lock."""
     folio.flags &= ~PG_partially_mapped
-    mod_node_page_state(k, "nr_anon_partially_mapped", -1)
+    mod_mthp_stat(k, folio.order, "nr_anon_partially_mapped", -1)
 
 
 def deferred_split_folio(k, folio: Folio, partially_mapped: bool):
@@ -93,7 +93,7 @@ def deferred_split_folio(k, folio: Folio, partially_mapped: bool):
     function returned (v5 1/9) or the one asked for (before)."""
     if folio.order <= 1:
         return
-    if not partially_mapped and not k.cfg.sysfs["split_underused_thp"]:
+    if not partially_mapped and not k.cfg.sysfs["shrink_underused"]:
         return
     if folio.flags & PG_swapcache:
         return
@@ -185,7 +185,7 @@ def deferred_split_isolate(k, item: ListHead, l, dispose: ListHead):
 
 def _drop_partially_mapped(k, folio: Folio):
     if (yield from folio_test_clear(k, folio, PG_partially_mapped)):
-        mod_node_page_state(k, "nr_anon_partially_mapped", -1)
+        mod_mthp_stat(k, folio.order, "nr_anon_partially_mapped", -1)
 
 
 def thp_underused(k, folio: Folio) -> bool:
@@ -318,14 +318,15 @@ def _remap(k, folio: Folio, saved) -> None:
 def split_huge_page(k, folio: Folio):
     """mm/huge_memory.c: split_huge_page_to_list(_to_order) -> __folio_split -- caller holds
     the folio lock and one pin.  Pin check, unmap, freeze with the queue locked, dequeue, split:
-    still-mapped subpages stay as small pages, the others are freed and uncharged (6.12+: an
-    underused THP's zero-filled subpages go to the shared zeropage and are freed too).
-    Returns 0 or -EAGAIN; counts thp_split_page / thp_split_page_failed."""
+    still-mapped subpages stay as small pages, the others are freed and uncharged (6.12+,
+    split_remap_zeropage: the zero-filled mapped subpages go to the shared zeropage and are
+    freed too).  Returns 0 or -EAGAIN; counts thp_split_page / thp_split_page_failed for PMD
+    order only and the per-order split / split_failed stats (6.12: __folio_split's end)."""
     yield "split_huge_page"
     if folio.split:
         return -16  # no longer a large folio
     if not can_split_folio(k, folio):
-        count_vm_event(k, "thp_split_page_failed")
+        count_split(k, folio.order, False)
         return -11
     saved = yield from _unmap_folio(k, folio)
     extra = (1 << folio.order) if folio.flags & PG_swapcache else 0
@@ -335,12 +336,17 @@ def split_huge_page(k, folio: Folio):
         frozen = yield from split_queue.freeze_and_dequeue(k, folio, 1 + extra)
     if not frozen:
         _remap(k, folio, saved)
-        count_vm_event(k, "thp_split_page_failed")
+        count_split(k, folio.order, False)
         return -11
     pmd, ptes, _ = saved
     mapped = (1 << folio.order) if pmd else ptes
-    if k.cfg.patch.partially_mapped_flag and thp_underused(k, folio):
+    if k.cfg.patch.split_remap_zeropage:
+        # b1f202060afe: remap_page(..., RMP_USE_SHARED_ZEROPAGE) for every anon split.  The
+        # model's subpages: the first `written` hold data, unmaps take the top of the range,
+        # so the mapped zero-filled ones are those beyond `written`.
         mapped = min(mapped, folio.written)
+    order = folio.order
+    mod_mthp_stat(k, order, "nr_anon", -1)
     freed = folio.nr_pages - mapped
     mc.mem_cgroup_uncharge_pages(k, folio, freed)
     k.nodes[folio.nid].nr_used_pages -= freed
@@ -353,8 +359,17 @@ def split_huge_page(k, folio: Folio):
     folio.mapcount = mapped
     folio.refcount = 1 + mapped
     folio.frozen = False
-    count_vm_event(k, "thp_split_page")
+    count_split(k, order, True)
     return 0
+
+
+def count_split(k, order: int, ok: bool) -> None:
+    """mm/huge_memory.c: the end of __folio_split (6.12: split_huge_page_to_list_to_order) --
+    thp_split_page(_failed) only for HPAGE_PMD_ORDER, the per-order split(_failed) stat for
+    every order."""
+    if order == HPAGE_PMD_ORDER:
+        count_vm_event(k, "thp_split_page" if ok else "thp_split_page_failed")
+    count_mthp_stat(k, order, "split" if ok else "split_failed")
 
 
 def split_folio(k, folio: Folio):

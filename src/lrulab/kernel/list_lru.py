@@ -7,8 +7,11 @@ Two layouts, chosen by the flag list_lru_per_sublist_lock:
 - pre-6.13 (6.1): one lock per node covers the node list and every memcg sublist on that node;
   reparenting rewrites ``kmemcg_id`` of the dying memcg (and its descendants) to the parent's.
 
-Reparenting order (6.13+): the reference digest splices, marks dead, then erases the xarray
-slot; 6.13's own code erases first.  Both keep adds and deletes safe; we follow the digest.
+Reparenting order (6.13+): 6.13 ... 7.1 erase the xarray slot first and then drain node by
+node (fb56fdf8b9a2); Shakeel Butt's June 2026 fix drains first and erases last (flag
+list_lru_drain_before_erase).  The orders are NOT equivalent: in the erase-first window a
+list_lru_del for the dying memcg finds no sublist, walks up, takes the parent's lock and unlinks
+an item that is still on the child's list under the child's lock (docs/known-kernel-bugs.md).
 """
 
 from __future__ import annotations
@@ -385,19 +388,32 @@ def memcg_reparent_list_lru_one(k, lru: ListLru, nid: int, src: ListLruOne, pare
 
 def memcg_reparent_list_lrus(k, memcg, parent):
     """mm/list_lru.c: memcg_reparent_list_lrus -- every memcg-aware lru moves memcg's sublists
-    to parent.  pre-6.13: kmemcg_id of memcg and its descendants is first rewritten to the
-    parent's, then each node is spliced under the node lock (src count set to 0, not dead)."""
+    to parent.  6.13 ... 7.1 (fb56fdf8b9a2): xas_store(NULL) under the xa lock first, then each
+    node is reparented; with list_lru_drain_before_erase (Shakeel Butt, 2026) each node is
+    drained and marked dead first and the slot is erased last.  Either way the memcg_list_lru
+    is freed after a grace period.  pre-6.13: kmemcg_id of memcg and its descendants is first
+    rewritten to the parent's, then each node is spliced under the node lock (src count set to
+    0, not dead)."""
     if not k.cfg.patch.list_lru_per_sublist_lock:
         yield from _memcg_reparent_list_lrus_pernode(k, memcg, parent)
         return
+    drain_first = k.cfg.patch.list_lru_drain_before_erase
     for lru in list(k.memcg_list_lrus):
-        mlru = lru.xa.get(memcg.kmemcg_id)
+        if not drain_first:
+            # fb56fdf8b9a2: erase first; from here on lookups of memcg find no sublist and
+            # walk up to the parent while memcg's items are still on memcg's lists
+            yield "xas_store"
+            mlru = lru.xa.pop(memcg.kmemcg_id, None)
+        else:
+            mlru = lru.xa.get(memcg.kmemcg_id)
         if mlru is None:
             continue
         for nid in range(k.cfg.nodes):
             yield from memcg_reparent_list_lru_one(k, lru, nid, mlru.node[nid], parent)
-        yield "xas_store"
-        del lru.xa[memcg.kmemcg_id]
+        if drain_first:
+            # "mm/list_lru: drain before clearing xarray entry on reparent"
+            yield "xas_store"
+            del lru.xa[memcg.kmemcg_id]
         for l in mlru.node:
             kvfree_rcu(k, l)
         kvfree_rcu(k, mlru)

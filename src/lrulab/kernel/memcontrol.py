@@ -18,7 +18,7 @@ class MemCgroup(KObject):
 
     __slots__ = ("id", "path", "parent", "children", "online", "dying", "kmemcg_id",
                  "shrinker_info", "deferred_split_queue", "css_refcnt", "nr_pages", "stat",
-                 "objcg_parent")
+                 "objcg_parent", "lru_folios")
 
     def __init__(self, mid: int, path: str, parent: MemCgroup | None, nodes: int):
         super().__init__()
@@ -36,6 +36,7 @@ class MemCgroup(KObject):
         self.nr_pages = 0  # memory.current in pages
         self.stat = {"thp_fault_alloc": 0, "thp_collapse_alloc": 0}
         self.objcg_parent: MemCgroup | None = None  # set when its objcgs were reparented
+        self.lru_folios: list = []  # its lruvecs' folios: the folios charged to it
 
     def __repr__(self) -> str:
         return f"<memcg {self.path}>"
@@ -182,10 +183,16 @@ def cgroup_rmdir(k, memcg: MemCgroup):
 
 def mem_cgroup_css_offline(k, memcg: MemCgroup):
     """mm/memcontrol.c: mem_cgroup_css_offline -- memcg_offline_kmem (list_lru reparenting),
-    then reparent_deferred_split_queue (V1 only), then reparent_shrinker_deferred."""
+    then reparent_deferred_split_queue (V1 only), then (7.1+) the LRU folios go to the parent,
+    then reparent_shrinker_deferred."""
     yield from memcg_offline_kmem(k, memcg)
     if k.cfg.patch.reparent_split_queue and not k.cfg.patch.thp_list_lru:
         yield from split_queue.reparent_deferred_split_queue(k, memcg)
+    if k.cfg.patch.lru_folio_reparent:
+        # f1cf8d2f36dc "mm: memcontrol: eliminate the problem of dying memory cgroup for LRU
+        # folios": memcg_reparent_objcgs -> lru_reparent_memcg, after the list_lru and
+        # split-queue reparenting (with or without kmem: LRU folios are charged via objcgs)
+        yield from lru_reparent_memcg(k, memcg, parent_mem_cgroup(memcg) or k.root_mem_cgroup)
     shrinker.reparent_shrinker_deferred(k, memcg)
 
 
@@ -211,6 +218,22 @@ def memcg_reparent_objcgs(k, memcg: MemCgroup, parent: MemCgroup):
     memcg.objcg_parent = parent
 
 
+def lru_reparent_memcg(k, memcg: MemCgroup, parent: MemCgroup):
+    """mm/memcontrol.c: memcg_reparent_objcgs -> lru_reparent_memcg (7.1, f1cf8d2f36dc) -- the
+    objcg that charges memcg's LRU folios now points to the parent, so folio_memcg() of every
+    folio of memcg is the parent from this step on (one pointer switch: all at once); the
+    folios' charges and css references follow, so they no longer pin the dying memcg."""
+    yield "lru_reparent_memcg"
+    for folio in memcg.lru_folios:
+        folio.memcg = parent
+        parent.lru_folios.append(folio)
+        css_get(parent)
+        memcg.nr_pages -= folio.nr_pages
+        parent.nr_pages += folio.nr_pages
+        css_put(k, memcg)
+    memcg.lru_folios = []
+
+
 def mem_cgroup_css_released(k, memcg: MemCgroup) -> None:
     """mm/memcontrol.c: mem_cgroup_css_released / css_free -- the memcg leaves the tree and is
     freed after a grace period (free_shrinker_info included)."""
@@ -234,6 +257,7 @@ def mem_cgroup_charge(k, folio, memcg: MemCgroup | None):
     if not ok:
         return -12
     folio.memcg = memcg
+    memcg.lru_folios.append(folio)
     css_get(memcg)
     memcg.nr_pages += folio.nr_pages
     return 0
@@ -246,6 +270,7 @@ def mem_cgroup_uncharge(k, folio) -> None:
     if memcg is None:
         return
     memcg.nr_pages -= folio.nr_pages
+    memcg.lru_folios.remove(folio)
     folio.memcg = None
     css_put(k, memcg)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import huge_memory
 from . import memcontrol as mc
 from .folio import (
+    HPAGE_PMD_ORDER,
     PG_partially_mapped,
     folio_lock,
     folio_put,
@@ -25,11 +26,23 @@ def migrate_pages(k, folio, nid: int, new_name: str):
     the mappings.  The source, frozen, leaves the deferred-split queue in
     __folio_migrate_mapping; since the 2026 fix (migrate_requeue_dst) the destination is queued
     again with the source's partially-mapped state before it becomes visible.  6.1: unmapping a
-    PTE-mapped source queues it first (page_remove_rmap).  Returns the destination or None."""
+    PTE-mapped source queues it first (page_remove_rmap).  6.10+ (migrate_split_deferred):
+    a queued, partially mapped source is split instead and its small folios migrate (see
+    try_split_folio).  Returns the destination (the split folio itself after a split) or
+    None."""
     yield "migrate_pages"
     if not (yield from folio_try_get(k, folio)):
         return None
     yield from folio_lock(k, folio)
+    if k.cfg.patch.migrate_split_deferred:
+        yield "migrate_pages_batch"  # the lockless list_empty(&folio->_deferred_list)
+        if (folio.order > 1 and not list_empty(folio._deferred_list)
+                and (not k.cfg.patch.partially_mapped_flag
+                     or folio.flags & PG_partially_mapped)):
+            if (yield from try_split_folio(k, folio, nid)) == 0:
+                folio_unlock(k, folio)
+                yield from folio_put(k, folio)
+                return folio
     dst = None
     ok = yield from may_fail("migrate_alloc")
     if ok:
@@ -43,6 +56,27 @@ def migrate_pages(k, folio, nid: int, new_name: str):
     count_vm_events(k, "pgmigrate_success", 1 << dst.order)
     yield from folio_put(k, folio)  # our pin: the source is now freed
     return dst
+
+
+def try_split_folio(k, folio, nid: int):
+    """mm/migrate.c: migrate_pages_batch -> try_split_folio (7262f208ca68, 6.10; 6.12 tests
+    folio_test_partially_mapped too) -- split instead of migrating whole: counted as
+    thp_migration_fail and thp_migration_split (PMD size), not as a success; then the small
+    folios that stay (split_folios) migrate one by one, each a pgmigrate_success."""
+    order = folio.order
+    ret = yield from huge_memory.split_huge_page(k, folio)
+    if ret:
+        return ret
+    if order == HPAGE_PMD_ORDER:
+        count_vm_event(k, "thp_migration_fail")
+        count_vm_event(k, "thp_migration_split")
+    n = folio.nr_pages
+    yield "migrate_pages_batch(split_folios)"
+    k.nodes[folio.nid].nr_used_pages -= n
+    k.nodes[nid].nr_used_pages += n
+    folio.nid = nid
+    count_vm_events(k, "pgmigrate_success", n)
+    return 0
 
 
 def _move(k, src, nid: int, new_name: str):
@@ -65,6 +99,7 @@ def _move(k, src, nid: int, new_name: str):
     dst.written = src.written
     if src.memcg is not None:
         dst.memcg = src.memcg  # mem_cgroup_migrate: the charge moves with the data
+        src.memcg.lru_folios.append(dst)
         mc.css_get(src.memcg)
         src.memcg.nr_pages += dst.nr_pages
     if k.cfg.patch.free_lockless_fastpath:

@@ -6,12 +6,15 @@ from __future__ import annotations
 from . import huge_memory
 from .folio import Folio, PG_partially_mapped, folio_put_refs
 from .sched import kasan_check
-from .vmstat import count_vm_event, mod_node_page_state
+from .vmstat import count_vm_event, mod_mthp_stat, mod_node_page_state
 
 
 def folio_add_new_anon_rmap(k, folio: Folio, pmd: bool) -> None:
     """mm/rmap.c: folio_add_new_anon_rmap (6.1: page_add_new_anon_rmap) -- the new folio is
-    mapped by one PMD, or by a PTE per page; the allocation reference becomes the mapping's."""
+    mapped by one PMD, or by a PTE per page; the allocation reference becomes the mapping's.
+    A large folio counts in its order's nr_anon stat (6.12)."""
+    if folio.order > 0:
+        mod_mthp_stat(k, folio.order, "nr_anon", 1)
     if pmd:
         folio.pmd_mapped = True
         folio.mapcount = 1

@@ -1,7 +1,10 @@
-"""mm/vmstat.c and include/linux/vm_event_item.h: the /proc/vmstat counters the model keeps.
+"""mm/vmstat.c and include/linux/vm_event_item.h: the /proc/vmstat counters the model keeps,
+and the per-order mTHP stats of mm/huge_memory.c.
 
-Names are exactly those of /proc/vmstat (and of the mTHP stats under
-/sys/kernel/mm/transparent_hugepage/hugepages-*/stats for per-order counters)."""
+Names are exactly those of /proc/vmstat; the per-order stats (``k.mthp_stat[(order, item)]``)
+are shown under their sysfs names, /sys/kernel/mm/transparent_hugepage/hugepages-<size>kB/
+stats/<item> (``split``, ``split_failed``, ``split_deferred``, ``nr_anon``,
+``nr_anon_partially_mapped``, ``anon_fault_alloc``, ...).  6.1 has no per-order stats."""
 
 from __future__ import annotations
 
@@ -10,9 +13,11 @@ VM_EVENTS = (
     "thp_collapse_alloc", "thp_collapse_alloc_failed",
     "thp_deferred_split_page", "thp_split_page", "thp_split_page_failed", "thp_split_pmd",
     "thp_underused_split_page", "thp_migration_success", "thp_migration_fail",
+    "thp_migration_split",
     "slabs_scanned", "pgmigrate_success",
 )
-NODE_STATS = ("nr_anon_transparent_hugepages", "nr_anon_partially_mapped")
+NODE_STATS = ("nr_anon_transparent_hugepages",)
+PAGE_SIZE_KB = 4
 
 
 def new_vmstat() -> dict[str, int]:
@@ -35,7 +40,30 @@ def mod_node_page_state(k, item: str, delta: int) -> None:
     k.vmstat[item] += delta
 
 
-def count_mthp_stat(k, order: int, item: str) -> None:
-    """mm/huge_memory.c: count_mthp_stat -- per-order counters (hugepages-<size>kB/stats)."""
+def mod_mthp_stat(k, order: int, item: str, delta: int) -> None:
+    """include/linux/huge_mm.h: mod_mthp_stat -- per-order counters (hugepages-<size>kB/stats);
+    none before the mTHP sysfs (the mthp flag: 6.1 has no per-order stats)."""
+    if not k.cfg.patch.mthp:
+        return
     key = (order, item)
-    k.mthp_stat[key] = k.mthp_stat.get(key, 0) + 1
+    k.mthp_stat[key] = k.mthp_stat.get(key, 0) + delta
+
+
+def count_mthp_stat(k, order: int, item: str) -> None:
+    """include/linux/huge_mm.h: count_mthp_stat."""
+    mod_mthp_stat(k, order, item, 1)
+
+
+def mthp_stat_name(order: int, item: str) -> str:
+    """The sysfs path of a per-order stat below /sys/kernel/mm/transparent_hugepage."""
+    return f"hugepages-{PAGE_SIZE_KB << order}kB/stats/{item}"
+
+
+def mthp_stats(k) -> dict[str, int]:
+    """Model helper: every per-order stat by its sysfs name (for reports and deltas)."""
+    return {mthp_stat_name(o, item): v for (o, item), v in sorted(k.mthp_stat.items())}
+
+
+def mthp_stat_total(k, item: str) -> int:
+    """Model helper: one per-order stat summed over the orders."""
+    return sum(v for (_, name), v in k.mthp_stat.items() if name == item)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..kernel.config import BOOT_OPTIONS, FLAGS, SYSFS_DEFAULTS
+from ..kernel.config import BOOT_OPTIONS, FLAGS, SYSFS_ALIASES, SYSFS_DEFAULTS
 from ..kernel.folio import HPAGE_PMD_ORDER
 from ..scenario import LDict, LList, ScenarioError, parse_yaml
 
@@ -235,7 +235,7 @@ def parse_workload(text: str, path: str = "<workload>") -> Workload:
     if not isinstance(sysfs, LDict):
         v.fail(host.lines.get("sysfs", host.line), "host.sysfs must be a mapping")
     for name in sysfs:
-        if name not in SYSFS_DEFAULTS:
+        if SYSFS_ALIASES.get(name, name) not in SYSFS_DEFAULTS:
             v.fail(sysfs.lines[name], f"unknown sysfs knob {name!r}; known: "
                    f"{', '.join(SYSFS_DEFAULTS)}")
     w.sysfs = dict(sysfs)
