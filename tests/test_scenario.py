@@ -81,3 +81,24 @@ def test_run_json_shape(tmp_path):
                                             "partial_unmap: f1"]
     assert "deferred_split_folio" in d["ops"][1]["functions"]
     assert d["ops"][1]["vmstat_delta"]["thp_deferred_split_page"] == 1
+
+
+def test_reclaim_by_kswapd_or_direct():
+    """reclaim: {memcg: root, by: kswapd|direct} names the driver (balance_pgdat or
+    do_try_to_free_pages); by is refused for memcg reclaim and with a priority."""
+    sc = parse_scenario(GOOD + "  - [ {reclaim: {memcg: root, node: 0, by: kswapd}} ]\n", "t.yaml")
+    assert sc.threads[1][0].args["by"] == "kswapd"
+    for bad, words in (("{memcg: A, by: kswapd}", "memcg: root"),
+                       ("{memcg: root, by: kswapd, priority: 0}", "memcg: root"),
+                       ("{memcg: root, by: bdflush}", "use kswapd")):
+        with pytest.raises(ScenarioError, match=words):
+            parse_scenario(GOOD + f"  - [ {{reclaim: {bad}}} ]\n", "t.yaml")
+
+
+def test_sysfs_shrink_underused_and_alias_accepted():
+    for knob in ("shrink_underused", "split_underused_thp"):
+        text = GOOD.replace("{variant: v7.2}", "{variant: v7.2, sysfs: {%s: false}}" % knob)
+        assert parse_scenario(text, "t.yaml").kernel.sysfs == {knob: False}
+    with pytest.raises(ScenarioError, match="unknown sysfs knob"):
+        parse_scenario(GOOD.replace("{variant: v7.2}", "{variant: v7.2, sysfs: {split_thp: 1}}"),
+                       "t.yaml")

@@ -19,6 +19,12 @@ BUGS = ROOT / "scenarios" / "bugs"
 V, OK = "violation", "ok"
 # file -> {preset: verdict} (the cells issue 3 lists)
 EXPECTED = {
+    # A1: the erase-first window of 6.13 ... 7.1 (v1's cell of the THP file is audit A9's)
+    "a1-reparent-erase-first": {"linux-6.1": OK, "v0": OK, "debian-6.12.117": OK,
+                                "linux-6.13": V, "v1": V, "series-v3": V, "series-v4": V,
+                                "series-v5": V, "v7.2": OK, "v7.2-fixes": OK},
+    "a1-thp-free-erase-first": {"v0": OK, "linux-6.13": OK, "series-v3": V, "series-v4": V,
+                                "series-v5": V, "v7.2": OK, "v7.2-fixes": OK},
     "b1-thp-rmdir-race": {"series-v3": V, "series-v4": V, "series-v5": OK, "v7.2": OK},
     "b1-dcache-rmdir-race": {"series-v3": V, "series-v4": V, "series-v5": OK, "v7.2": OK},
     "b2-nokmem-shared-list": {"series-v5": V, "v1": OK, "v7.2": OK},
@@ -30,13 +36,17 @@ EXPECTED = {
     "b13-node-locality": {"linux-6.1": V, "v0": V, "v1": V, "series-v3": OK, "series-v4": OK,
                           "series-v5": OK, "v7.2": OK, "v7.2-fixes": OK},
 }
-PROPERTY = {"b1-thp-rmdir-race": "bit_coverage", "b1-dcache-rmdir-race": "bit_coverage",
+PROPERTY = {"a1-reparent-erase-first": "list_integrity",
+            "a1-thp-free-erase-first": "list_integrity",
+            "b1-thp-rmdir-race": "bit_coverage", "b1-dcache-rmdir-race": "bit_coverage",
             "b2-nokmem-shared-list": "memcg_reclaim_reach",
             "b4-memcg-disabled-collapse": "no_oops", "b5-isolate-uaf": "no_use_after_free",
             "b6-collapse-alloc-fail": "honest_results", "b7-stale-bits": "stale_bits",
             "b13-node-locality": "node_locality"}
 # file -> (preset with the bug, flag, value that fixes it)
 FLIP = {
+    "a1-reparent-erase-first": ("series-v5", "list_lru_drain_before_erase", True),
+    "a1-thp-free-erase-first": ("series-v5", "list_lru_drain_before_erase", True),
     "b1-thp-rmdir-race": ("series-v4", "list_lru_bit_on_effective_memcg", True),
     "b1-dcache-rmdir-race": ("series-v4", "list_lru_bit_on_effective_memcg", True),
     "b2-nokmem-shared-list": ("series-v5", "shrinker_nonslab", False),
@@ -48,6 +58,7 @@ FLIP = {
 }
 # ... and the reverse: the fixed preset with the fix taken out has the bug again
 UNFIX = {
+    "a1-reparent-erase-first": "v7.2", "a1-thp-free-erase-first": "v7.2",
     "b1-thp-rmdir-race": "series-v5", "b1-dcache-rmdir-race": "series-v5",
     "b4-memcg-disabled-collapse": "series-v4", "b5-isolate-uaf": "series-v5",
     "b6-collapse-alloc-fail": "series-v5", "b7-stale-bits": "v7.2",
@@ -69,7 +80,8 @@ def matrix():
 def test_catalog_files_are_all_in_the_matrix(matrix):
     names = {Path(b["file"]).stem for b in matrix["bugs"]}
     assert names == set(EXPECTED)
-    assert set(matrix["presets"]) >= {"linux-6.1", "v0", "v1", "series-v3", "series-v4",
+    assert set(matrix["presets"]) >= {"linux-6.1", "v0", "linux-6.12", "debian-6.12.117",
+                                      "linux-6.13", "v1", "series-v3", "series-v4",
                                       "series-v5", "v7.2"}
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from lrulab.kernel import huge_memory as hm
 from lrulab.kernel import memory, rmap, vmscan
-from lrulab.kernel.folio import PG_partially_mapped, folio_get
+from lrulab.kernel.folio import PG_partially_mapped, folio_get, folio_put
 from lrulab.kernel.list import list_empty, list_entries
 
 
@@ -107,3 +107,56 @@ def test_collapse_result_when_sublist_allocation_fails(kh):
         res, folio = h.run(khugepaged.collapse_huge_page(h.k, "c", h.memcg("A"), 0, 512),
                            decide=lambda s: s != "list_lru_memcg")
         assert (res, folio) == (want, None)
+
+
+@pytest.mark.parametrize("variant,kept", [("linux-6.1", 256), ("v0", 100), ("v7.2", 100)])
+def test_split_remap_zeropage_on_every_anon_split(kh, variant, kept):
+    """6.12+ (b1f202060afe): a successful anon split maps the zero-filled subpages to the
+    shared zeropage and frees them, for a partially mapped THP too (audit B3); 6.1 keeps every
+    mapped subpage.  Model subpages: the first `written` hold data, unmaps take the top."""
+    h = kh(variant, memcgs=("A",))
+    f = fault(h, "f", written=100)
+    h.run(rmap.zap_partial(h.k, f))  # 256 stay mapped, 100 of them hold data
+    h.run(vmscan.shrink_node(h.k, 0, h.memcg("A"), 0))
+    assert f.split and f.nr_pages == kept
+    assert h.memcg("A").nr_pages == kept and h.k.nodes[0].nr_used_pages == kept
+
+
+def test_split_counts_pmd_events_and_per_order_stats(kh):
+    """6.12: thp_split_page(_failed) for HPAGE_PMD_ORDER only; every order counts the
+    per-order split / split_failed stats (audit B4: an order-4 split on 6.12 left
+    thp_split_page at 0 and hugepages-64kB/stats/split at 1)."""
+    h = kh("v0", memcgs=("A",))
+    m = fault(h, "m", order=4, written=16)
+    assert h.k.mthp_stat[(4, "nr_anon")] == 1
+    h.run(rmap.zap_partial(h.k, m))
+    h.run(folio_get(h.k, m))
+    h.run(hm.split_folio(h.k, m))
+    assert h.k.vmstat["thp_split_page_failed"] == 0 and h.k.mthp_stat[(4, "split_failed")] == 1
+    h.run(folio_put(h.k, m))
+    h.run(hm.split_folio(h.k, m))
+    assert m.split and h.k.vmstat["thp_split_page"] == 0
+    assert h.k.mthp_stat[(4, "split")] == 1 and h.k.mthp_stat[(4, "nr_anon")] == 0
+    assert h.k.mthp_stat[(4, "nr_anon_partially_mapped")] == 0
+    f = fault(h, "f")
+    h.run(rmap.zap_partial(h.k, f))
+    h.run(hm.split_folio(h.k, f))
+    assert h.k.vmstat["thp_split_page"] == 1 and h.k.mthp_stat[(9, "split")] == 1
+
+
+def test_no_per_order_stats_on_61(kh):
+    """6.1 has no hugepages-<size>kB/stats: nothing is counted there."""
+    h = kh("linux-6.1", memcgs=("A",))
+    f = fault(h, "f")
+    h.run(rmap.zap_partial(h.k, f))
+    h.run(hm.split_folio(h.k, f))
+    assert h.k.vmstat["thp_split_page"] == 1 and h.k.mthp_stat == {}
+
+
+def test_shrink_underused_knob_and_its_alias(kh):
+    """The knob is transparent_hugepage/shrink_underused (audit B7); the kernel variable's
+    name split_underused_thp is accepted as an alias."""
+    for knob in ("shrink_underused", "split_underused_thp"):
+        h = kh("v7.2", memcgs=("A",), sysfs={knob: False})
+        f = fault(h, "f")
+        assert h.k.cfg.sysfs["shrink_underused"] is False and list_empty(f._deferred_list)
