@@ -65,9 +65,13 @@ def test_incomplete_is_exit_3_never_ok():
     assert r.exit_code == 3
 
 
-def test_preemption_bound_still_finds_a_sequential_bug():
-    # B1's THP race shows even when rmdir runs to completion first (0 preemptions)
+def test_preemption_bound_finds_a_one_preemption_race():
+    # B1's THP race needs the adder preempted between folio_memcg() and the sublist lock: with
+    # 7.1's folio reparenting (audit A4) a partial unmap after the whole rmdir queues on P, so
+    # 0 preemptions find nothing (and say incomplete, never ok) and 1 finds it
     r = run("check", str(BUGS / "b1-thp-rmdir-race.yaml"), "--max-preemptions", "0", "--json")
+    assert r.exit_code == 3
+    r = run("check", str(BUGS / "b1-thp-rmdir-race.yaml"), "--max-preemptions", "1", "--json")
     assert r.exit_code == 1
     assert json.loads(r.stdout)["violations"][0]["property"] == "bit_coverage"
 
