@@ -64,7 +64,7 @@ def _mthp_order(name: str):
     if not mt or mt.group(2) not in _MTHP_ITEMS:
         return None
     kb = int(mt.group(1))
-    order = (kb // 4).bit_length() - 1
+    order = max((kb // 4).bit_length() - 1, 0)
     return order if 4 << order == kb and 2 <= order <= 9 else None
 
 
