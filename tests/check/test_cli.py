@@ -190,3 +190,63 @@ def test_expect_missing_violation_is_unexpectedly_ok(tmp_path):
 def test_expect_not_applied_when_the_kernel_is_overridden():
     r = run("check", B5, "--variant", "series-v4")
     assert r.exit_code == 1 and "expect:" not in r.output
+
+
+def test_check_and_ignore_select_properties():
+    q = str(ROOT / "scenarios" / "examples" / "q-b-migrate-while-rmdir.yaml")
+    r = run("check", q, "--variant", "v1", "--json")
+    got = {v["property"] for v in json.loads(r.stdout)["violations"]}
+    assert got == {"list_integrity", "assertion"}  # every violation, each its own trace
+    r = run("check", q, "--variant", "v1", "--ignore", "assertion", "--json")
+    assert {v["property"] for v in json.loads(r.stdout)["violations"]} == {"list_integrity"}
+    r = run("check", q, "--variant", "v1", "--check", "assertion,no_orphan", "--json")
+    d = json.loads(r.stdout)
+    assert d["check"] == ["assertion", "no_orphan"]
+    assert {v["property"] for v in d["violations"]} == {"assertion", "no_orphan"}
+    r = run("check", q, "--variant", "v1", "--first", "--json")
+    assert [v["property"] for v in json.loads(r.stdout)["violations"]] == ["list_integrity"]
+    r = run("check", q, "--check", "no_such")
+    assert r.exit_code == 2 and "--check no_such: unknown property" in r.stderr
+
+
+def test_strict_turns_accepted_into_a_violation():
+    b2 = BUGS / "b2-nokmem-shared-list.yaml"
+    r = run("check", b2, "--variant", "v7.2")
+    assert r.exit_code == 0 and "verdict: ok, accepted: memcg_reclaim_reach" in r.output
+    r = run("check", b2, "--variant", "v7.2", "--json")
+    assert json.loads(r.stdout)["accepted"][0]["property"] == "memcg_reclaim_reach"
+    r = run("check", b2, "--variant", "v7.2", "--strict", "--json")
+    assert r.exit_code == 1
+    (v,) = json.loads(r.stdout)["violations"]
+    assert v["property"] == "memcg_reclaim_reach" and "[--strict]" in v["message"]
+    r = run("run", b2, "--variant", "v7.2", "--strict")
+    assert r.exit_code == 1
+
+
+def test_ktap_check():
+    r = run("check", B5, "--format", "ktap")
+    lines = r.output.splitlines()
+    assert lines[0] == "KTAP version 1" and lines[2] == "1..1"
+    assert lines[3] == "ok 1 no_use_after_free # XFAIL expected violation"
+    r = run("check", B5, "--variant", "series-v4", "--format", "ktap")
+    assert "not ok 1 no_use_after_free" in r.output.splitlines()
+    assert r.exit_code == 1
+
+
+def test_bugs_ktap_and_selection_on_the_catalog():
+    b1 = BUGS / "b1-thp-rmdir-race.yaml"
+    b5 = BUGS / "b5-isolate-uaf.yaml"
+    r = run("bugs", b1, b5, "--preset", "series-v4", "--preset", "v7.2", "--format", "ktap")
+    assert r.exit_code == 0
+    lines = r.output.splitlines()
+    assert lines[:2] == ["KTAP version 1", "1..2"]
+    assert "    # Subtest: b1-thp-rmdir-race" in lines
+    assert any(x.startswith("    not ok 1 series-v4 # violation of bit_coverage") for x in lines)
+    assert "    ok 2 v7.2" in lines and "not ok 1 b1-thp-rmdir-race" in lines
+    # --ignore on the catalog: the bug's property ignored, nothing is left to violate
+    r = run("bugs", b5, "--preset", "series-v4", "--ignore", "no_use_after_free", "--json")
+    assert json.loads(r.stdout)["bugs"][0]["cells"]["series-v4"]["verdict"] == "ok"
+    r = run("bugs", b5, "--preset", "series-v4", "--check", "no_use_after_free,counters",
+            "--first", "--json")
+    cell = json.loads(r.stdout)["bugs"][0]["cells"]["series-v4"]
+    assert cell["verdict"] == "violation" and cell["violated"] == ["no_use_after_free"]
