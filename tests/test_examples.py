@@ -48,3 +48,38 @@ def test_two_node_reclaim(variant, cross):
     r = run("two-node-reclaim.yaml", variant)
     assert len(r.properties["node_locality"]) == cross
     assert r.vmstat["thp_split_page"] == (3 if cross else 1)
+
+
+def _check(name, *args):
+    import json
+
+    from click.testing import CliRunner
+
+    from lrulab.cli import main
+    r = CliRunner().invoke(main, ["check", EX + name, "--json", *args])
+    return r.exit_code, json.loads(r.stdout)
+
+
+def test_question_a_v72_nokmem_memcg_reclaim_never_splits_b():
+    code, d = _check("q-a-nokmem-memcg-reclaim-b.yaml")
+    assert code == 0 and d["verdict"] == "ok" and d["expect"]["outcome"].startswith("as exp")
+    assert d["accepted"] and all(a["property"] == "memcg_reclaim_reach" for a in d["accepted"])
+    code, d = _check("q-a-nokmem-memcg-reclaim-b.yaml", "--variant", "v1")
+    assert code == 1 and {v["property"] for v in d["violations"]} == {"assertion"}
+
+
+@pytest.mark.parametrize("variant,lost", [("linux-6.1", True), ("v0", True),
+                                          ("series-v4", True), ("series-v5", False),
+                                          ("v7.2", False)])
+def test_question_b_migrate_while_rmdir(variant, lost):
+    code, d = _check("q-b-migrate-while-rmdir.yaml", "--variant", variant,
+                     "--check", "assertion")
+    assert (d["verdict"] == "violation") == lost
+    if lost:
+        assert "reachable: global reclaim on every node would not reach c1" in \
+            d["violations"][0]["message"]
+
+
+def test_question_c_node0_reclaim_spares_node1():
+    code, d = _check("q-c-node0-reclaim-spares-node1.yaml")
+    assert code == 0 and d["verdict"] == "ok"

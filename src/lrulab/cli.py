@@ -47,6 +47,36 @@ def overrides(variant, patch, boot) -> dict:
     return ov
 
 
+def _props(opt: str, value: str | None) -> list | None:
+    from .scenario import PROPERTIES
+    if value is None:
+        return None
+    names = [p.strip() for p in value.split(",") if p.strip()]
+    for p in names:
+        if p not in PROPERTIES:
+            raise BadInput(f"{opt} {p}: unknown property; known: {', '.join(PROPERTIES)}")
+    return names
+
+
+def selection(check: str | None, ignore: str | None, strict: bool = False) -> dict:
+    """Overrides for the properties to check: --check P,... replaces the file's 'check:',
+    --ignore P,... drops some, --strict counts behaviours accepted by design as violations."""
+    ov: dict = {}
+    if check is not None:
+        ov["check"] = _props("--check", check)
+    if ignore is not None:
+        ov["ignore"] = _props("--ignore", ignore)
+    if strict:
+        ov["strict"] = True
+    return ov
+
+
+def configured(ov: dict) -> bool:
+    """Whether the command line changed the kernel the file asks for (then its 'expect:',
+    which is about that kernel, is not applied)."""
+    return any(k in ov for k in ("variant", "patches", "boot"))
+
+
 def load(path, ov):
     from .scenario import ScenarioError, load_scenario
     try:
@@ -59,6 +89,17 @@ variant_opt = click.option("--variant", help="preset to use instead of the file'
 patch_opt = click.option("--patch", multiple=True, metavar="FLAG=BOOL", help="flip a patch flag")
 boot_opt = click.option("--boot", multiple=True, metavar="OPT", help="add a boot option")
 json_opt = click.option("--json", "as_json", is_flag=True, help="one JSON object on stdout")
+
+
+def select_opts(f):
+    """--check, --ignore and --strict (property selection), for run, check and bugs."""
+    f = click.option("--strict", is_flag=True,
+                     help="behaviours a property accepts by design are violations")(f)
+    f = click.option("--ignore", "ignore_props", metavar="P,...",
+                     help="do not check these properties")(f)
+    f = click.option("--check", "check_props", metavar="P,...",
+                     help="check these properties instead of the file's 'check:'")(f)
+    return f
 
 
 class _Group(click.Group):
@@ -118,17 +159,29 @@ def variants(as_json):
 @patch_opt
 @boot_opt
 @json_opt
-def run(file, variant, patch, boot, as_json):
-    """Run FILE sequentially: setup, then each thread's ops in order."""
+@select_opts
+def run(file, variant, patch, boot, as_json, check_props, ignore_props, strict):
+    """Run FILE sequentially: setup, then each thread's ops in order, then 'after:'; each
+    assert prints pass or fail at its line."""
+    from .check.outcome import expectation
     from .report import print_run, run_json
     from .runner import run_scenario
-    sc = load(file, overrides(variant, patch, boot))
+    ov = overrides(variant, patch, boot)
+    sc = load(file, {**ov, **selection(check_props, ignore_props, strict)})
     result = run_scenario(sc)
+    violated = {p for p, m in result.properties.items() if m}
+    exp = None if configured(ov) else expectation(
+        sc.expect, "violation" if violated else "ok", violated)
     if as_json:
-        click.echo(json.dumps(run_json(result), indent=1))
+        out = run_json(result)
+        if exp is not None:
+            out["expect"] = {"violation": sc.expect["violation"], "outcome": exp[0]}
+        click.echo(json.dumps(out, indent=1))
     else:
         print_run(result)
-    sys.exit(0 if result.ok else 1)
+        if exp is not None:
+            click.echo(f"expect: {exp[0]}")
+    sys.exit(exp[1] if exp is not None else (0 if result.ok else 1))
 
 
 # Other rooms register their commands here.

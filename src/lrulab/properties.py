@@ -200,6 +200,28 @@ def memcg_reclaim_reach(k) -> list[str]:
     return out
 
 
+def memcg_reclaim_reach_accepted(k) -> list[str]:
+    """What memcg_reclaim_reach accepts by design: when the THP shrinker is not memcg-aware
+    (7.2 under cgroup.memory=nokmem: shrinker_alloc fell back), the queued folios charged to
+    an online memcg M's subtree that memcg reclaim of M on their node would not reach (only
+    global reclaim splits them).  --strict makes these violations."""
+    s = k.deferred_split_shrinker
+    if _shrinker_memcg_aware(s) or mc.mem_cgroup_disabled(k):
+        return []
+    queued = [f for _, f in queued_folios(k) if not f.freed]
+    out = []
+    for m in [m for m in k.memcgs.values() if m.online]:
+        sub = set(id(x) for x in mc.mem_cgroup_iter(k, m))
+        for nid in range(k.cfg.nodes):
+            want = {f.name for f in queued if f.nid == nid and id(f.memcg) in sub}
+            if want:
+                missed = want - _reached(k, nid, m.path)
+                out += [f"memcg reclaim of {m.path} on node {nid} would not reach {n} (the THP "
+                        f"shrinker is not memcg-aware: only global reclaim splits it)"
+                        for n in sorted(missed)]
+    return out
+
+
 def _reached(k, nid, path) -> set:
     c = _copy(k)
     target = c.memcgs[path] if path else None
@@ -212,6 +234,71 @@ def node_locality(k) -> list[str]:
     return [f"reclaim for node {r} split a folio on node {f}"
             + (f" (memcg {m.path or 'root'})" if m is not None else "")
             for r, f, m, _ in k.split_log if r != f]
+
+
+def _in_subtree(memcg, top) -> bool:
+    while memcg is not None:
+        if memcg is top:
+            return True
+        memcg = memcg.parent
+    return False
+
+
+def memcg_locality(k) -> list[str]:
+    """A deferred-split scan run for a memcg M (sc->memcg, not the root) splits only folios
+    charged to M's subtree (offline descendants included: their folios are still M's)."""
+    out = []
+    for _, _, m, fm in k.split_log:
+        if m is None or mc.mem_cgroup_is_root(k, m) or _in_subtree(fm, m):
+            continue
+        who = fm.path if fm is not None and fm.path else "root"
+        out.append(f"reclaim for memcg {m.path} split a folio charged to {who}")
+    return out
+
+
+def _partially_mapped(f) -> bool:
+    """Large, still mapped, and not every page of it: what the deferred-split queue is for
+    (by the mappings, not PG_partially_mapped, which 6.1 does not have)."""
+    return (f.order > 1 and not f.freed and not f.split and not f.pmd_mapped
+            and 0 < f.nr_pages_mapped < 1 << f.order)
+
+
+def no_orphan(k) -> list[str]:
+    """At quiescence every partially mapped large folio is queued where some reclaim path
+    reaches it: global reclaim of its node (which walks every memcg, zombies included, and the
+    node lists) takes it off a deferred-split list.  Answered on a copy."""
+    orphans = {f.name: f for f in k.folios.values() if f is not None and _partially_mapped(f)}
+    out = []
+    for nid in sorted({f.nid for f in orphans.values()}):
+        reached = _reached(k, nid, None)
+        for name in sorted(n for n, f in orphans.items() if f.nid == nid):
+            if name not in reached:
+                at = "queued" if any(f is orphans[name] for _, f in queued_folios(k)) else \
+                    "on no deferred-split list"
+                out.append(f"{name} is partially mapped and {at}, but no reclaim of node {nid} "
+                           "reaches it")
+    return out
+
+
+def no_leak(k) -> list[str]:
+    """Once every thread finished and every folio and lru object is freed: every removed memcg
+    is released, and every memcg still there holds only its base css reference and no
+    charged page."""
+    objs = [f for f in k.folios.values() if f is not None]
+    objs += [o for u in k.lrus.values() for o in u.items.values()]
+    if any(not o.freed for o in objs):
+        return []
+    out = []
+    for m in k.memcgs.values():
+        if m.dying or not m.online:
+            out.append(f"{m.path} was removed but is never released (css_refcnt "
+                       f"{m.css_refcnt})")
+        elif m.css_refcnt != 1:
+            out.append(f"{m.path}: css_refcnt {m.css_refcnt} with nothing charged (expected 1, "
+                       "the base reference)")
+        if m.nr_pages:
+            out.append(f"{m.path}: {m.nr_pages} pages still charged with every folio freed")
+    return out
 
 
 def stale_bits(k) -> list[str]:
@@ -260,6 +347,10 @@ def reparent_complete(k) -> list[str]:
     return out
 
 
+# property -> the behaviours it accepts by design in a state (reported 'ok, accepted: ...';
+# violations under --strict)
+ACCEPTED = {"memcg_reclaim_reach": memcg_reclaim_reach_accepted}
+
 REGISTRY = {
     "no_warn": (no_warn, "step"),
     "no_oops": (no_oops, "step"),
@@ -272,4 +363,9 @@ REGISTRY = {
     "stale_bits": (stale_bits, "quiescent"),
     "honest_results": (honest_results, "quiescent"),
     "reparent_complete": (reparent_complete, "quiescent"),
+    "memcg_locality": (memcg_locality, "step"),
+    "no_orphan": (no_orphan, "quiescent"),
+    "no_leak": (no_leak, "quiescent"),
 }
+# properties of the whole state graph, decided by the checker (check/engine.py: livelocks)
+GRAPH_PROPERTIES = ("termination",)

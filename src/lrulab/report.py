@@ -17,9 +17,13 @@ def run_json(r: RunResult) -> dict:
     return {
         "scenario": r.scenario.path, "name": r.scenario.name, "variant": r.variant,
         "patches": r.patches, "boot": r.boot,
-        "ops": [{"thread": o.thread, "op": o.op.text(), "line": o.op.line, "result": o.result,
+        "ops": [{"thread": o.thread, "op": o.op.text() if o.op else None,
+                 "line": o.op.line if o.op else None, "result": o.result,
                  "functions": o.functions, "vmstat_delta": o.vmstat_delta, "state": o.state,
-                 "events": o.events} for o in r.ops],
+                 "events": o.events,
+                 "asserts": [{"line": a.line, "holds": not m, "messages": m}
+                             for a, m in o.asserts]} for o in r.ops],
+        "accepted": r.accepted,
         "vmstat": r.vmstat, "memcgs": r.memcgs, "events": r.events,
         "properties": {n: {"holds": not m, "messages": m} for n, m in r.properties.items()},
         "verdict": "ok" if r.ok else "violation",
@@ -33,13 +37,20 @@ def print_run(r: RunResult) -> None:
     echo(f"{sc.name}  [{r.variant}{flips}{' ' + ' '.join(r.boot) if r.boot else ''}]")
     prev: dict = {}
     for o in r.ops:
-        echo(f"\n{o.thread:>5}  {o.op.text()}   (line {o.op.line})  -> {o.result}")
+        if o.op is None:  # asserts at the join, before any 'after:' op
+            echo(f"\n{o.thread:>5}  (all threads finished)")
+        else:
+            echo(f"\n{o.thread:>5}  {o.op.text()}   (line {o.op.line})  -> {o.result}")
         if o.functions:
             echo(f"       via {' > '.join(o.functions)}")
         for key, val in o.vmstat_delta.items():
             echo(f"       {key} {val:+d}")
         for e in o.events:
             echo(f"       ! {e}")
+        for a, msgs in o.asserts:
+            echo(f"       assert (line {a.line}): {'FAIL' if msgs else 'pass'}")
+            for m in msgs:
+                echo(f"          {m.split(': ', 1)[1]}")
         changed = [f"{k}: {v}" for k, v in o.state.items() if prev.get(k) != v]
         changed += [f"{k}: -" for k in prev if k not in o.state]
         for line in changed:
@@ -67,4 +78,8 @@ def print_run(r: RunResult) -> None:
         echo(f"  {'ok  ' if not msgs else 'FAIL'}  {name}")
         for m in msgs:
             echo(f"          {m}")
-    echo(f"\nverdict: {'ok' if r.ok else 'violation'}")
+    for name, msgs in r.accepted.items():
+        for m in msgs:
+            echo(f"  accepted by design: {name}: {m} (--strict makes it a violation)")
+    acc = ", accepted: " + ", ".join(r.accepted) if r.accepted and r.ok else ""
+    echo(f"\nverdict: {'ok' if r.ok else 'violation'}{acc}")

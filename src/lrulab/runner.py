@@ -6,8 +6,8 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
+from . import asserts as am
 from .kernel.sched import KernelEvent, Oops, run_sync
-from .kernel.vmstat import mthp_stats
 from .ops import build_kernel, run_op
 from .properties import REGISTRY
 from .scenario import Op, Scenario
@@ -31,6 +31,7 @@ class OpRecord:
     vmstat_delta: dict
     state: dict
     events: list = field(default_factory=list)
+    asserts: list = field(default_factory=list)  # [(Assert, failure messages)]
 
 
 @dataclass
@@ -45,6 +46,7 @@ class RunResult:
     events: list
     properties: dict  # name -> list of messages
     kernel: object = None
+    accepted: dict = field(default_factory=dict)  # name -> behaviours accepted by design
 
     @property
     def ok(self) -> bool:
@@ -103,25 +105,58 @@ def _tb_stack(e: BaseException) -> tuple:
     return tuple(names)
 
 
-def counters(k) -> dict[str, int]:
-    """/proc/vmstat, then the per-order stats under their sysfs names
-    (hugepages-<size>kB/stats/<item>)."""
-    return {**k.vmstat, **mthp_stats(k)}
-
-
 def run_scenario(sc: Scenario, trace: bool = True) -> RunResult:
     """Run a scenario sequentially and evaluate its properties at the end."""
     k = build_kernel(sc)
-    records = []
+    records: list = []
     plan = [("setup", op) for op in sc.setup]
     for i, ops in enumerate(sc.threads):
         plan += [(f"T{i}", op) for op in ops]
-    tasks = {}
+    # sequence -> counters at its previous assert (vmstat deltas); 'after' starts from the
+    # end of setup
+    marks: dict = {"setup end": am.counters(k)}
+    _run_plan(k, plan, records, marks, trace)
+    k.current = k.tasks[0]
+    props = {name: REGISTRY[name][0](k) for name in sc.check if name in REGISTRY}
+    accepted = accepted_notes(k, sc)
+    if sc.strict:  # --strict: nothing accepted by design
+        for name, msgs in accepted.items():
+            props[name] = props.get(name, []) + [f"{m} [--strict]" for m in msgs]
+        accepted = {}
+    if sc.after or sc.after_asserts:
+        k.current = k.task("after")
+        marks["after"] = marks["setup end"]
+        lead = [(a, am.evaluate(k, a, marks["after"])) for a in sc.after_asserts]
+        if lead:
+            records.append(OpRecord("after", None, "", [], {}, snapshot(k), [], lead))
+            marks["after"] = am.counters(k)
+        _run_plan(k, [("after", op) for op in sc.after], records, marks, trace)
+        for name in sc.check:  # step properties (events only grow) cover the after ops too
+            if name in REGISTRY and REGISTRY[name][1] == "step":
+                props[name] = REGISTRY[name][0](k)
+    if am.ASSERTION in sc.check:
+        props[am.ASSERTION] = [m for r in records for _, msgs in r.asserts for m in msgs]
+    ks = sc.kernel
+    return RunResult(sc, ks.variant, dict(ks.patches), list(ks.boot), records, am.counters(k),
+                     memcg_counts(k), [str(e) for e in k.events], props, k, accepted)
+
+
+def accepted_notes(k, sc: Scenario) -> dict:
+    """What the scenario's properties accept by design in this state (properties.ACCEPTED);
+    with sc.strict the caller counts them as violations instead."""
+    from .properties import ACCEPTED
+    return {name: msgs for name in sc.check if name in ACCEPTED
+            for msgs in [ACCEPTED[name](k)] if msgs}
+
+
+def _run_plan(k, plan, records, marks, trace) -> None:
+    tasks: dict = {}
     for tname, op in plan:
         if tname not in tasks:
             tasks[tname] = k.task(tname)
         k.current = tasks[tname]
-        before = counters(k)
+        marks.setdefault(tname, am.counters(k))
+        before = am.counters(k)
         nev = len(k.events)
         tracer = _CallTrace() if trace else None
         if tracer:
@@ -131,14 +166,15 @@ def run_scenario(sc: Scenario, trace: bool = True) -> RunResult:
         finally:
             if tracer:
                 sys.setprofile(None)
-        after = counters(k)
+        after = am.counters(k)
         delta = {key: after[key] - before.get(key, 0) for key in after
                  if after[key] != before.get(key, 0)}
+        checked = []
+        for a in op.asserts if str(result) != "oops" else ():  # the task died in the op
+            checked.append((a, am.evaluate(k, a, marks[tname])))
+            marks[tname] = am.counters(k)
         records.append(OpRecord(tname, op, str(result), tracer.names if tracer else [], delta,
-                                snapshot(k), [str(e) for e in k.events[nev:]]))
-    k.current = k.tasks[0]
-    props = {name: REGISTRY[name][0](k) for name in sc.check}
-    ks = sc.kernel
-    return RunResult(sc, ks.variant, dict(ks.patches), list(ks.boot), records, counters(k),
-                     memcg_counts(k), [str(e) for e in k.events], props, k)
+                                snapshot(k), [str(e) for e in k.events[nev:]], checked))
+        if tname == "setup":
+            marks["setup end"] = am.counters(k)
 

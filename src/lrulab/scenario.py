@@ -4,11 +4,12 @@ The format is a contract other tools write to (see docs/scenarios.md)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
 
+from . import asserts as asserts_mod
 from .kernel.config import (
     BOOT_OPTIONS,
     FLAGS,
@@ -22,7 +23,8 @@ from .kernel.sched import ALLOC_SITES
 
 PROPERTIES = ("no_warn", "no_oops", "no_use_after_free", "list_integrity", "counters",
               "bit_coverage", "memcg_reclaim_reach", "node_locality", "stale_bits",
-              "honest_results", "reparent_complete")
+              "honest_results", "reparent_complete", "memcg_locality", "no_orphan", "no_leak",
+              "termination", asserts_mod.ASSERTION)
 
 # op -> (field -> (required, kind)); kind: path | memcg | node | nodeall | int | name | folio |
 # lru | item | sites | priority
@@ -48,8 +50,8 @@ OPS: dict[str, dict[str, tuple[bool, str]]] = {
 }
 SCALAR_OPS = {"mkdir": "path", "rmdir": "path", "partial_unmap": "folio", "unmap": "folio",
               "get": "folio", "put": "folio", "split": "folio"}
-TOP_KEYS = {"name", "kernel", "memcgs", "setup", "threads", "check", "expect", "description",
-            "properties_note"}
+TOP_KEYS = {"name", "kernel", "memcgs", "setup", "threads", "after", "check", "expect",
+            "description", "properties_note"}
 KERNEL_KEYS = {"variant", "patches", "boot", "nodes", "sysfs", "lrus", "inject_alloc_failures"}
 
 
@@ -63,6 +65,7 @@ class Op:
     args: dict
     line: int
     file: str = ""
+    asserts: tuple = ()  # asserts.Assert entries that follow the op in the file
 
     def text(self) -> str:
         """The op as written, in flow style: 'fault: {memcg: A, node: 0, as: f1}'."""
@@ -94,11 +97,20 @@ class Scenario:
     check: list
     expect: dict | None = None
     description: str = ""
+    after: list = field(default_factory=list)  # sequential ops once every thread finished
+    after_asserts: tuple = ()  # asserts at the join, before any 'after' op
+    strict: bool = False  # behaviours a property accepts by design are violations
 
     def all_ops(self):
         yield from self.setup
         for t in self.threads:
             yield from t
+
+    def all_asserts(self):
+        yield from self.after_asserts
+        for t in [self.setup, self.after, *self.threads]:
+            for op in t:
+                yield from op.asserts
 
 
 # -- YAML with line numbers ---------------------------------------------------------------
@@ -195,11 +207,17 @@ def parse_scenario(text: str, path: str = "<scenario>", overrides: dict | None =
             t = LList([t])
             t.line, t.lines = line, [line]
         threads.append(_ops(v, t, line, state, f"thread {i}"))
-    check = _check(v, doc)
+    lead: list = []
+    after = _ops(v, doc.get("after", LList()), doc.lines.get("after", doc.line), state, "after",
+                 lead)
+    ov = overrides or {}
+    has_asserts = bool(lead) or any(op.asserts for op in setup + after + sum(threads, []))
+    check = _check(v, doc, ov, has_asserts)
     expect = _expect(v, doc)
     name = doc.get("name", Path(path).stem)
     return Scenario(path, str(name), kernel, memcgs, setup, threads, check, expect,
-                    str(doc.get("description", "")))
+                    str(doc.get("description", "")), after, tuple(lead),
+                    bool(ov.get("strict")))
 
 
 def _kernel(v: _V, doc: LDict, ov: dict) -> KernelSpec:
@@ -294,11 +312,26 @@ class _Names:
                                kernel.sysfs)
 
 
-def _ops(v: _V, raw, line: int, st: _Names, where: str) -> list:
+def _ops(v: _V, raw, line: int, st: _Names, where: str, lead: list | None = None) -> list:
+    """The ops of one sequence; an 'assert:' entry attaches to the op before it (in
+    'after:', asserts before the first op go to ``lead``: they run at the join)."""
     if not isinstance(raw, list):
         v.fail(line, f"{where} must be a list of ops")
-    return [_op(v, item, raw.lines[i] if isinstance(raw, LList) else line, st)
-            for i, item in enumerate(raw)]
+    out: list = []
+    for i, item in enumerate(raw):
+        iline = raw.lines[i] if isinstance(raw, LList) else line
+        if isinstance(item, dict) and len(item) == 1 and "assert" in item:
+            a = asserts_mod.parse_assert(v.fail, item["assert"], iline, v.path, st)
+            if out:
+                out[-1] = replace(out[-1], asserts=out[-1].asserts + (a,))
+            elif lead is not None:
+                lead.append(a)
+            else:
+                v.fail(iline, f"an assert follows an op: put an op before it in {where}, or "
+                       "assert this at the end of setup")
+            continue
+        out.append(_op(v, item, iline, st))
+    return out
 
 
 def _op(v: _V, item, line: int, st: _Names) -> Op:
@@ -425,19 +458,29 @@ def _effects(v: _V, line: int, kind: str, args: dict, st: _Names) -> None:
         v.fail(line, "rmdir: the root memcg cannot be removed")
 
 
-def _check(v: _V, doc: LDict) -> list:
+def _check(v: _V, doc: LDict, ov: dict, has_asserts: bool) -> list:
+    """The properties to check: the file's 'check:' (default: all), plus 'assertion' when the
+    file has asserts (the user's own expectations are always checked), or the CLI's --check
+    list instead; then minus --ignore."""
     raw = doc.get("check")
-    if raw is None:
-        return list(PROPERTIES)
-    line = doc.lines["check"]
-    if isinstance(raw, str):
-        raw = [raw]
-    if not isinstance(raw, list):
-        v.fail(line, "check must be a list of property names")
-    for p in raw:
-        if p not in PROPERTIES:
-            v.fail(line, f"unknown property {p!r}; known: {', '.join(PROPERTIES)}")
-    return list(raw)
+    if ov.get("check") is not None:
+        out = list(ov["check"])
+    elif raw is None:
+        out = [p for p in PROPERTIES if p != asserts_mod.ASSERTION or has_asserts]
+    else:
+        line = doc.lines["check"]
+        if isinstance(raw, str):
+            raw = [raw]
+        if not isinstance(raw, list):
+            v.fail(line, "check must be a list of property names")
+        for p in raw:
+            if p not in PROPERTIES:
+                v.fail(line, f"unknown property {p!r}; known: {', '.join(PROPERTIES)}")
+        out = list(raw)
+        if has_asserts and asserts_mod.ASSERTION not in out:
+            out.append(asserts_mod.ASSERTION)
+    ignore = set(ov.get("ignore") or ())
+    return [p for p in out if p not in ignore]
 
 
 def _expect(v: _V, doc: LDict):

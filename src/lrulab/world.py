@@ -23,11 +23,14 @@ snapshot still names the reader's current section.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import pickle
 import re
 
+from . import asserts as am
 from .check.canon import Canon, _slot_names, map_strings
+from .check.engine import Accepted
 from .kernel.config import Config
 from .kernel.kernel import Kernel, LruUser
 from .kernel.list_lru import ListLru
@@ -35,7 +38,7 @@ from .kernel.memcontrol import MemCgroup
 from .kernel.sched import Choice, GracePeriod, KernelEvent, KObject, Oops, SpinLock, Task, run_sync
 from .ops import build_kernel, run_op
 from .properties import REGISTRY
-from .runner import _tb_stack, decide_from, execute
+from .runner import _tb_stack, accepted_notes, decide_from, execute
 from .scenario import OPS, Op, Scenario
 from .view import diff, snapshot
 
@@ -283,7 +286,7 @@ class Live:
     """One live state: the kernel and each thread's generator."""
 
     __slots__ = ("k", "tasks", "pc", "gens", "want", "done", "counts", "results", "nev",
-                 "nsplit", "names", "keep", "created", "stepping")
+                 "nsplit", "names", "keep", "created", "stepping", "marks", "pending")
 
     def __init__(self, k, ntreads):
         self.k = k
@@ -302,6 +305,8 @@ class Live:
         self.counts: dict = {}
         self.nev = len(k.events)
         self.nsplit = len(k.split_log)
+        self.marks = [None] * ntreads  # counters at each thread's previous assert (vmstat)
+        self.pending: list = []  # assert failures of the step being run
 
 
 class KernelWorld:
@@ -312,13 +317,21 @@ class KernelWorld:
         self.ops = [list(t) for t in sc.threads]
         self.threads = [f"T{i}" for i in range(len(self.ops))]
         self.inject = sc.kernel.inject_alloc_failures
-        self.step_props = [p for p in sc.check if REGISTRY[p][1] == "step"]
-        self.end_props = [p for p in sc.check if REGISTRY[p][1] == "quiescent"]
+        self.step_props = [p for p in sc.check if p in REGISTRY and REGISTRY[p][1] == "step"]
+        self.end_props = [p for p in sc.check if p in REGISTRY and REGISTRY[p][1] == "quiescent"]
+        self.asserts = am.ASSERTION in sc.check
+        self.vm_asserts = self.asserts and any(a.uses_vmstat() for a in sc.all_asserts())
         k = build_kernel(sc)
+        self.setup_assert_fails: list = []
+        mark = am.counters(k)
         if sc.setup:
             k.current = k.task("setup")
             for op in sc.setup:
                 execute(k, op)
+                for a in op.asserts if self.asserts else ():
+                    self.setup_assert_fails += am.evaluate(k, a, mark)
+                    mark = am.counters(k)
+        self.setup_counters = am.counters(k)
         k.current = k.tasks[0]
         self.setup_events = [str(e) for e in k.events]
         self._base = k
@@ -376,7 +389,14 @@ class KernelWorld:
 
     def initial_violations(self) -> list:
         """Step properties the sequential setup already violated."""
-        return [(p, m) for p in self.step_props for m in REGISTRY[p][0](self._base)]
+        return [(p, m) for p in self.step_props for m in REGISTRY[p][0](self._base)] + \
+            [(am.ASSERTION, m) for m in self.setup_assert_fails]
+
+    def violation_key(self, prop: str, msg: str):
+        """Violations the checker traces separately: one per property, one per assert."""
+        if prop == am.ASSERTION:
+            return (prop, msg.split(": ", 1)[0])
+        return prop
 
     def replay(self, path) -> Live:
         h = self.initial()
@@ -427,6 +447,8 @@ class KernelWorld:
         k.current = h.tasks[i]
         gen = h.gens[i]
         if gen is None:
+            if self.vm_asserts and h.marks[i] is None:
+                h.marks[i] = am.counters(k)
             gen = h.gens[i] = run_op(k, self.ops[i][h.pc[i]])
             send = None
         else:
@@ -459,12 +481,14 @@ class KernelWorld:
         """The step properties the last step violated: their messages beyond those already
         counted on this schedule (events and split_log only grow)."""
         k = h.k
+        out = [(am.ASSERTION, m) for m in h.pending]
+        h.pending = []
         if len(k.events) == h.nev and len(k.split_log) == h.nsplit:
-            return []
+            return out
         new = k.events[h.nev:]
         h.nev, h.nsplit = len(k.events), len(k.split_log)
-        out = [(MODEL_ERROR, f"model error (a bug of lrulab's model): {e}") for e in new
-               if e.kind == MODEL_ERROR]
+        out += [(MODEL_ERROR, f"model error (a bug of lrulab's model): {e}") for e in new
+                if e.kind == MODEL_ERROR]
         for p in self.step_props:
             msgs = REGISTRY[p][0](k)
             n = h.counts[p]
@@ -475,6 +499,10 @@ class KernelWorld:
 
     def _op_done(self, h, i, value):
         h.results[i].append(str(value))
+        for a in self.ops[i][h.pc[i]].asserts if self.asserts else ():
+            h.pending += am.evaluate(h.k, a, h.marks[i])
+            if self.vm_asserts:
+                h.marks[i] = am.counters(h.k)
         h.gens[i] = None
         h.want[i] = _START
         h.pc[i] += 1
@@ -490,6 +518,8 @@ class KernelWorld:
     def fingerprint(self, h: Live) -> bytes:
         wants = ["start" if w is _START else w for w in h.want]
         if self._sym is None:
+            if self.vm_asserts:  # the baselines of vmstat asserts decide their future
+                return _CANON.digest([h.k, h.pc, h.done, h.gens, wants, h.marks])
             return _CANON.digest([h.k, h.pc, h.done, h.gens, wants])
         return min(_sym_digest(c, words, perm, [h.pc, h.done, h.gens, wants], h.k)
                    for c, words, perm in self._sym)
@@ -501,10 +531,38 @@ class KernelWorld:
             out = []
             for p in self.end_props:
                 out += [(p, m) for m in REGISTRY[p][0](h.k)]
+            for p, msgs in accepted_notes(h.k, self.sc).items():
+                if self.sc.strict:
+                    out += [(p, f"{m} [--strict]") for m in msgs]
+                else:
+                    out += [Accepted(p, m) for m in msgs]
+            if self.sc.after or self.sc.after_asserts:
+                out += self._after(h.k)
             return out
         if "no_oops" in self.sc.check:
             return [("no_oops", "deadlock: " + "; ".join(self._waits(h)))]
         return []
+
+    def _after(self, k) -> list:
+        """The 'after:' block on a copy of the final state: its ops in order, sequentially,
+        then their asserts (vmstat deltas from the end of setup); step properties cover its
+        ops too."""
+        c = copy.deepcopy(k)
+        c.current = c.task("after")
+        nev = {p: len(REGISTRY[p][0](c)) for p in self.step_props}
+        out: list = []
+        mark = self.setup_counters
+        for a in self.sc.after_asserts if self.asserts else ():
+            out += [(am.ASSERTION, m) for m in am.evaluate(c, a, mark)]
+            mark = am.counters(c)
+        for op in self.sc.after:
+            execute(c, op)
+            for a in op.asserts if self.asserts else ():
+                out += [(am.ASSERTION, m) for m in am.evaluate(c, a, mark)]
+                mark = am.counters(c)
+        for p in self.step_props:
+            out += [(p, f"after: {m}") for m in REGISTRY[p][0](c)[nev[p]:]]
+        return out
 
     def _waits(self, h) -> list:
         out = []
@@ -658,6 +716,8 @@ def find_symmetries(sc: Scenario, k=None) -> list:
     if len(paths) > MAX_SYM_MEMCGS or len(ops) > MAX_SYM_THREADS or len(paths) < 2:
         return []
     if any(op.kind == "mkdir" for op in sc.all_ops()):
+        return []
+    if sc.after or any(True for _ in sc.all_asserts()):  # asserts name memcgs and folios
         return []
     setup_names = {op.args[key] for op in sc.setup for key, kind in _op_kinds(op).items()
                    if kind in _NAME_KINDS}

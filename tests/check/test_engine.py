@@ -115,3 +115,101 @@ def test_violation_before_any_step_is_a_zero_step_trace(toy):
     r = explore(w)
     assert r.verdict == "violation"
     assert r.violations[0].steps == 0 and r.violations[0].path == ()
+
+
+class Spinner:
+    """Thread 0 finishes in one step; thread 1 waits for a flag nobody sets, re-reading it
+    forever (its state repeats): a livelock when ``stuck``, else thread 0 sets the flag."""
+
+    threads = ["T0", "T1"]
+    property_order = ["termination"]
+
+    def __init__(self, stuck=True):
+        self.stuck = stuck
+
+    def initial(self):
+        return {"flag": 0, "pc": [0, 0]}
+
+    def replay(self, path):
+        h = self.initial()
+        for m in path:
+            self.apply(h, m)
+        return h
+
+    def moves(self, h):
+        return [(i, None) for i in (0, 1) if h["pc"][i] < 1]
+
+    def apply(self, h, m):
+        if m[0] == 0:
+            h["pc"][0] = 1
+            h["flag"] = 0 if self.stuck else 1
+        elif h["flag"]:
+            h["pc"][1] = 1
+        return []
+
+    def fingerprint(self, h):
+        return (h["flag"], tuple(h["pc"]))
+
+    def end_violations(self, h):
+        return []
+
+
+def test_termination_reports_a_livelock_with_the_cycle():
+    r = explore(Spinner(stuck=True))
+    assert r.verdict == "violation"
+    (v,) = r.violations
+    assert v.property == "termination" and "repeat forever" in v.message
+    # from the start no final state is reachable; the trace lets T0 finish, then T1's
+    # step 2 returns to the state after step 1
+    assert v.path == ((0, None), (1, None))
+    assert "steps 2..2 return to the state after step 1" in v.message
+
+
+def test_termination_holds_when_the_spin_can_end():
+    assert explore(Spinner(stuck=False)).verdict == "ok"
+
+
+class TwoProps:
+    """Thread 0 violates 'a' on its first step, thread 1 violates 'b' on its second."""
+
+    threads = ["T0", "T1"]
+    property_order = ["a", "b"]
+
+    def initial(self):
+        return [0, 0]
+
+    def replay(self, path):
+        h = self.initial()
+        for m in path:
+            self.apply(h, m)
+        return h
+
+    def moves(self, h):
+        return [(i, None) for i in (0, 1) if h[i] < 2]
+
+    def apply(self, h, m):
+        h[m[0]] += 1
+        if m[0] == 0 and h[0] == 1:
+            return [("a", "first")]
+        if m[0] == 1 and h[1] == 2:
+            return [("b", "second")]
+        return []
+
+    def fingerprint(self, h):
+        return tuple(h)
+
+    def end_violations(self, h):
+        from lrulab.check.engine import Accepted
+        return [Accepted("c", "by design")]
+
+
+def test_every_violation_gets_its_own_shortest_schedule():
+    r = explore(TwoProps(), stop_at_first=False)
+    assert [(v.property, v.path) for v in r.violations] == [
+        ("a", ((0, None),)), ("b", ((1, None), (1, None)))]
+    assert r.accepted == [("c", "by design")]
+
+
+def test_first_stops_at_the_first_level():
+    r = explore(TwoProps(), stop_at_first=True)
+    assert [v.property for v in r.violations] == ["a"]

@@ -13,9 +13,21 @@ import time
 
 import click
 
-from ..cli import BadInput, boot_opt, json_opt, load, overrides, patch_opt, variant_opt
+from ..cli import (
+    BadInput,
+    boot_opt,
+    configured,
+    json_opt,
+    load,
+    overrides,
+    patch_opt,
+    select_opts,
+    selection,
+    variant_opt,
+)
 from . import report as rp
 from .engine import Bounds
+from .outcome import expectation, ktap_check, ktap_matrix
 
 EXIT = {"ok": 0, "violation": 1, "incomplete": 3}
 CATALOG = os.path.join("scenarios", "bugs")
@@ -60,6 +72,12 @@ bound_opts = [
     click.option("--max-states", type=int, help="stop after this many distinct states"),
     click.option("--timeout", type=float, help="stop after this many seconds"),
 ]
+first_opt = click.option("--first", is_flag=True,
+                         help="stop at the first violation (default: every violated property "
+                              "and failing assert, each with its own shortest schedule)")
+format_opt = click.option("--format", "fmt", type=click.Choice(["text", "ktap"]),
+                          default="text", show_default=True,
+                          help="ktap: KTAP, as kselftests print")
 
 
 def _apply(opts):
@@ -88,11 +106,17 @@ def _apply(opts):
               help="merge states equal up to interchangeable memcgs (scenarios whose memcgs, "
                    "setup and threads are invariant under swapping them; replaces sleep "
                    "sets when the scenario has such a symmetry)")
+@select_opts
+@first_opt
+@format_opt
 def check(file, variant, patch, boot, as_json, jobs, max_steps, max_preemptions, max_states,
-          timeout, trace_out, no_reduction, no_state_cache, symmetry):
+          timeout, trace_out, no_reduction, no_state_cache, symmetry, check_props,
+          ignore_props, strict, first, fmt):
     """Explore every interleaving of FILE's threads, step by atomic kernel step, and check its
-    properties.  Prints the shortest counterexample, or ok within the bounds."""
-    ov = overrides(variant, patch, boot)
+    properties.  Prints, for each violated property and failing assert, its shortest
+    counterexample, or ok within the bounds."""
+    kov = overrides(variant, patch, boot)
+    ov = {**kov, **selection(check_props, ignore_props, strict)}
     bounds = _bounds(max_steps, max_preemptions, max_states, timeout)
     jobs = _jobs(jobs)
     sc = load(file, ov)
@@ -101,8 +125,10 @@ def check(file, variant, patch, boot, as_json, jobs, max_steps, max_preemptions,
     prog = _progress()
     w, res, rendered = rp.check_file(file, ov, bounds, jobs=jobs, cache=not no_state_cache,
                                      progress=prog, world=w, reduction=not no_reduction,
-                                     symmetry=symmetry)
+                                     symmetry=symmetry, stop_at_first=first)
     _end_progress(prog)
+    violated = {r["property"] for r in rendered}
+    exp = None if configured(kov) else expectation(sc.expect, res.verdict, violated)
     if trace_out and rendered:
         try:
             with open(trace_out, "w") as f:
@@ -111,20 +137,33 @@ def check(file, variant, patch, boot, as_json, jobs, max_steps, max_preemptions,
             raise BadInput(f"--trace-out {trace_out}: cannot write ({e.strerror}); give a "
                            "writable path") from None
     if as_json:
-        click.echo(json.dumps(rp.result_json(w, res, rendered, ov), indent=1))
+        out = rp.result_json(w, res, rendered, ov)
+        if exp is not None:
+            out["expect"] = {"violation": sc.expect["violation"], "outcome": exp[0]}
+        click.echo(json.dumps(out, indent=1))
+    elif fmt == "ktap":
+        tests = [p for p in sc.check if p != "assertion"]
+        tests += [f"assertion {a.where()}" for a in sc.all_asserts() if "assertion" in sc.check]
+        fails = {_ktap_name(r): rp.trace_lines(r) for r in rendered}
+        want = sc.expect.get("violation") if exp is not None else None
+        for line in ktap_check(rp.summary_line(w, res).splitlines()[0], tests, fails,
+                               res.verdict, want, res.accepted, res.bound_hit):
+            click.echo(line)
     else:
         click.echo(rp.summary_line(w, res))
-        exp = (sc.expect or {}).get("violation")
-        if exp and not ov:
-            got = {r["property"] for r in rendered}
-            agree = (exp == "none" and res.verdict == "ok") or exp in got
-            click.echo(f"expect: {'no violation' if exp == 'none' else 'violation of ' + exp}"
-                       f" -- {'as expected' if agree else 'NOT as expected'}")
+        if exp is not None:
+            click.echo(f"expect: {exp[0]}")
         for r in rendered:
             click.echo("")
             for line in rp.trace_lines(r):
                 click.echo(line)
-    sys.exit(EXIT[res.verdict])
+    sys.exit(exp[1] if exp is not None else EXIT[res.verdict])
+
+
+def _ktap_name(r: dict) -> str:
+    if r["property"] == "assertion":
+        return f"assertion {r['message'].split(': ', 1)[0]}"
+    return r["property"]
 
 
 @click.command()
@@ -204,11 +243,16 @@ def replay(file, as_json):
               help="merge states equal up to interchangeable memcgs (scenarios whose memcgs, "
                    "setup and threads are invariant under swapping them; replaces sleep "
                    "sets when the scenario has such a symmetry)")
-def bugs(files, as_json, jobs, presets, timeout, symmetry):
+@select_opts
+@first_opt
+@format_opt
+def bugs(files, as_json, jobs, presets, timeout, symmetry, check_props, ignore_props, strict,
+         first, fmt):
     """Check every bug scenario (default: scenarios/bugs/*.yaml) against every preset and
     print the matrix, then each bug's shortest trace in the first preset that has it."""
     from ..kernel.config import PRESETS
     jobs = _jobs(jobs)
+    select = selection(check_props, ignore_props, strict)
     for p in presets:
         if p not in PRESETS:
             raise BadInput(f"--preset {p}: unknown; choose from: {', '.join(PRESETS)}")
@@ -219,10 +263,10 @@ def bugs(files, as_json, jobs, presets, timeout, symmetry):
             raise BadInput(f"{CATALOG}:0: no bug scenarios found; run from the repository "
                            "root or name the files")
     for f in files:
-        load(f, {})  # bad input: fail before any work
+        load(f, select)  # bad input: fail before any work
     t0 = time.monotonic()
     bounds = Bounds(timeout=timeout)
-    jobs_list = [(f, p, bounds, symmetry) for f in files for p in cols]
+    jobs_list = [(f, p, bounds, symmetry, select, first) for f in files for p in cols]
     if jobs > 1:
         import multiprocessing as mp
         with mp.get_context("fork").Pool(jobs) as pool:
@@ -235,13 +279,26 @@ def bugs(files, as_json, jobs, presets, timeout, symmetry):
     for f in files:
         first = next((by[(f, p)] for p in cols if by[(f, p)]["verdict"] == "violation"), None)
         rows.append((f, first))
-    if as_json:
+    if fmt == "ktap" and not as_json:
+        ktap_rows = []
+        for f in files:
+            cells_k = []
+            for p in cols:
+                c = by[(f, p)]
+                detail = (f"violation of {', '.join(c['violated'])} ({c['steps']} steps)"
+                          if c["verdict"] == "violation" else c["verdict"])
+                cells_k.append((p, c["verdict"], detail))
+            ktap_rows.append((os.path.splitext(os.path.basename(f))[0], cells_k))
+        for line in ktap_matrix(ktap_rows):
+            click.echo(line)
+    elif as_json:
         click.echo(json.dumps({
             "presets": cols, "seconds": round(total, 3),
             "bugs": [{"file": f, "name": by[(f, cols[0])]["name"],
                       "check": by[(f, cols[0])]["check"],
                       "cells": {p: {k: by[(f, p)][k] for k in ("verdict", "steps", "states",
-                                                                "seconds")} for p in cols},
+                                                                "seconds", "violated")}
+                                for p in cols},
                       "first": ({"preset": first["preset"],
                                  "property": first["violation"]["property"],
                                  "message": first["violation"]["message"],

@@ -8,7 +8,11 @@ A world provides:
 - ``apply(h, move) -> [(property, message)]``: run one atomic step in place; what it returns
   are the step properties the step violated;
 - ``fingerprint(h) -> hashable``: equal exactly when the two states have the same future;
-- ``end_violations(h) -> [(property, message)]``: at a state without moves;
+- ``end_violations(h) -> [(property, message)]``: at a state without moves; an entry may
+  instead be an ``Accepted(property, message)``: a behaviour the property accepts by design,
+  collected in ``Result.accepted`` and not a violation;
+- optionally ``violation_key(property, message) -> hashable``: violations with different keys
+  get their own shortest schedule (default: one per property);
 - optionally ``initial_violations() -> [(property, message)]``: already violated at the start;
 - optionally ``set_symmetry(on) -> bool``: while on, ``fingerprint`` identifies states
   equal up to a symmetry of the world (interchangeable components); returns whether the world
@@ -54,6 +58,13 @@ class Bounds:
     timeout: float | None = None
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """An end result a property accepts by design (reported, not a violation)."""
+    property: str
+    message: str
+
+
 @dataclass
 class Violation:
     property: str
@@ -75,6 +86,18 @@ class Result:
     finals: set = field(default_factory=set)  # fingerprints of states without moves
     trace_search: tuple = ()  # (states, transitions) of the plain search that made the trace
     steps_run: int = 0  # atomic steps executed, replays included
+    accepted: list = field(default_factory=list)  # [(property, message)] accepted by design
+
+
+def _split_end(end, notes: set) -> list:
+    """End results without the Accepted notes (which go to ``notes``)."""
+    out = []
+    for e in end:
+        if isinstance(e, Accepted):
+            notes.add((e.property, e.message))
+        else:
+            out.append(e)
+    return out
 
 
 class _Node:
@@ -179,7 +202,7 @@ def _worker_expand(paths):
     return [expand(w, p) for p in paths]
 
 
-def _depth_bound(world, node, bound_hit: list, finals: set) -> bool:
+def _depth_bound(world, node, bound_hit: list, finals: set, notes: set) -> bool:
     """A node at --max-steps is a bound only if its state could still move; a state without
     moves is final and its end properties are checked.  Returns whether it violates one."""
     hh = world.replay(path_of(node))
@@ -187,7 +210,7 @@ def _depth_bound(world, node, bound_hit: list, finals: set) -> bool:
         if "max_steps" not in bound_hit:
             bound_hit.append("max_steps")
         return False
-    node.end = world.end_violations(hh)
+    node.end = _split_end(world.end_violations(hh), notes)
     finals.add(node.fp)
     return bool(node.end)
 
@@ -216,6 +239,7 @@ def _explore_sleep(world, bounds, jobs, world_factory, progress, stop_at_first) 
     nodes = [root]
     index = {root.fp: root}
     finals: set = set()
+    notes: set = set()
     frontier = [(root, None)]
     bound_hit: list = []
     transitions = steps_run = executions = 0
@@ -235,7 +259,8 @@ def _explore_sleep(world, bounds, jobs, world_factory, progress, stop_at_first) 
             todo, work = [], []
             for node, want in frontier:
                 if bounds.max_steps is not None and node.depth >= bounds.max_steps:
-                    if _depth_bound(world, node, bound_hit, finals) and found_level is None:
+                    if _depth_bound(world, node, bound_hit, finals, notes) and \
+                            found_level is None:
                         found_level = node.depth
                     node.edges = node.edges or []
                     continue
@@ -265,7 +290,7 @@ def _explore_sleep(world, bounds, jobs, world_factory, progress, stop_at_first) 
                 if node.edges is None:
                     node.edges = []
                 if end is not None:
-                    node.end = end
+                    node.end = end = _split_end(end, notes)
                     finals.add(node.fp)
                     executions += 1
                     if end and found_level is None:
@@ -329,7 +354,8 @@ def _explore_sleep(world, bounds, jobs, world_factory, progress, stop_at_first) 
     violations = _shortest(nodes, root, world) if found_level is not None else []
     verdict = "violation" if violations else ("incomplete" if bound_hit else "ok")
     return Result(verdict, violations, len(nodes), executions, transitions,
-                  time.monotonic() - t0, bound_hit, finals, steps_run=steps_run)
+                  time.monotonic() - t0, bound_hit, finals, steps_run=steps_run,
+                  accepted=sorted(notes))
 
 
 def _sym_world(factory, args):
@@ -346,6 +372,10 @@ def explore(world, bounds: Bounds | None = None, cache: bool = True, jobs: int =
     finds at depth L is then traced by a plain search bounded to L steps, so the trace is the
     same cheapest one."""
     bounds = bounds or Bounds()
+    if "termination" in getattr(world, "property_order", ()):
+        # livelocks are a property of the whole state graph: reductions that drop
+        # transitions (sleep sets) or merge states (symmetry) are off
+        sleep = symmetry = False
     initial = getattr(world, "initial_violations", None)
     iv = initial() if initial is not None else []
     if iv:  # already violated before any thread ran (the scenario's setup)
@@ -365,9 +395,9 @@ def explore(world, bounds: Bounds | None = None, cache: bool = True, jobs: int =
             world.set_symmetry(False)
         if res.violations:
             # paths through merged states are not schedules: trace by a plain search
-            depth = min(v.steps for v in res.violations)
+            depth = max(v.steps for v in res.violations)
             b2 = Bounds(max_steps=depth, max_states=bounds.max_states, timeout=bounds.timeout)
-            plain = _explore(world, b2, True, jobs, world_factory, progress, True)
+            plain = _explore(world, b2, True, jobs, world_factory, progress, stop_at_first)
             res.violations = plain.violations
             res.trace_search = (plain.states, plain.transitions)
             if not plain.violations:  # a bound, or symmetry merged what no schedule reaches
@@ -377,11 +407,14 @@ def explore(world, bounds: Bounds | None = None, cache: bool = True, jobs: int =
     if sleep and cache and bounds.max_preemptions is None and hasattr(world, "apply_fp"):
         res = _explore_sleep(world, bounds, jobs, world_factory, progress, stop_at_first)
         if res.violations:
-            depth = min(v.steps for v in res.violations)
+            depth = max(v.steps for v in res.violations)
             b2 = Bounds(max_steps=depth, max_states=bounds.max_states, timeout=bounds.timeout)
-            plain = _explore(world, b2, True, jobs, world_factory, progress, True)
+            plain = _explore(world, b2, True, jobs, world_factory, progress, stop_at_first)
             if plain.violations:
-                res.violations = plain.violations
+                key = _keyer(world)
+                got = {key(v.property, v.message) for v in plain.violations}
+                res.violations = plain.violations + [
+                    v for v in res.violations if key(v.property, v.message) not in got]
                 res.trace_search = (plain.states, plain.transitions)
         return res
     return _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
@@ -396,6 +429,7 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
     nodes = [root]
     index = {(root.fp, None) if keyed else root.fp: root}
     finals: set = set()
+    notes: set = set()
     frontier = [root]
     bound_hit: list = []
     transitions = 0
@@ -441,7 +475,8 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
             nxt = []
             for node, p in todo:
                 if p is None:
-                    if _depth_bound(world, node, bound_hit, finals) and found_level is None:
+                    if _depth_bound(world, node, bound_hit, finals, notes) and \
+                            found_level is None:
                         found_level = level
                     node.edges = []
                     continue
@@ -450,7 +485,7 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
                 transitions += len(succ)
                 node.enabled = enabled
                 if end is not None:
-                    node.end = end
+                    node.end = end = _split_end(end, notes)
                     node.edges = []
                     finals.add(node.fp)
                     executions += 1
@@ -504,6 +539,10 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
             pool.close()
             pool.join()
     violations = _shortest(nodes, root, world) if found_level is not None else []
+    complete = not bound_hit and (found_level is None or not stop_at_first)
+    if complete and "termination" in getattr(world, "property_order", ()) and \
+            (not keyed) and cache:
+        violations += livelocks(nodes, root)
     if violations:
         verdict = "violation"
     elif bound_hit:
@@ -512,30 +551,39 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
         verdict = "ok"
     return Result(verdict, violations, len(nodes) if cache else len(set(n.fp for n in nodes)),
                   executions, transitions, time.monotonic() - t0, bound_hit, finals,
-                  steps_run=steps_run)
+                  steps_run=steps_run, accepted=sorted(notes))
+
+
+def _keyer(world):
+    vk = getattr(world, "violation_key", None)
+    return vk if vk is not None else (lambda p, msg: p)
 
 
 def _shortest(nodes, root, world) -> list:
-    """For each violated property, the cheapest schedule by (steps, preemptions, order)."""
+    """For each violation key (property, or what world.violation_key tells apart) the
+    cheapest schedule by (steps, preemptions, order)."""
+    vkey = _keyer(world)
+    wanted = {vkey(p, msg) for n in nodes for p, msg in (n.end or ())}
+    wanted |= {vkey(p, msg) for n in nodes for _, _, viol in (n.edges or ()) for p, msg in viol}
     # best[(node id, last thread)] = (preemptions, path)
     best = {(root.id, None): (0, ())}
     layer = [(root, None)]
     found: dict = {}
     order = list(getattr(world, "property_order", ()))
     depth = 0
-    while layer and not found:
+    while layer and len(found) < len(wanted):
         nxt: dict = {}
         for node, last in layer:
             pre, path = best[(node.id, last)]
             if node.end:
                 for p, msg in node.end:
-                    _offer(found, p, msg, path, pre)
+                    _offer(found, vkey(p, msg), p, msg, path, pre)
             for m, child, viol in node.edges or ():
                 p2 = pre + (1 if last is not None and m[0] != last and last in node.enabled
                             else 0)
                 path2 = path + (m,)
                 for p, msg in viol:
-                    _offer(found, p, msg, path2, p2)
+                    _offer(found, vkey(p, msg), p, msg, path2, p2)
                 if child.depth != depth + 1:
                     continue  # not a shortest way to child
                 key = (child.id, m[0])
@@ -543,19 +591,66 @@ def _shortest(nodes, root, world) -> list:
                 if cur is None or (p2, path2) < cur:
                     best[key] = (p2, path2)
                     nxt[key] = child
-        if found:
+        if len(found) >= len(wanted):
             break
         depth += 1
         layer = [(child, key[1]) for key, child in sorted(nxt.items(), key=lambda kv: best[kv[0]])]
     out = []
-    for p, (pre, path, msg) in found.items():
+    for p, pre, path, msg in found.values():
         out.append(Violation(p, msg, path, len(path), pre))
     rank = {p: i for i, p in enumerate(order)}
     out.sort(key=lambda v: (v.steps, v.preemptions, rank.get(v.property, 99), v.path))
     return out
 
 
-def _offer(found, prop, msg, path, pre):
-    cur = found.get(prop)
-    if cur is None or (len(path), pre, path) < (len(cur[1]), cur[0], cur[1]):
-        found[prop] = (pre, path, msg)
+def _offer(found, key, prop, msg, path, pre):
+    cur = found.get(key)
+    if cur is None or (len(path), pre, path) < (len(cur[2]), cur[1], cur[2]):
+        found[key] = (prop, pre, path, msg)
+
+
+# -- termination: livelocks in the state graph ----------------------------------------------
+
+def livelocks(nodes, root) -> list:
+    """Property ``termination`` over a fully explored state graph: a state from which no state
+    without moves (final, or a deadlock reported elsewhere) is reachable is a livelock: the
+    threads can only go round.  Reported once, with the shortest schedule into such a state
+    followed by one turn of a cycle it cannot leave."""
+    can_end = {n.id for n in nodes if n.edges is None or n.end is not None or not n.edges}
+    preds: dict = {}
+    for n in nodes:
+        for _, child, _ in n.edges or ():
+            preds.setdefault(child.id, []).append(n.id)
+    todo = list(can_end)
+    while todo:
+        x = todo.pop()
+        for p in preds.get(x, ()):
+            if p not in can_end:
+                can_end.add(p)
+                todo.append(p)
+    stuck = [n for n in nodes if n.id not in can_end]
+    if not stuck:
+        return []
+    entry = min(stuck, key=lambda n: (n.depth, path_of(n)))
+    walk, start = _cycle_from(entry)
+    path = path_of(entry) + tuple(walk)
+    first = len(path) - len(walk) + start + 1
+    msg = (f"livelock: from step {first - 1} on no thread can ever finish; steps "
+           f"{first}..{len(path)} return to the state after step {first - 1} and repeat "
+           "forever")
+    return [Violation("termination", msg, path, len(path), 0)]
+
+
+def _cycle_from(node) -> tuple:
+    """Moves from ``node`` that come back to a state already on the way (every successor of a
+    stuck state is stuck, so the walk closes a cycle): (moves, index where the cycle starts)."""
+    seen = {node.id: 0}
+    moves: list = []
+    cur = node
+    while True:
+        m, child, _ = min(cur.edges, key=lambda e: e[0])
+        moves.append(m)
+        if child.id in seen:
+            return moves, seen[child.id]
+        seen[child.id] = len(moves)
+        cur = child

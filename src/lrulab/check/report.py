@@ -28,9 +28,11 @@ def _factory(path, ov):
 
 
 def check_file(path: str, ov: dict, bounds: Bounds, jobs: int = 1, cache: bool = True,
-               progress=None, world=None, reduction: bool = True, stop_at_first: bool = True,
+               progress=None, world=None, reduction: bool = True, stop_at_first: bool = False,
                symmetry: bool = False):
-    """Check one scenario; returns (world, Result, rendered violations).  ``reduction``:
+    """Check one scenario; returns (world, Result, rendered violations): every violated
+    property (and failing assert) with its own shortest schedule, or only the first level's
+    with ``stop_at_first`` (--first).  ``reduction``:
     sleep sets on top of state caching; ``cache`` False: the plain tree of interleavings;
     ``symmetry``: merge states equal up to interchangeable memcgs (instead of sleep sets)."""
     w = world if world is not None else world_for(path, ov)
@@ -66,7 +68,8 @@ def result_json(w, res: Result, rendered, ov) -> dict:
                             "trace": _public(r["trace"])} for r in rendered],
             "states": res.states, "executions": res.executions,
             "transitions": res.transitions, "steps_run": res.steps_run,
-            "bounds_hit": list(res.bound_hit), "seconds": round(res.seconds, 3)}
+            "bounds_hit": list(res.bound_hit), "seconds": round(res.seconds, 3),
+            "accepted": [{"property": p, "message": m} for p, m in res.accepted]}
 
 
 def trace_file_json(w, r: dict, ov: dict) -> dict:
@@ -99,8 +102,16 @@ def summary_line(w, res: Result) -> str:
     flips = "".join(f" {k}={'on' if v else 'off'}" for k, v in sc.kernel.patches.items())
     boot = (" " + " ".join(sc.kernel.boot)) if sc.kernel.boot else ""
     extra = f" (bounds hit: {', '.join(res.bound_hit)})" if res.bound_hit else ""
+    if res.violations:
+        extra += " of " + ", ".join(dict.fromkeys(v.property for v in res.violations))
+    acc = ""
+    if res.accepted:
+        acc = ", accepted: " + "; ".join(f"{p}: {m}" for p, m in res.accepted[:3])
+        if len(res.accepted) > 3:
+            acc += f"; and {len(res.accepted) - 3} more (--json lists them)"
+        acc += " (--strict makes these violations)"
     return (f"{sc.name}  [{sc.kernel.variant}{flips}{boot}]  check: {', '.join(sc.check)}\n"
-            f"verdict: {res.verdict}{extra}  -- {res.states} states, {res.transitions} "
+            f"verdict: {res.verdict}{extra}{acc}  -- {res.states} states, {res.transitions} "
             f"transitions, {res.executions} executions, {res.seconds:.2f}s")
 
 
@@ -113,14 +124,16 @@ def cell_text(res_verdict: str, steps: int | None) -> str:
 def check_cell(args):
     """One cell of the bugs matrix (a picklable job)."""
     path, preset, bounds, *rest = args
+    symmetry, select, first = (list(rest) + [False, {}, True][len(rest):])[:3]
     t0 = time.monotonic()
-    w, res, rendered = check_file(path, {"variant": preset}, bounds,
-                                  symmetry=bool(rest and rest[0]))
+    w, res, rendered = check_file(path, {"variant": preset, **select}, bounds,
+                                  symmetry=bool(symmetry), stop_at_first=first)
     steps = rendered[0]["steps"] if rendered else None
     return {"file": path, "preset": preset, "verdict": res.verdict, "steps": steps,
             "states": res.states, "seconds": round(time.monotonic() - t0, 3),
             "violation": rendered[0] if rendered else None, "name": w.sc.name,
-            "check": list(w.sc.check)}
+            "check": list(w.sc.check),
+            "violated": list(dict.fromkeys(r["property"] for r in rendered))}
 
 
 def load_trace(path: str) -> dict:

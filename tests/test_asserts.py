@@ -1,0 +1,129 @@
+"""Asserts in scenario files (src/lrulab/asserts.py): parsing, and each predicate where it
+holds and where it fails, in the sequential runner."""
+
+import pytest
+
+from lrulab.runner import run_scenario
+from lrulab.scenario import ScenarioError, parse_scenario
+
+BASE = """
+kernel: {variant: VARIANT, nodes: 2}
+memcgs: [A, B]
+setup:
+  - fault: {memcg: A, node: 0, as: a1}
+  - partial_unmap: a1
+"""
+
+
+def scen(body: str, variant: str = "v7.2"):
+    return parse_scenario(BASE.replace("VARIANT", variant) + body, "t.yaml")
+
+
+def failures(body: str, variant: str = "v7.2") -> list:
+    r = run_scenario(scen(body, variant), trace=False)
+    return r.properties["assertion"]
+
+
+@pytest.mark.parametrize("pred,good,bad", [
+    ("queued", "{folio: a1, memcg: A, node: 0}", "{folio: a1, memcg: B, node: 0}"),
+    ("not_queued", "[a1]", None),
+    ("not_split", "[a1]", None),
+    ("bit", "{memcg: A, node: 0, shrinker: thp-deferred_split, set: true}",
+     "{memcg: A, node: 1, set: true}"),
+    ("vmstat", "{thp_fault_alloc: 1, nr_anon_partially_mapped: 1}", "{thp_split_page: 1}"),
+    ("reachable", "{folio: a1, by: {memcg: A, node: 0}}", "{folio: a1, by: {memcg: B}}"),
+    ("unreachable", "{folio: a1, by: {memcg: B, node: all}}",
+     "{folio: a1, by: {memcg: root, node: 0}}"),
+    ("state", "{memcg: A, is: online}", "{memcg: A, is: dying}"),
+])
+def test_predicate_holds_and_fails_at_the_end_of_setup(pred, good, bad):
+    body = f"  - assert: {{{pred}: {good}}}\n"
+    if pred in ("not_queued", "not_split"):
+        # a1 is queued and not split: not_queued fails, not_split holds
+        fails = failures(body)
+        assert bool(fails) == (pred == "not_queued")
+        return
+    assert failures(body) == []
+    fails = failures(f"  - assert: {{{pred}: {bad}}}\n")
+    assert len(fails) == 1 and fails[0].startswith("t.yaml:7: " + pred)
+
+
+def test_split_and_state_after_threads():
+    body = """threads:
+  - [ {rmdir: B} ]
+  - - split: a1
+    - assert: {split: [a1], not_queued: a1, vmstat: {thp_split_page: 1}}
+after:
+  - assert: {state: {memcg: B, is: released}, split: a1}
+  - reclaim: {memcg: root, node: all}
+  - assert: {vmstat: {thp_split_page: 0}}
+"""
+    # the after block's first assert counts from the end of setup, the next from it
+    assert failures(body) == []
+    fails = failures(body.replace("is: released", "is: online"))
+    assert fails == ["t.yaml:12: state: B is released"]
+
+
+def test_vmstat_counts_since_the_previous_assert():
+    body = """threads:
+  - - fault: {memcg: B, node: 0, as: b1}
+    - assert: {vmstat: {thp_fault_alloc: 1}}
+    - fault: {memcg: B, node: 0, as: b2}
+    - assert: {vmstat: {thp_fault_alloc: 1}}
+after:
+  - assert: {vmstat: {thp_fault_alloc: 2}}
+"""
+    assert failures(body) == []
+    fails = failures(body.replace("thp_fault_alloc: 2", "thp_fault_alloc: 3"))
+    assert fails == ["t.yaml:13: vmstat: thp_fault_alloc changed by +2, not +3"]
+
+
+def test_runner_prints_pass_and_fail_at_the_line(capsys):
+    from lrulab.report import print_run
+    r = run_scenario(scen("  - assert: {queued: {folio: a1, memcg: B}}\n"
+                          "threads: []\n"), trace=False)
+    print_run(r)
+    out = capsys.readouterr().out
+    assert "assert (line 7): FAIL" in out and "a1 is queued on A node 0, not B node 0" in out
+    assert not r.ok
+
+
+def test_v72_nokmem_memcg_reclaim_never_reaches_b():
+    sc = parse_scenario("""
+kernel: {variant: v7.2, boot: [cgroup.memory=nokmem]}
+memcgs: [A, B]
+setup:
+  - fault: {memcg: B, node: 0, as: b1}
+  - partial_unmap: b1
+  - assert:
+      unreachable: {folio: b1, by: {memcg: B, node: 0}}
+      reachable: {folio: b1, by: {memcg: root, node: 0}}
+      queued: {folio: b1, memcg: root, node: 0}
+""", "t.yaml")
+    assert run_scenario(sc, trace=False).properties["assertion"] == []
+
+
+@pytest.mark.parametrize("body,fragment", [
+    ("  - assert: {split: [nope]}\n", "t.yaml:7: assert: unknown folio 'nope'"),
+    ("  - assert: {queued: {folio: a1, memcg: Z}}\n", "t.yaml:7: assert: unknown memcg 'Z'"),
+    ("  - assert: {vmstat: {thp_splits: 1}}\n", "t.yaml:7: assert: vmstat: unknown counter"),
+    ("  - assert: {bit: {memcg: A, node: 0, shrinker: dcache, set: true}}\n",
+     "t.yaml:7: assert: bit: unknown shrinker 'dcache'"),
+    ("  - assert: {splot: [a1]}\n", "t.yaml:7: assert: unknown predicate 'splot'"),
+    ("  - assert: {state: {memcg: A, is: gone}}\n", "t.yaml:7: assert: state: is must be"),
+    ("  - assert: {queued: {folio: a1, node: 5}}\n", "t.yaml:7: assert: node 5 does not exist"),
+    ("threads:\n  - [ {assert: {split: a1}} ]\n", "t.yaml:8: an assert follows an op"),
+])
+def test_bad_assert_is_one_line_with_file_and_line(body, fragment):
+    with pytest.raises(ScenarioError) as e:
+        scen(body)
+    assert fragment in str(e.value) and "\n" not in str(e.value)
+
+
+def test_mthp_stat_names_are_counters():
+    from lrulab.asserts import _mthp_order
+    assert _mthp_order("hugepages-2048kB/stats/split_deferred") == 9
+    assert _mthp_order("hugepages-64kB/stats/anon_fault_alloc") == 4
+    assert _mthp_order("hugepages-3kB/stats/split") is None
+    assert failures("  - assert: {vmstat: {hugepages-2048kB/stats/anon_fault_alloc: 1}}\n") \
+        == []
