@@ -86,6 +86,13 @@ FLAGS: dict[str, tuple[str, str]] = {
         "memcg_offline_kmem reparents the obj_cgroups before the list_lrus (6.1, 6.12); off = "
         "list_lrus first (V1, series)",
         "mm/memcontrol.c: memcg_offline_kmem"),
+    # -- cgroup and list_lru fidelity (issue 8, audit A3 and C) ------------------------------
+    "list_lru_alloc_skips_dying": (
+        "__memcg_list_lru_alloc allocates ancestors first, one at a time, and gives a dying "
+        "memcg no sublists (28e98022b31e \"mm/list_lru: simplify reparenting and initial "
+        "allocation\", Kairui Song, 6.13); off = 6.1: allocate the whole table of missing "
+        "ancestors first (all or nothing), then store each at its kmemcg_id, dying or not",
+        "mm/list_lru.c: memcg_list_lru_alloc"),
     # -- shrinker ----------------------------------------------------------------------------
     "shrinker_lockless": (
         "shrink_slab walks shrinkers under RCU with refcounts (6.7); off = 6.1's "
@@ -115,6 +122,8 @@ _V0 = dict(_LINUX_61, partially_mapped_flag=True, queue_at_fault=True,
            nokmem_skip_clears_bit=True, set_shrinker_bit_warn=True)
 _V1 = dict(_V0, split_queue_walkup=True, reparent_split_queue=True, split_queue_folio_batch=True,
            objcg_reparent_first=False)
+# issue 8 (cgroup fidelity): 6.13+ commits
+_V1.update(list_lru_alloc_skips_dying=True)
 _S3 = dict(_V1, thp_list_lru=True, shrinker_nokmem_memcg_off=True)
 _S4 = dict(_S3, alloc_deferred_memcg_disabled_guard=True, migrate_requeue_dst=True)
 _S5 = dict(_S4, list_lru_bit_on_effective_memcg=True, isolate_flags_before_isolate=True,
