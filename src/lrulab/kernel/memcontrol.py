@@ -290,7 +290,7 @@ def cgroup_rmdir(k, memcg: MemCgroup):
     if css_is_dying(memcg):
         spin_unlock(k, k.cgroup_mutex)
         return -ENOENT
-    if memcg.nr_tasks or any(not css_is_dying(c) for c in memcg.children):
+    if memcg.nr_tasks or css_has_online_children(memcg):
         spin_unlock(k, k.cgroup_mutex)
         return -EBUSY
     memcg.dying = True  # self CSS_ONLINE cleared, kill_css
@@ -301,6 +301,15 @@ def cgroup_rmdir(k, memcg: MemCgroup):
     if memcg.online_cnt == 0:
         yield from css_killed_work_fn(k, memcg)
     return 0
+
+
+def css_has_online_children(memcg: MemCgroup) -> bool:
+    """kernel/cgroup/cgroup.c: css_has_online_children (of the cgroup's self css, whose
+    CSS_ONLINE rmdir clears at once: a removed child no longer counts)."""
+    for child in memcg.children:
+        if not css_is_dying(child):
+            return True
+    return False
 
 
 def css_killed_work_fn(k, memcg: MemCgroup):
