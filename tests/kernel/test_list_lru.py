@@ -172,3 +172,26 @@ def test_walk_budget_decremented_before_callback(kh):
     budget = [2]
     n = h.run(ll.__list_lru_walk_one(h.k, lru, 0, c, skip, None, budget, False))
     assert (n, seen, budget) == (0, ["i0", "i1"], [0])
+
+
+def test_walk_rotate_moves_to_tail_and_stop_returns_unlocked(kh):
+    """__list_lru_walk_one: LRU_ROTATE is list_move_tail (safe for the tail item itself);
+    LRU_STOP returns without unlocking, the callback having dropped the lock (audit C)."""
+    h, lru, _ = _setup(kh)
+    c = h.memcg("P/C")
+    a = _add(h, lru, "a", c)
+
+    def rotate(k, item, l, arg):
+        return ll.LRU_ROTATE
+        yield
+
+    h.run(ll.__list_lru_walk_one(h.k, lru, 0, c, rotate, None, [1], False))
+    assert list_entries(lru.xa[c.kmemcg_id].node[0].list) == [a] and not h.k.events
+
+    def stop(k, item, l, arg):
+        ll.unlock_list_lru(k, l)
+        return ll.LRU_STOP
+        yield
+
+    h.run(ll.__list_lru_walk_one(h.k, lru, 0, c, stop, None, [2], False))
+    assert not h.k.events

@@ -15,7 +15,15 @@ from __future__ import annotations
 
 from . import memcontrol as mc
 from . import shrinker
-from .list import ListHead, list_add_tail, list_del_init, list_empty, list_move, list_splice_init
+from .list import (
+    ListHead,
+    list_add_tail,
+    list_del_init,
+    list_empty,
+    list_move,
+    list_move_tail,
+    list_splice_init,
+)
 from .sched import (
     WARN_ON,
     KObject,
@@ -268,7 +276,8 @@ def __list_lru_walk_one(k, lru: ListLru, nid: int, memcg, isolate, cb_arg, nr_to
                         irq_off: bool):
     """mm/list_lru.c: __list_lru_walk_one -- walk one sublist (no walk-up: skip_empty), the
     budget decremented before each callback; LRU_REMOVED(_RETRY) lowers the node count;
-    LRU_RETRY/LRU_REMOVED_RETRY restart (the callback dropped the lock)."""
+    LRU_ROTATE moves the item to the tail (list_move_tail); LRU_RETRY/LRU_REMOVED_RETRY restart
+    and LRU_STOP returns at once (the callback dropped the lock)."""
     isolated = 0
     while True:
         l, _ = yield from lock_list_lru_of_memcg(k, lru, nid, memcg, irq_off, True)
@@ -289,12 +298,12 @@ def __list_lru_walk_one(k, lru: ListLru, nid: int, memcg, isolate, cb_arg, nr_to
                     restart = True
                     break
             elif ret == LRU_ROTATE:
-                list_move(k, pos, l.list.prev)  # to the tail
+                list_move_tail(k, pos, l.list)
             elif ret == LRU_RETRY:
                 restart = True
                 break
             elif ret == LRU_STOP:
-                break
+                return isolated  # the callback dropped the lock: nothing to unlock
             pos = nxt
         if restart:
             continue
