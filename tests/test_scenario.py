@@ -102,3 +102,55 @@ def test_sysfs_shrink_underused_and_alias_accepted():
     with pytest.raises(ScenarioError, match="unknown sysfs knob"):
         parse_scenario(GOOD.replace("{variant: v7.2}", "{variant: v7.2, sysfs: {split_thp: 1}}"),
                        "t.yaml")
+
+
+CGROUPS = """\
+kernel: {variant: v1}
+memcgs: [P, P/C]
+setup:
+  - fault: {memcg: P/C, as: f1}
+threads:
+  - [ {rmdir: P/C}, {fault: {memcg: P/C, as: f2}} ]
+  - [ {rmdir: P} ]
+"""
+
+
+@pytest.mark.parametrize("text,line,words", [
+    (CGROUPS.replace("memcg: P/C, as: f1", "memcg: P, as: f1"), 4, "a task of P, which has the "
+     "child P/C"),
+    (CGROUPS, 6, "a task of P/C after its rmdir (line 6)"),
+    (CGROUPS.replace("setup:\n", "setup:\n  - rmdir: P/C\n").replace(
+        "{rmdir: P/C}, ", ""), 5, "after its rmdir (line 4)"),
+])
+def test_task_in_cgroup_with_children_or_removed_is_bad_input(tmp_path, text, line, words):
+    """cgroup v2: no process in a cgroup that gives memory to children, none in a removed
+    cgroup (checked within the setup and one thread)."""
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    r = lrulab("run", str(path))
+    err = r.stderr.strip()
+    assert r.returncode == 2 and len(err.splitlines()) == 1, err
+    assert f"bad.yaml:{line}:" in err and words in err and "leaf memcg" in err
+
+
+def test_cgroup_rules_across_threads_are_kernel_outcomes(tmp_path):
+    """Another thread's rmdir is left to the model: rmdir P races rmdir P/C (-EBUSY or ok,
+    P offline after P/C), a task of P/C races its removal (-ENOENT or THP); never a
+    violation (audit A5: a false Oops and use-after-free before)."""
+    path = tmp_path / "race.yaml"
+    path.write_text(CGROUPS.replace(", {fault: {memcg: P/C, as: f2}}", "").replace(
+        "threads:\n", "threads:\n  - [ {fault: {memcg: P/C, as: f2}} ]\n")
+        + "check: [no_warn, no_oops, no_use_after_free, list_integrity, counters]\n")
+    for variant in ("linux-6.1", "v0", "v1", "series-v5", "v7.2"):
+        r = lrulab("check", str(path), "--variant", variant)
+        assert r.returncode == 0, (variant, r.stdout, r.stderr)
+
+
+def test_mkdir_under_removed_parent_is_enoent_not_a_crash(tmp_path):
+    """mkdir after its parent's rmdir fails as the kernel fails it (a KeyError before)."""
+    path = tmp_path / "mk.yaml"
+    path.write_text("kernel: {variant: v7.2}\nmemcgs: [P]\nsetup:\n  - rmdir: P\n"
+                    "  - mkdir: P/C\n  - rmdir: P\n")
+    r = lrulab("run", str(path), "--json")
+    assert r.returncode == 0, r.stderr
+    assert [o["result"] for o in json.loads(r.stdout)["ops"]][-2:] == ["-ENOENT", "-ENOENT"]

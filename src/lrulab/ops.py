@@ -25,16 +25,14 @@ def build_kernel(sc: Scenario) -> Kernel:
 
 
 def memcg_of(k: Kernel, path: str):
-    """The memcg a task of cgroup ``path`` charges to: released memcgs leave their tasks'
-    charges to the nearest ancestor that is still there.  None with memcg disabled."""
+    """The memcg of cgroup ``path``; None with memcg disabled."""
     if mc.mem_cgroup_disabled(k):
         return None
-    while path and path != "root":
-        m = k.memcgs.get(path)
-        if m is not None:
-            return m
-        path = path.rpartition("/")[0]
-    return k.root_mem_cgroup
+    return k.root_mem_cgroup if path == "root" else k.memcgs.get(path)
+
+
+_ERRNO = {-mc.EBUSY: "-EBUSY", -mc.ENOENT: "-ENOENT", -mc.ENODEV: "-ENODEV",
+          -mc.ENOMEM: "-ENOMEM"}
 
 
 def _mmap_lock(k: Kernel, name: str) -> SpinLock:
@@ -55,13 +53,32 @@ def run_op(k: Kernel, op: Op):
     kind = op.kind
     if kind == "mkdir":
         ret = yield from mc.cgroup_mkdir(k, a["path"])
-        return "ok" if ret == 0 else "-ENOMEM"
+        return "ok" if ret == 0 else _ERRNO[ret]
     if kind == "rmdir":
         m = k.memcgs.get(a["path"])
         if m is None or m.dying:
-            return "no such memcg"
-        yield from mc.cgroup_rmdir(k, m)
-        return "ok"
+            return "-ENOENT"  # the path lookup finds no cgroup
+        mc.cgroup_migrate_tasks(k, m)  # its tasks go to the root cgroup first, as in conform
+        ret = yield from mc.cgroup_rmdir(k, m)
+        return "ok" if ret == 0 else _ERRNO[ret]
+    if kind in ("fault", "collapse", "lru_add"):
+        # the op's task is attached to its cgroup while the op runs (docs/scenarios.md)
+        path = a["memcg"]
+        cg = None if path == "root" else k.memcgs.get(path)  # None: the root cgroup
+        ret = -mc.ENOENT if path != "root" and cg is None else mc.cgroup_attach_task(k, cg)
+        if ret:
+            return f"{_ERRNO[ret]} (cgroup.procs of {path})"
+        gen = cg.procs_gen if cg is not None else 0
+        res = yield from _run_task_op(k, op)
+        mc.cgroup_detach_task(k, cg, gen)
+        return res
+    return (yield from _run_op(k, op))
+
+
+def _run_task_op(k: Kernel, op: Op):
+    """The ops a task attached to ``memcg`` runs."""
+    a = op.args
+    kind = op.kind
     if kind == "fault":
         folio = yield from memory.handle_mm_fault(
             k, a["as"], memcg_of(k, a["memcg"]), a["node"], a["order"],
@@ -74,6 +91,22 @@ def run_op(k: Kernel, op: Op):
         k.folios[a["as"]] = folio
         k.results.append((op.text(), result, folio is not None and folio.pmd_mapped))
         return result
+    assert kind == "lru_add", kind
+    user = k.lrus[a["lru"]]
+    obj = user.items.get(a["item"])
+    if obj is None:
+        obj = yield from lru_user.kmem_cache_alloc_lru(
+            k, user, a["item"], a["node"], memcg_of(k, a["memcg"]))
+        if obj is None:
+            return "-ENOMEM"
+    added = yield from lru_user.list_lru_add_obj(k, user, obj)
+    return "added" if added else "already on the lru"
+
+
+def _run_op(k: Kernel, op: Op):
+    """The ops that name no cgroup of their own."""
+    a = op.args
+    kind = op.kind
     if kind in ("partial_unmap", "unmap"):
         lock = _mmap_lock(k, a["folio"])
         yield from spin_lock(k, lock)
@@ -116,18 +149,11 @@ def run_op(k: Kernel, op: Op):
         k.folios[a["folio"]] = dst
         return f"moved to node {a['node']}"
     if kind == "reclaim":
+        m = k.memcgs.get(a["memcg"])
+        if a["memcg"] != "root" and (m is None or m.dying):
+            return "-ENOENT"  # memory.reclaim of a removed cgroup is gone
         yield from reclaim(k, a)
         return "done"
-    if kind == "lru_add":
-        user = k.lrus[a["lru"]]
-        obj = user.items.get(a["item"])
-        if obj is None:
-            obj = yield from lru_user.kmem_cache_alloc_lru(
-                k, user, a["item"], a["node"], memcg_of(k, a["memcg"]))
-            if obj is None:
-                return "-ENOMEM"
-        added = yield from lru_user.list_lru_add_obj(k, user, obj)
-        return "added" if added else "already on the lru"
     if kind == "lru_del":
         user = k.lrus[a["lru"]]
         obj = user.items.get(a["item"])

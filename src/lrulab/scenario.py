@@ -310,6 +310,28 @@ class _Names:
         self.items: set = set()
         self.cfg = make_config(kernel.variant, kernel.patches, kernel.boot, kernel.nodes,
                                kernel.sysfs)
+        # the cgroup tree as one sequence of ops sees it (setup, then each thread after setup):
+        # path -> line of its rmdir; parent -> its first child (the cgroup rules)
+        self.removed: dict = {}
+        self.child: dict = {}
+        for m in sorted(memcgs):
+            parent = m.rpartition("/")[0]
+            if parent and parent not in self.child:
+                self.child[parent] = m
+        self._after_setup = None
+
+    def begin(self, where: str) -> None:
+        """Start reading a sequence of ops: the setup, or a thread (which starts where the setup
+        ended and sees no other thread's ops)."""
+        if where == "setup":
+            self._after_setup = (dict(self.removed), dict(self.child))
+            self._joined = (dict(self.removed), dict(self.child))
+        elif self._after_setup is not None:
+            self._joined[0].update(self.removed)  # the sequence read before this one
+            self._joined[1].update(self.child)
+            # a thread starts from the setup; 'after:' from the join of every thread
+            base = self._joined if where == "after" else self._after_setup
+            self.removed, self.child = (dict(d) for d in base)
 
 
 def _ops(v: _V, raw, line: int, st: _Names, where: str, lead: list | None = None) -> list:
@@ -317,6 +339,8 @@ def _ops(v: _V, raw, line: int, st: _Names, where: str, lead: list | None = None
     'after:', asserts before the first op go to ``lead``: they run at the join)."""
     if not isinstance(raw, list):
         v.fail(line, f"{where} must be a list of ops")
+    if where != "setup":
+        st.begin(where)
     out: list = []
     for i, item in enumerate(raw):
         iline = raw.lines[i] if isinstance(raw, LList) else line
@@ -331,6 +355,8 @@ def _ops(v: _V, raw, line: int, st: _Names, where: str, lead: list | None = None
                        "assert this at the end of setup")
             continue
         out.append(_op(v, item, iline, st))
+    if where == "setup":
+        st.begin(where)
     return out
 
 
@@ -445,7 +471,13 @@ def _effects(v: _V, line: int, kind: str, args: dict, st: _Names) -> None:
         if path in st.memcgs:
             v.fail(line, f"mkdir {path}: already exists")
         st.memcgs.add(path)
-    elif kind in ("fault", "collapse"):
+        if parent and parent not in st.removed:
+            st.child.setdefault(parent, path)
+    elif kind == "rmdir":
+        st.removed.setdefault(args["path"], line)
+    if kind in ("fault", "collapse", "lru_add"):
+        _task_rules(v, line, kind, args["memcg"], st)
+    if kind in ("fault", "collapse"):
         st.folios.add(args["as"])
         if "written" in args and args["written"] > 1 << args.get("order", 9):
             v.fail(line, f"{kind}: written is more than the folio's pages")
@@ -456,6 +488,22 @@ def _effects(v: _V, line: int, kind: str, args: dict, st: _Names) -> None:
                "no priority")
     elif kind == "rmdir" and args["path"] == "root":
         v.fail(line, "rmdir: the root memcg cannot be removed")
+
+
+def _task_rules(v: _V, line: int, kind: str, memcg: str, st: _Names) -> None:
+    """cgroup rules for an op run by a task of ``memcg`` (docs/scenarios.md, "Tasks and
+    cgroups"): checked against the setup and the earlier ops of the same thread; what another
+    thread does is left to the model, which gives the kernel's -ENOENT / -EBUSY."""
+    if memcg == "root":
+        return
+    if memcg in st.removed:
+        v.fail(line, f"{kind}: a task of {memcg} after its rmdir (line {st.removed[memcg]}): a "
+               "removed cgroup has no processes; run the op in a live leaf memcg")
+    child = st.child.get(memcg)
+    if child is not None and not st.cfg.memcg_disabled and not st.cfg.cgroup_v1:
+        v.fail(line, f"{kind}: a task of {memcg}, which has the child {child}: cgroup v2 lets "
+               "no process into a cgroup that gives memory to children (no internal process "
+               f"rule); run the op in a leaf memcg such as {child}")
 
 
 def _check(v: _V, doc: LDict, ov: dict, has_asserts: bool) -> list:

@@ -12,7 +12,7 @@ def random_scenario(seed: int) -> str:
     rnd = random.Random(seed)
     preset = rnd.choice(PRESETS)
     nodes = rnd.choice([1, 2])
-    memcgs = ["A", "A/C", "B"]
+    memcgs = ["A/C", "B"]  # leaves: A has a child, so no task runs in it (cgroup v2)
     setup, folios = [], []
     for i in range(rnd.randint(1, 2)):
         name = f"s{i}"
@@ -24,21 +24,26 @@ def random_scenario(seed: int) -> str:
     threads = []
     for t in range(rnd.choice([2, 2, 3])):
         ops = []
+        live = list(memcgs)  # a removed cgroup has no tasks: not after its rmdir in a thread
         for j in range(rnd.randint(1, 2)):
             kind = rnd.choice(KINDS)
             node = rnd.randrange(nodes)
+            task = rnd.choice(live or ["root"])
             if kind in ("fault", "collapse"):
-                ops.append(f"{{{kind}: {{memcg: {rnd.choice(memcgs)}, node: {node}, "
+                ops.append(f"{{{kind}: {{memcg: {task}, node: {node}, "
                            f"as: t{t}{j}}}}}")
             elif kind in ("partial_unmap", "unmap", "get", "put", "split"):
                 ops.append(f"{{{kind}: {rnd.choice(folios)}}}")
             elif kind == "rmdir":
-                ops.append(f"{{rmdir: {rnd.choice(['A/C', 'B'])}}}")
+                gone = rnd.choice(['A/C', 'B'])
+                ops.append(f"{{rmdir: {gone}}}")
+                if gone in live:
+                    live.remove(gone)
             elif kind == "reclaim":
                 ops.append(f"{{reclaim: {{memcg: {rnd.choice(['A', 'B', 'root'])}, "
                            f"node: {node}, priority: 0}}}}")
             elif kind == "lru_add":
-                ops.append(f"{{lru_add: {{lru: dcache, memcg: {rnd.choice(memcgs)}, "
+                ops.append(f"{{lru_add: {{lru: dcache, memcg: {task}, "
                            f"node: {node}, item: d{t}{j}}}}}")
             elif nodes == 1:
                 ops.append(f"{{get: {rnd.choice(folios)}}}")
@@ -58,7 +63,7 @@ def random_symmetric_scenario(seed: int) -> str:
     preset = rnd.choice(PRESETS)
     deep = rnd.random() < 0.5
     memcgs = ["A", "B"] + (["A/C", "B/C"] if deep else [])
-    left = ["A", "A/C"] if deep else ["A"]
+    left = ["A/C"] if deep else ["A"]  # tasks run in leaves only (cgroup v2)
     ops = []
     for j in range(rnd.randint(1, 2)):
         kind = rnd.choice(["fault", "partial_unmap", "unmap", "rmdir", "reclaim", "lru_add"])
@@ -74,6 +79,9 @@ def random_symmetric_scenario(seed: int) -> str:
             ops.append("{reclaim: {memcg: %s, node: 0, priority: 0}}" % m)
         else:
             ops.append("{lru_add: {lru: dcache, memcg: %s, node: 0, item: %%s%d}}" % (m, j))
+
+    # a removed cgroup has no tasks: the rmdir goes last in its thread
+    ops.sort(key=lambda o: o.startswith("{rmdir"))
 
     def side(letter):
         out = []

@@ -46,6 +46,42 @@ def test_dying_memcg_gets_no_sublists(kh):
     assert h.memcg("P/C").kmemcg_id not in lru.xa
 
 
+def test_linux61_allocates_sublists_for_a_dying_memcg(kh):
+    """6.1 memcg_list_lru_alloc has no css_is_dying test (added by 28e98022b31e in 6.13): the
+    first object of a dying (killed, not yet offline) memcg gets its sublist, and the add
+    lands there instead of dereferencing NULL (audit A3)."""
+    h, lru, s = _setup(kh, "linux-6.1")
+    c = h.memcg("P/C")
+    c.dying = True  # kill_css: rmdir returned, css_offline has not run yet
+    item = _add(h, lru, "c1", c)
+    assert list_entries(lru.xa[c.kmemcg_id].node[0].list) == [item]
+    assert not h.k.events and shrinker_bit_test(c, 0, s.id)
+
+
+def test_linux61_table_allocation_fails_atomically(kh):
+    """6.1 memcg_list_lru_alloc: all missing ancestors are allocated before any is stored, so
+    a failed allocation stores nothing (6.13+ stores the parent's sublists first)."""
+    for variant, stored in (("linux-6.1", set()), ("v7.2", {"P"})):
+        h, lru, _ = _setup(kh, variant)
+        calls = []
+
+        def decide(site, calls=calls):
+            calls.append(site)
+            return len(calls) == 1  # the first allocation succeeds, the next fails
+
+        ret = h.run(ll.memcg_list_lru_alloc(h.k, h.memcg("P/C"), lru), decide=decide)
+        assert ret == -12 or variant == "linux-6.1" and ret == 0
+        got = {p for p in ("P", "P/C") if h.memcg(p).kmemcg_id in lru.xa}
+        if variant == "linux-6.1":
+            assert got == {"P", "P/C"} and len(calls) == 1  # one all-or-nothing choice
+            h2, lru2, _ = _setup(kh, variant)
+            assert h2.run(ll.memcg_list_lru_alloc(h2.k, h2.memcg("P/C"), lru2),
+                          decide=lambda site: False) == -12
+            assert not lru2.xa
+        else:
+            assert got == stored
+
+
 def test_reparent_splices_to_head_marks_dead_and_sets_parent_bit(kh):
     """memcg_reparent_list_lrus: child items go to the head of the parent's sublist, the count
     moves, the child is dead (LONG_MIN), the parent's bit is set only on nodes with items."""
@@ -136,3 +172,26 @@ def test_walk_budget_decremented_before_callback(kh):
     budget = [2]
     n = h.run(ll.__list_lru_walk_one(h.k, lru, 0, c, skip, None, budget, False))
     assert (n, seen, budget) == (0, ["i0", "i1"], [0])
+
+
+def test_walk_rotate_moves_to_tail_and_stop_returns_unlocked(kh):
+    """__list_lru_walk_one: LRU_ROTATE is list_move_tail (safe for the tail item itself);
+    LRU_STOP returns without unlocking, the callback having dropped the lock (audit C)."""
+    h, lru, _ = _setup(kh)
+    c = h.memcg("P/C")
+    a = _add(h, lru, "a", c)
+
+    def rotate(k, item, l, arg):
+        return ll.LRU_ROTATE
+        yield
+
+    h.run(ll.__list_lru_walk_one(h.k, lru, 0, c, rotate, None, [1], False))
+    assert list_entries(lru.xa[c.kmemcg_id].node[0].list) == [a] and not h.k.events
+
+    def stop(k, item, l, arg):
+        ll.unlock_list_lru(k, l)
+        return ll.LRU_STOP
+        yield
+
+    h.run(ll.__list_lru_walk_one(h.k, lru, 0, c, stop, None, [2], False))
+    assert not h.k.events

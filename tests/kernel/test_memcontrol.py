@@ -58,3 +58,96 @@ def test_lru_folio_reparent_comes_after_list_lru_reparenting(kh):
         if isinstance(step, str):
             steps.append(step)
     assert steps.index("xas_store") < steps.index("lru_reparent_memcg")
+
+
+def _step_until(gen, cond):
+    """Run a kernel generator (sequentially, on the harness's task) until cond() holds."""
+    while not cond():
+        gen.send(None)
+    return gen
+
+
+def test_rmdir_with_online_child_fails_ebusy_and_changes_nothing(kh):
+    """cgroup_destroy_locked: -EBUSY while an online child exists (audit A5)."""
+    h = kh("v1", memcgs=("P", "P/C"))
+    p = h.memcg("P")
+    assert h.run(mc.cgroup_rmdir(h.k, p)) == -mc.EBUSY
+    assert p.online and not p.dying and p.css_refcnt == 2 and not h.k.events
+
+
+def test_rmdir_with_attached_task_fails_ebusy(kh):
+    """cgroup_destroy_locked: -EBUSY while the cgroup is populated."""
+    h = kh("v7.2", memcgs=("A",))
+    a = h.memcg("A")
+    assert mc.cgroup_attach_task(h.k, a) == 0
+    assert h.run(mc.cgroup_rmdir(h.k, a)) == -mc.EBUSY and not a.dying
+    mc.cgroup_detach_task(h.k, a, a.procs_gen)
+    assert h.run(mc.cgroup_rmdir(h.k, a)) == 0 and a.dying
+
+
+def test_parent_goes_offline_after_its_children(kh):
+    """css_killed_work_fn / online_cnt: a removed child no longer blocks the parent's rmdir,
+    but the parent's css_offline waits for the child's, which then offlines the parent."""
+    h = kh("v1", memcgs=("P", "P/C"))
+    p, c = h.memcg("P"), h.memcg("P/C")
+    rm_c = _step_until(mc.cgroup_rmdir(h.k, c), lambda: c.dying)
+    assert h.run(mc.cgroup_rmdir(h.k, p)) == 0
+    assert p.dying and p.online and c.online  # P waits for C
+    h.run(rm_c)
+    assert not c.online and not p.online and not h.k.events
+
+
+def test_zombie_child_pins_its_parent(kh):
+    """init_and_link_css: a child holds a reference on its parent until it is freed."""
+    h = kh("v7.2", memcgs=("P", "P/C"))
+    p, c = h.memcg("P"), h.memcg("P/C")
+    f = h.run(memory.handle_mm_fault(h.k, "f", c, 0, 9, 512))
+    h.run(mc.cgroup_rmdir(h.k, c))
+    h.run(mc.cgroup_rmdir(h.k, p))
+    assert not p.online and p.rcu_free is None and c.rcu_free is None  # zombies
+    h.run(rmap.zap_all(h.k, f))
+    assert c.rcu_free is not None and p.rcu_free is not None and not h.k.events
+
+
+def test_mkdir_under_removed_parent_fails_enoent_or_enodev(kh):
+    """cgroup_mkdir: the lookup of a removed parent fails (-ENOENT); a parent removed after
+    the lookup is found dead by cgroup_kn_lock_live (-ENODEV)."""
+    h = kh("v7.2", memcgs=("P",))
+    p = h.memcg("P")
+    mk = mc.cgroup_mkdir(h.k, "P/C")
+    mk.send(None)  # the lookup found P; mkdir waits for cgroup_mutex
+    h.run(mc.cgroup_rmdir(h.k, p))
+    assert h.run(mk) == -mc.ENODEV
+    assert h.run(mc.cgroup_mkdir(h.k, "P/D")) == -mc.ENOENT
+    assert "P/C" not in h.k.memcgs and not h.k.events
+
+
+def test_no_task_in_a_cgroup_with_children(kh):
+    """cgroup v2 no internal process rule: a cgroup with memory in its subtree_control takes
+    no task (-EBUSY), and its subtree_control cannot be enabled while it has one; the root
+    cgroup is exempt; a removed cgroup takes none (-ENOENT)."""
+    h = kh("v7.2", memcgs=("P",))
+    p = h.memcg("P")
+    assert mc.cgroup_attach_task(h.k, p) == 0
+    assert h.run(mc.cgroup_mkdir(h.k, "P/C")) == -mc.EBUSY
+    mc.cgroup_detach_task(h.k, p, p.procs_gen)
+    assert h.run(mc.cgroup_mkdir(h.k, "P/C")) == 0
+    assert mc.cgroup_attach_task(h.k, p) == -mc.EBUSY
+    assert mc.cgroup_attach_task(h.k, h.k.root_mem_cgroup) == 0
+    c = h.memcg("P/C")
+    h.run(mc.cgroup_rmdir(h.k, c))
+    assert mc.cgroup_attach_task(h.k, c) == -mc.ENOENT
+
+
+def test_mem_cgroup_iter_pins_the_memcg_it_hands_out(kh):
+    """mem_cgroup_iter: css_tryget on the memcg handed out, css_put at the next call, so a
+    memcg released meanwhile stays allocated until reclaim moves on (audit A7)."""
+    h = kh("v7.2", memcgs=("A",))
+    a = h.memcg("A")
+    f = h.run(memory.handle_mm_fault(h.k, "f", a, 0, 9, 512))
+    h.run(mc.cgroup_rmdir(h.k, a))
+    it = mc.mem_cgroup_iter_pinned(h.k, None)
+    assert next(it) is h.k.root_mem_cgroup and next(it) is a
+    h.run(rmap.zap_all(h.k, f))  # the last charge goes
+    assert a.rcu_free is None  # still pinned by the iterator
+    assert list(it) == [] and a.rcu_free is not None

@@ -124,6 +124,13 @@ FLAGS: dict[str, tuple[str, str]] = {
         "memcg_offline_kmem reparents the obj_cgroups before the list_lrus (6.1, 6.12); off = "
         "list_lrus first (V1, series)",
         "mm/memcontrol.c: memcg_offline_kmem"),
+    # -- cgroup and list_lru fidelity (issue 8, audit A3 and C) ------------------------------
+    "list_lru_alloc_skips_dying": (
+        "__memcg_list_lru_alloc allocates ancestors first, one at a time, and gives a dying "
+        "memcg no sublists (28e98022b31e \"mm/list_lru: simplify reparenting and initial "
+        "allocation\", Kairui Song, 6.13); off = 6.1: allocate the whole table of missing "
+        "ancestors first (all or nothing), then store each at its kmemcg_id, dying or not",
+        "mm/list_lru.c: memcg_list_lru_alloc"),
     # -- shrinker ----------------------------------------------------------------------------
     "shrinker_lockless": (
         "shrink_slab walks shrinkers under RCU with refcounts (6.7); off = 6.1's "
@@ -158,7 +165,9 @@ _V0 = dict(_LINUX_61, partially_mapped_flag=True, queue_at_fault=True,
 _DEB612 = dict(_V0, migrate_requeue_dst=True)
 # linux-6.13: Kairui Song's list_lru rework (fb56fdf8b9a2): per-sublist locks, list_lrus
 # reparented before the objcgs, the xarray slot erased before the drain (A1).
-_L613 = dict(_V0, list_lru_per_sublist_lock=True, objcg_reparent_first=False)
+# Sublists are no longer allocated for a dying memcg (28e98022b31e, audit A3).
+_L613 = dict(_V0, list_lru_per_sublist_lock=True, objcg_reparent_first=False,
+             list_lru_alloc_skips_dying=True)
 # v1 (7.1, just before the series): V1's queue, folio reparenting (A4) and both halves of the
 # 2026 requeue fix (B6).
 _V1 = dict(_L613, split_queue_walkup=True, reparent_split_queue=True,
@@ -240,6 +249,13 @@ class Config:
     @property
     def memcg_disabled(self) -> bool:
         return "cgroup_disable=memory" in self.boot
+
+    @property
+    def cgroup_v1(self) -> bool:
+        """The scenario mounts a cgroup v1 memory hierarchy, where a cgroup with children may
+        have tasks.  Scenarios cannot ask for it yet (a later history issue adds it); until
+        then the cgroup v2 rules hold (memcontrol.cgroup_attach_task, scenario rule checks)."""
+        return False
 
 
 def make_config(variant: str, patches: dict | None = None, boot=(), nodes: int = 1,

@@ -31,7 +31,7 @@ class Folio(KObject):
 
     __slots__ = ("name", "order", "nid", "memcg", "refcount", "mapcount", "pmd_mapped",
                  "nr_pages_mapped", "flags", "_deferred_list", "nr_pages", "written",
-                 "locked", "frozen", "split")
+                 "locked", "frozen", "split", "migration")
 
     def __init__(self, name: str, order: int, nid: int):
         super().__init__()
@@ -50,6 +50,9 @@ class Folio(KObject):
         self.locked = SpinLock(f"{name}.PG_locked")  # folio_lock is a sleeping bit lock
         self.frozen = False
         self.split = False
+        # pmd_mapped / nr_pages_mapped are migration entries (unmap_folio, try_to_migrate):
+        # they hold no reference and no mapcount; a munmap only clears them
+        self.migration = False
 
     def __repr__(self) -> str:
         return f"<folio {self.name}>"

@@ -301,15 +301,16 @@ def _unmap_folio(k, folio: Folio):
         mod_node_page_state(k, "nr_anon_transparent_hugepages", -1)
         if not k.cfg.patch.partially_mapped_flag:
             yield from split_queue.deferred_split_huge_page(k, folio)
-    saved = (folio.pmd_mapped, folio.nr_pages_mapped, folio.mapcount)
     folio.refcount -= folio.mapcount
     folio.mapcount = 0
-    return saved
+    folio.migration = True
 
 
-def _remap(k, folio: Folio, saved) -> None:
-    """mm/huge_memory.c: remap_page -- migration entries back to the original mappings."""
-    folio.pmd_mapped, folio.nr_pages_mapped, folio.mapcount = saved
+def _remap(k, folio: Folio) -> None:
+    """mm/huge_memory.c: remap_page -- the migration entries still in the page tables become
+    mappings again (those a racing munmap cleared are gone)."""
+    folio.migration = False
+    folio.mapcount = 1 if folio.pmd_mapped else folio.nr_pages_mapped
     folio.refcount += folio.mapcount
     if folio.pmd_mapped:
         mod_node_page_state(k, "nr_anon_transparent_hugepages", 1)
@@ -328,18 +329,18 @@ def split_huge_page(k, folio: Folio):
     if not can_split_folio(k, folio):
         count_split(k, folio.order, False)
         return -11
-    saved = yield from _unmap_folio(k, folio)
+    yield from _unmap_folio(k, folio)
     extra = (1 << folio.order) if folio.flags & PG_swapcache else 0
     if k.cfg.patch.thp_list_lru:
         frozen = yield from _freeze_and_dequeue_lru(k, folio, 1 + extra)
     else:
         frozen = yield from split_queue.freeze_and_dequeue(k, folio, 1 + extra)
     if not frozen:
-        _remap(k, folio, saved)
+        _remap(k, folio)
         count_split(k, folio.order, False)
         return -11
-    pmd, ptes, _ = saved
-    mapped = (1 << folio.order) if pmd else ptes
+    mapped = (1 << folio.order) if folio.pmd_mapped else folio.nr_pages_mapped  # remap_page
+    folio.migration = False
     if k.cfg.patch.split_remap_zeropage:
         # b1f202060afe: remap_page(..., RMP_USE_SHARED_ZEROPAGE) for every anon split.  The
         # model's subpages: the first `written` hold data, unmaps take the top of the range,

@@ -7,7 +7,7 @@ from . import list_lru as ll
 from . import memcontrol as mc
 from . import shrinker as sh
 from .config import Config
-from .sched import Task
+from .sched import SpinLock, Task
 from .split_queue import DeferredSplit
 from .vmstat import new_vmstat
 
@@ -53,6 +53,7 @@ class Kernel:
         self.last_memcg_id = 0
         self.root_mem_cgroup = None
         self.memcg_kmem_online = False
+        self.cgroup_mutex = SpinLock("cgroup_mutex")  # a mutex: held across steps, never spun
         self.shrinker_idr: dict = {}
         self.shrinker_nr_max = 0
         self.shrinker_list: list = []
@@ -84,7 +85,7 @@ def boot(cfg: Config, lrus: dict | None = None) -> Kernel:
         del k.memcgs[""]
         k.root_mem_cgroup = root
         root.shrinker_info = [sh.ShrinkerInfo(k.shrinker_nr_max) for _ in range(cfg.nodes)]
-        root.online = True
+        mc.online_css(k, root)
     huge_memory.thp_shrinker_init(k)
     for name, spec in (lrus or {}).items():
         register_lru_user(k, name, spec.get("memcg_aware", True), spec.get("shrinker", []))

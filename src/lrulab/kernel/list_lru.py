@@ -18,7 +18,15 @@ from __future__ import annotations
 
 from . import memcontrol as mc
 from . import shrinker
-from .list import ListHead, list_add_tail, list_del_init, list_empty, list_move, list_splice_init
+from .list import (
+    ListHead,
+    list_add_tail,
+    list_del_init,
+    list_empty,
+    list_move,
+    list_move_tail,
+    list_splice_init,
+)
 from .sched import (
     WARN_ON,
     KObject,
@@ -271,7 +279,8 @@ def __list_lru_walk_one(k, lru: ListLru, nid: int, memcg, isolate, cb_arg, nr_to
                         irq_off: bool):
     """mm/list_lru.c: __list_lru_walk_one -- walk one sublist (no walk-up: skip_empty), the
     budget decremented before each callback; LRU_REMOVED(_RETRY) lowers the node count;
-    LRU_RETRY/LRU_REMOVED_RETRY restart (the callback dropped the lock)."""
+    LRU_ROTATE moves the item to the tail (list_move_tail); LRU_RETRY/LRU_REMOVED_RETRY restart
+    and LRU_STOP returns at once (the callback dropped the lock)."""
     isolated = 0
     while True:
         l, _ = yield from lock_list_lru_of_memcg(k, lru, nid, memcg, irq_off, True)
@@ -292,12 +301,12 @@ def __list_lru_walk_one(k, lru: ListLru, nid: int, memcg, isolate, cb_arg, nr_to
                     restart = True
                     break
             elif ret == LRU_ROTATE:
-                list_move(k, pos, l.list.prev)  # to the tail
+                list_move_tail(k, pos, l.list)
             elif ret == LRU_RETRY:
                 restart = True
                 break
             elif ret == LRU_STOP:
-                break
+                return isolated  # the callback dropped the lock: nothing to unlock
             pos = nxt
         if restart:
             continue
@@ -325,9 +334,15 @@ def memcg_list_lru_allocated(memcg, lru: ListLru) -> bool:
 
 
 def __memcg_list_lru_alloc(k, memcg, lru: ListLru):
-    """mm/list_lru.c: __memcg_list_lru_alloc -- populate the farthest ancestor lacking sublists
-    first, so a reparent target always exists; a dying memcg never gets new sublists.
-    Returns 0 or -ENOMEM (allocation site 'list_lru_memcg')."""
+    """mm/list_lru.c: __memcg_list_lru_alloc (6.13+, 28e98022b31e "mm/list_lru: simplify
+    reparenting and initial allocation") -- populate the farthest ancestor lacking sublists
+    first, so a reparent target always exists; a dying memcg never gets new sublists
+    (flag list_lru_alloc_skips_dying).  6.1 (memcg_list_lru_alloc, flag off): collect memcg
+    and its ancestors lacking sublists in a table, allocate them all (any failure frees them
+    all), then store each, farthest first, at its current kmemcg_id if the slot is still
+    empty -- dying or not.  Returns 0 or -ENOMEM (allocation site 'list_lru_memcg')."""
+    if not k.cfg.patch.list_lru_alloc_skips_dying:
+        return (yield from _memcg_list_lru_alloc_table(k, memcg, lru))
     while True:
         pos = memcg
         parent = mc.parent_mem_cgroup(pos)
@@ -340,10 +355,30 @@ def __memcg_list_lru_alloc(k, memcg, lru: ListLru):
         mlru = ListLruMemcg(lru, pos.path, k.cfg.nodes, _node_locks(lru))
         yield "xas_lock_irqsave"
         idx = pos.kmemcg_id
+        # 28e98022b31e: a dying memcg gets no sublists (its adds walk up)
         if idx >= 0 and idx not in lru.xa and not mc.css_is_dying(pos):
             lru.xa[idx] = mlru
         if pos is memcg or mc.css_is_dying(pos):
             return 0
+
+
+def _memcg_list_lru_alloc_table(k, memcg, lru: ListLru):
+    """mm/list_lru.c: memcg_list_lru_alloc (6.1), after its fast check: the table part."""
+    table = []
+    pos = memcg
+    while not memcg_list_lru_allocated(pos, lru):
+        table.append(pos)
+        pos = mc.parent_mem_cgroup(pos)
+    ok = yield from may_fail("list_lru_memcg")  # kmalloc_array + one mlru per entry
+    if not ok:
+        return -12  # every mlru allocated so far is freed: nothing stored
+    mlrus = [ListLruMemcg(lru, m.path, k.cfg.nodes, _node_locks(lru)) for m in table]
+    yield "xas_lock_irqsave"
+    for m, mlru in zip(reversed(table), reversed(mlrus), strict=True):
+        idx = m.kmemcg_id  # read under the xa lock: reparenting may have rewritten it
+        if idx >= 0 and idx not in lru.xa:
+            lru.xa[idx] = mlru
+    return 0
 
 
 def memcg_list_lru_alloc(k, memcg, lru: ListLru):

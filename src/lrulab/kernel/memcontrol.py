@@ -1,16 +1,40 @@
 """mm/memcontrol.c (and the css life cycle of kernel/cgroup/cgroup.c): the memcg tree.
 
-Life cycle of a memcg: ``mkdir`` allocates it and brings it online (``memcg_online_kmem`` gives
-it a ``kmemcg_id``, ``alloc_shrinker_info`` its per-node shrinker bitmaps); ``rmdir`` kills the
-css (``css_is_dying`` from then on), an RCU grace period later ``css_offline`` runs the
-reparenting hooks and clears ``CSS_ONLINE``; when the last reference (each charged folio holds
-one) goes, the memcg is released and freed.
+Life cycle of a memcg: ``mkdir`` allocates it (``init_and_link_css``: it pins its parent's css)
+and brings it online (``memcg_online_kmem`` gives it a ``kmemcg_id``, ``alloc_shrinker_info``
+its per-node shrinker bitmaps; ``online_css`` counts it in its own and its parent's
+``online_cnt``).  ``rmdir`` fails with -EBUSY while the cgroup has tasks or online children
+(``cgroup_destroy_locked``); else it kills the css (``css_is_dying`` from then on).  An RCU
+grace period later ``css_killed_ref_fn`` drops its ``online_cnt``; at zero ``css_killed_work_fn``
+offlines it (the reparenting hooks, then ``CSS_ONLINE`` cleared) and walks up, offlining each
+killed ancestor whose ``online_cnt`` drops to zero: a parent goes offline after its children.
+When the last reference (each charged folio and each child holds one) goes, the memcg is
+released and freed, and drops its reference on its parent.
+
+Tasks (cgroup v2, Documentation/admin-guide/cgroup-v2.rst): a scenario op "by a task of M"
+(fault, collapse, lru_add with ``memcg: M``) attaches its task to M when it starts
+(``cgroup_attach_task``) and leaves M when it ends; the attach fails with -ENOENT when M was
+removed and with -EBUSY when M distributes memory to children (the no-internal-process rule:
+memory is in its ``cgroup.subtree_control`` from its first child's mkdir on).  An rmdir of M
+first moves M's tasks to the root cgroup, as the conformance harness does
+(``cgroup_migrate_tasks``); an op already running keeps the memcg it read when it started (the
+kernel reads the charge target under RCU, and the move does not wait for it).
 """
 
 from __future__ import annotations
 
 from . import list_lru, shrinker, split_queue
-from .sched import WARN_ON, KObject, kvfree_rcu, may_fail, synchronize_rcu
+from .sched import (
+    WARN_ON,
+    KObject,
+    kvfree_rcu,
+    may_fail,
+    spin_lock,
+    spin_unlock,
+    synchronize_rcu,
+)
+
+EBUSY, ENOENT, ENODEV, ENOMEM = 16, 2, 19, 12
 
 
 class MemCgroup(KObject):
@@ -18,7 +42,8 @@ class MemCgroup(KObject):
 
     __slots__ = ("id", "path", "parent", "children", "online", "dying", "kmemcg_id",
                  "shrinker_info", "deferred_split_queue", "css_refcnt", "nr_pages", "stat",
-                 "objcg_parent", "lru_folios")
+                 "objcg_parent", "lru_folios", "online_cnt", "nr_tasks", "procs_gen",
+                 "subtree_control")
 
     def __init__(self, mid: int, path: str, parent: MemCgroup | None, nodes: int):
         super().__init__()
@@ -37,6 +62,10 @@ class MemCgroup(KObject):
         self.stat = {"thp_fault_alloc": 0, "thp_collapse_alloc": 0}
         self.objcg_parent: MemCgroup | None = None  # set when its objcgs were reparented
         self.lru_folios: list = []  # its lruvecs' folios: the folios charged to it
+        self.online_cnt = 0  # css->online_cnt: itself while not killed + its online children
+        self.nr_tasks = 0  # tasks attached to the cgroup (cgroup_is_populated)
+        self.procs_gen = 0  # bumped when its tasks are moved out (see cgroup_migrate_tasks)
+        self.subtree_control = False  # memory enabled for its children (cgroup.subtree_control)
 
     def __repr__(self) -> str:
         return f"<memcg {self.path}>"
@@ -106,9 +135,33 @@ def mem_cgroup_iter(k, root: MemCgroup | None) -> list[MemCgroup]:
     return out
 
 
+def mem_cgroup_iter_pinned(k, root: MemCgroup | None):
+    """mm/memcontrol.c: the ``mem_cgroup_iter(root, prev, NULL)`` loop of reclaim -- each memcg
+    of root's subtree is handed out with a css reference (css_tryget; a memcg released
+    meanwhile is skipped) that the next call drops (css_put(prev)), so rmdir cannot free the
+    memcg reclaim is visiting.  Yields None once with memcg disabled."""
+    memcgs = mem_cgroup_iter(k, root)
+    if not memcgs:
+        yield None
+        return
+    for memcg in memcgs:
+        if not css_tryget(memcg):
+            continue
+        yield memcg
+        css_put(k, memcg)
+
+
 def css_get(memcg: MemCgroup) -> None:
     """include/linux/cgroup.h: css_get."""
     memcg.css_refcnt += 1
+
+
+def css_tryget(memcg: MemCgroup) -> bool:
+    """include/linux/cgroup.h: css_tryget -- fails once the last reference is gone."""
+    if memcg.css_refcnt <= 0:
+        return False
+    memcg.css_refcnt += 1
+    return True
 
 
 def css_put(k, memcg: MemCgroup) -> None:
@@ -122,10 +175,11 @@ def css_put(k, memcg: MemCgroup) -> None:
 
 def mem_cgroup_css_alloc(k, parent: MemCgroup | None, path: str) -> MemCgroup:
     """mm/memcontrol.c: mem_cgroup_alloc / mem_cgroup_css_alloc -- kmemcg_id = -1, empty
-    deferred-split queue."""
+    deferred-split queue; kernel/cgroup/cgroup.c: init_and_link_css -- css_get(parent)."""
     k.last_memcg_id += 1
     memcg = MemCgroup(k.last_memcg_id, path, parent, k.cfg.nodes)
     if parent is not None:
+        css_get(parent)
         parent.children.append(memcg)
     k.memcgs[path] = memcg
     return memcg
@@ -145,40 +199,139 @@ def mem_cgroup_css_online(k, memcg: MemCgroup):
     memcg_online_kmem(k, memcg)
     ok = yield from shrinker.alloc_shrinker_info(k, memcg)
     if not ok:
-        return -12
-    memcg.online = True
+        return -ENOMEM
     return 0
 
 
+def online_css(k, memcg: MemCgroup) -> None:
+    """kernel/cgroup/cgroup.c: online_css -- CSS_ONLINE, and online_cnt of the css and of its
+    parent (so the parent is offlined only after this css)."""
+    memcg.online = True
+    memcg.online_cnt += 1
+    if memcg.parent is not None:
+        memcg.parent.online_cnt += 1
+
+
 def cgroup_mkdir(k, path: str):
-    """kernel/cgroup/cgroup.c: cgroup_mkdir for a memory cgroup.  Returns 0 or -errno."""
+    """kernel/cgroup/cgroup.c: cgroup_mkdir for a memory cgroup, after the parent got memory in
+    its cgroup.subtree_control (what ``mkdir`` means in a scenario, as in the conformance
+    harness).  Returns 0 or -errno: -ENOENT when the path lookup finds no parent (removed
+    before the mkdir), -ENODEV when cgroup_kn_lock_live finds it dead (removed after the
+    lookup), -EBUSY when enabling memory in the parent's subtree_control finds tasks in it
+    (cgroup_vet_subtree_control_enable), -ENOMEM."""
     parent_path, _, _ = path.rpartition("/")
-    parent = k.memcgs[parent_path] if parent_path else k.root_mem_cgroup
-    yield "cgroup_mkdir"
+    parent = k.memcgs.get(parent_path) if parent_path else k.root_mem_cgroup
+    if parent_path and (parent is None or css_is_dying(parent)):
+        return -ENOENT  # the VFS lookup of the parent directory fails
+    yield from spin_lock(k, k.cgroup_mutex)  # cgroup_kn_lock_live(parent)
+    if parent is not None and css_is_dying(parent):
+        spin_unlock(k, k.cgroup_mutex)
+        return -ENODEV
+    if parent is not None and not parent.subtree_control:
+        # cgroup_subtree_control_write "+memory" -> cgroup_vet_subtree_control_enable
+        if not mem_cgroup_is_root(k, parent) and parent.nr_tasks:
+            spin_unlock(k, k.cgroup_mutex)
+            return -EBUSY
+        parent.subtree_control = True
     memcg = mem_cgroup_css_alloc(k, parent, path)
-    if mem_cgroup_disabled(k):
-        memcg.online = True  # a cgroup without the memory controller: nothing memcg-side
-        return 0
-    ret = yield from mem_cgroup_css_online(k, memcg)
+    ret = 0
+    if not mem_cgroup_disabled(k):  # a cgroup without the memory controller: no memcg side
+        ret = yield from mem_cgroup_css_online(k, memcg)
     if ret:
         parent.children.remove(memcg)
         del k.memcgs[path]
+        css_put(k, parent)  # css_free_rwork_fn of the failed css
+    else:
+        online_css(k, memcg)
+    spin_unlock(k, k.cgroup_mutex)
     return ret
 
 
-def cgroup_rmdir(k, memcg: MemCgroup):
-    """kernel/cgroup/cgroup.c: cgroup_rmdir -> kill_css, then (after a grace period, in the
-    offline worker; modelled on the same task) css_killed_work_fn -> offline_css.
+def cgroup_attach_task(k, memcg: MemCgroup | None) -> int:
+    """kernel/cgroup/cgroup.c: __cgroup_procs_write -> cgroup_attach_task, for the task of a
+    scenario op that names its memcg (it leaves again through cgroup_detach_task when the op
+    ends).  -ENOENT: the cgroup was removed (its cgroup.procs is gone); -EBUSY: cgroup v2's
+    no-internal-process rule (cgroup_migrate_vet_dst: a non-root cgroup with controllers in
+    its subtree_control takes no tasks).  None is the root cgroup.  Returns 0 or -errno."""
+    if memcg is None:
+        return 0
+    if css_is_dying(memcg):
+        return -ENOENT
+    if memcg.subtree_control and not mem_cgroup_is_root(k, memcg) and \
+            not mem_cgroup_disabled(k) and not k.cfg.cgroup_v1:
+        return -EBUSY
+    memcg.nr_tasks += 1
+    return 0
 
-    kill_css runs under cgroup_mutex together with rmdir's liveness check (the op's first
-    step): a second rmdir of the same cgroup finds it dying, as cgroup_kn_lock_live would."""
-    memcg.dying = True  # kill_css
+
+def cgroup_detach_task(k, memcg: MemCgroup | None, procs_gen: int) -> None:
+    """kernel/cgroup/cgroup.c: cgroup_exit (or cgroup_attach_task elsewhere) -- the task of a
+    scenario op leaves its cgroup when the op ends, unless an rmdir moved it out already
+    (procs_gen: the cgroup's generation when the task was attached); its memory stays
+    charged."""
+    if memcg is not None and memcg.procs_gen == procs_gen:
+        memcg.nr_tasks -= 1
+
+
+def cgroup_migrate_tasks(k, memcg: MemCgroup) -> None:
+    """kernel/cgroup/cgroup.c: __cgroup_procs_write of the root cgroup for each task of memcg
+    (the harness moves a cgroup's worker out before its rmdir); the memory stays charged."""
+    memcg.nr_tasks = 0
+    memcg.procs_gen += 1
+
+
+def cgroup_rmdir(k, memcg: MemCgroup):
+    """kernel/cgroup/cgroup.c: cgroup_rmdir -> cgroup_destroy_locked under cgroup_mutex: -EBUSY
+    while the cgroup is populated (a task attached) or has an online child
+    (css_has_online_children: a removed child no longer counts), -ENOENT when another rmdir
+    removed it first; else its self css goes offline and kill_css makes the memory css dying.
+    After the grace period of percpu_ref_kill_and_confirm, css_killed_ref_fn drops online_cnt
+    and, at zero, runs css_killed_work_fn (modelled on the same task; the offline worker in
+    the kernel).  Returns 0 or -errno."""
+    yield from spin_lock(k, k.cgroup_mutex)  # cgroup_kn_lock_live
+    if css_is_dying(memcg):
+        spin_unlock(k, k.cgroup_mutex)
+        return -ENOENT
+    if memcg.nr_tasks or css_has_online_children(memcg):
+        spin_unlock(k, k.cgroup_mutex)
+        return -EBUSY
+    memcg.dying = True  # self CSS_ONLINE cleared, kill_css
+    spin_unlock(k, k.cgroup_mutex)
     yield from synchronize_rcu(k)
-    yield "css_killed_work_fn"
-    if not mem_cgroup_disabled(k):
-        yield from mem_cgroup_css_offline(k, memcg)
-    memcg.online = False
-    css_put(k, memcg)  # the base reference
+    # css_killed_ref_fn
+    memcg.online_cnt -= 1
+    if memcg.online_cnt == 0:
+        yield from css_killed_work_fn(k, memcg)
+    return 0
+
+
+def css_has_online_children(memcg: MemCgroup) -> bool:
+    """kernel/cgroup/cgroup.c: css_has_online_children (of the cgroup's self css, whose
+    CSS_ONLINE rmdir clears at once: a removed child no longer counts)."""
+    for child in memcg.children:
+        if not css_is_dying(child):
+            return True
+    return False
+
+
+def css_killed_work_fn(k, memcg: MemCgroup):
+    """kernel/cgroup/cgroup.c: css_killed_work_fn -- under cgroup_mutex: offline_css, drop the
+    base reference, then the parent if it was killed and this was its last online child."""
+    yield from spin_lock(k, k.cgroup_mutex)
+    while True:
+        # offline_css
+        if not mem_cgroup_disabled(k):
+            yield from mem_cgroup_css_offline(k, memcg)
+        memcg.online = False
+        parent = memcg.parent
+        css_put(k, memcg)  # the base reference
+        memcg = parent
+        if memcg is None:
+            break
+        memcg.online_cnt -= 1
+        if memcg.online_cnt:
+            break
+    spin_unlock(k, k.cgroup_mutex)
 
 
 def mem_cgroup_css_offline(k, memcg: MemCgroup):
@@ -238,12 +391,15 @@ def mem_cgroup_css_released(k, memcg: MemCgroup) -> None:
     """mm/memcontrol.c: mem_cgroup_css_released / css_free -- the memcg leaves the tree and is
     freed after a grace period (free_shrinker_info included)."""
     WARN_ON(k, memcg.online, f"releasing online {memcg.path}")
-    if memcg.parent is not None and memcg in memcg.parent.children:
-        memcg.parent.children.remove(memcg)
+    parent = memcg.parent
+    if parent is not None and memcg in parent.children:
+        parent.children.remove(memcg)
     if k.memcgs.get(memcg.path) is memcg:
         del k.memcgs[memcg.path]
     k.released_memcgs.append(memcg)
     kvfree_rcu(k, memcg)
+    if parent is not None:
+        css_put(k, parent)  # css_free_rwork_fn: the child's pin on its parent
 
 
 # -- charging -----------------------------------------------------------------------------
@@ -255,7 +411,7 @@ def mem_cgroup_charge(k, folio, memcg: MemCgroup | None):
         return 0
     ok = yield from may_fail("charge")
     if not ok:
-        return -12
+        return -ENOMEM
     folio.memcg = memcg
     memcg.lru_folios.append(folio)
     css_get(memcg)

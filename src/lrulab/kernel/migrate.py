@@ -82,17 +82,20 @@ def try_split_folio(k, folio, nid: int):
 def _move(k, src, nid: int, new_name: str):
     was_queued = not list_empty(src._deferred_list)
     was_partial = bool(src.flags & PG_partially_mapped)
-    pmd, ptes, mapcount = src.pmd_mapped, src.nr_pages_mapped, src.mapcount
-    if not k.cfg.patch.partially_mapped_flag and not pmd and ptes:
+    if not k.cfg.patch.partially_mapped_flag and not src.pmd_mapped and src.nr_pages_mapped:
         yield from huge_memory.deferred_split_huge_page(k, src)  # 6.1: unmap queues the source
-    src.refcount -= mapcount  # migration entries
+    src.refcount -= src.mapcount  # migration entries
     src.mapcount = 0
-    if pmd:
+    src.migration = True
+    if src.pmd_mapped:
         mod_node_page_state(k, "nr_anon_transparent_hugepages", -1)
-    if not (yield from folio_ref_freeze(k, src, 1)):
-        src.mapcount = mapcount
-        src.refcount += mapcount
-        if pmd:
+    frozen = yield from folio_ref_freeze(k, src, 1)
+    if not frozen:
+        # remove_migration_ptes(src, src): the entries a racing munmap left are remapped
+        src.migration = False
+        src.mapcount = 1 if src.pmd_mapped else src.nr_pages_mapped
+        src.refcount += src.mapcount
+        if src.pmd_mapped:
             mod_node_page_state(k, "nr_anon_transparent_hugepages", 1)
         return None
     dst = huge_memory.new_folio(k, new_name, src.order, nid)
@@ -105,14 +108,20 @@ def _move(k, src, nid: int, new_name: str):
     if k.cfg.patch.free_lockless_fastpath:
         # __folio_migrate_mapping (6.12+): the frozen source leaves the deferred-split queue
         yield from huge_memory.folio_unqueue_deferred_split(k, src)
+    if k.cfg.patch.migrate_requeue_dst and was_queued and dst.order > 1:
+        yield from huge_memory.deferred_split_folio(k, dst, was_partial)
+    # remove_migration_ptes(src, dst): the migration entries still in the page tables (a
+    # racing munmap cleared the others, rmap.zap_migration_entries) now map dst
+    pmd, ptes = src.pmd_mapped, src.nr_pages_mapped
+    src.migration = False
     if pmd:
         folio_add_new_anon_rmap(k, dst, pmd=True)
-    else:
+    elif ptes:
         folio_add_new_anon_rmap(k, dst, pmd=False)
         dst.nr_pages_mapped = ptes
         dst.mapcount = dst.refcount = ptes
-    if k.cfg.patch.migrate_requeue_dst and was_queued and dst.order > 1:
-        yield from huge_memory.deferred_split_folio(k, dst, was_partial)
+    else:
+        yield from folio_put(k, dst)  # unmapped meanwhile: the allocation reference was the last
     # the source keeps one (frozen, now dropped to 1) reference for the caller's put
     src.refcount = 1
     src.frozen = False

@@ -65,10 +65,23 @@ def folio_remove_rmap_pmd(k, folio: Folio):
     yield from folio_put_refs(k, folio, 1)
 
 
+def zap_migration_entries(k, folio: Folio, nr: int) -> None:
+    """mm/memory.c: zap_nonpresent_ptes for migration entries (a split or a migration holds
+    the folio unmapped): they hold no reference, so nothing is dropped; nr of them go."""
+    if folio.pmd_mapped:  # TTU_SPLIT_HUGE_PMD made PTE migration entries of the PMD
+        folio.pmd_mapped = False
+        folio.nr_pages_mapped = 1 << folio.order
+    folio.nr_pages_mapped -= nr
+
+
 def zap_partial(k, folio: Folio):
     """mm/memory.c: zap_pte_range over part of a THP (munmap of a sub-range): a PMD mapping is
     split first, then half of the still-mapped pages are unmapped.  Returns pages unmapped."""
     yield "zap_pmd_range"
+    if folio.migration:
+        nr = ((1 << folio.order) if folio.pmd_mapped else folio.nr_pages_mapped) // 2
+        zap_migration_entries(k, folio, nr)
+        return nr
     if folio.pmd_mapped:
         __split_huge_pmd(k, folio)
     nr = folio.nr_pages_mapped // 2
@@ -80,7 +93,10 @@ def zap_partial(k, folio: Folio):
 def zap_all(k, folio: Folio):
     """mm/memory.c: unmap_page_range over the whole folio (munmap / exit)."""
     yield "unmap_page_range"
-    if folio.pmd_mapped:
+    if folio.migration:
+        zap_migration_entries(k, folio, (1 << folio.order) if folio.pmd_mapped
+                              else folio.nr_pages_mapped)
+    elif folio.pmd_mapped:
         yield from folio_remove_rmap_pmd(k, folio)
     elif folio.nr_pages_mapped:
         yield from folio_remove_rmap_ptes(k, folio, folio.nr_pages_mapped)

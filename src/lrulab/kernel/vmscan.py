@@ -21,10 +21,10 @@ MAX_RECLAIM_RETRIES = 16
 
 def shrink_node_memcgs(k, nid: int, target, priority: int, scan_limit=None):
     """mm/vmscan.c: shrink_node_memcgs -- every memcg of the target's subtree (zombies
-    included), then shrink_slab(nid, memcg); with memcg disabled once with memcg NULL."""
-    memcgs = mc.mem_cgroup_iter(k, target) or [None]
+    included; each pinned by mem_cgroup_iter while it is visited), then shrink_slab(nid,
+    memcg); with memcg disabled once with memcg NULL."""
     freed = 0
-    for memcg in memcgs:
+    for memcg in mc.mem_cgroup_iter_pinned(k, target):
         freed += yield from shrink_slab(k, nid, memcg, priority, scan_limit)
     return freed
 
