@@ -117,9 +117,10 @@ def load_yaml(text: str, path: str, what: str, error: type[Exception]):
     refused YAML raises ``error('path:line: ...')``."""
     if len(text) > MAX_BYTES:
         raise error(f"{path}:0: over the {MAX_BYTES:,}-byte limit for a {what}")
-    loader = _Loader(text)
+    loader = None
     try:
         try:
+            loader = _Loader(text)
             node = loader.get_single_node()
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
@@ -139,7 +140,8 @@ def load_yaml(text: str, path: str, what: str, error: type[Exception]):
     except _Refused as e:
         raise error(f"{path}:{e.line}: {e.msg}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 class _Convert:
