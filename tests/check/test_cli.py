@@ -184,7 +184,7 @@ def test_timeout_nan_is_bad_input():
 def test_timeout_bounds_the_whole_check_and_seconds_count_it(tmp_path):
     r = run("check", HERE / "three-memcgs.yaml", "--no-reduction", "--timeout", "0.3", "--json")
     d = json.loads(r.stdout)
-    assert r.exit_code in (0, 3) and d["seconds"] < 1.5
+    assert r.exit_code in (0, 1, 3) and d["seconds"] < 1.5
     if r.exit_code == 3:
         assert "timeout" in d["bounds_hit"]
 
