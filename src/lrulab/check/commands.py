@@ -36,8 +36,10 @@ def _bounds(max_steps, max_preemptions, max_states, timeout) -> Bounds:
     return Bounds(max_steps, max_preemptions, max_states, timeout)
 
 
-class _OutOfTime(Exception):
-    """--timeout ran out outside the search (loading, setup, rendering)."""
+class _OutOfTime(BaseException):
+    """--timeout ran out outside the search (loading, setup, rendering).  A BaseException, as
+    KeyboardInterrupt is: the model turns an Exception raised inside a kernel step into a
+    model error of that thread, and this one must unwind the whole command instead."""
 
 
 @contextlib.contextmanager
@@ -190,8 +192,8 @@ def check(file, variant, patch, boot, as_json, jobs, max_steps, max_preemptions,
             phase = "running the setup ops"
             w = KernelWorld(sc)
             phase = "the search"
-            if timeout is not None:
-                bounds.timeout = max(timeout - (time.monotonic() - t0), 1e-6)
+            if timeout is not None:  # the search stops itself first, leaving time to render
+                bounds.timeout = max(0.9 * (timeout - (time.monotonic() - t0)), 1e-6)
             prog = _progress()
             w, res, rendered = rp.check_file(file, ov, bounds, jobs=jobs,
                                              cache=not no_state_cache, progress=prog, world=w,
