@@ -154,3 +154,53 @@ def test_mkdir_under_removed_parent_is_enoent_not_a_crash(tmp_path):
     r = lrulab("run", str(path), "--json")
     assert r.returncode == 0, r.stderr
     assert [o["result"] for o in json.loads(r.stdout)["ops"]][-2:] == ["-ENOENT", "-ENOENT"]
+
+
+# -- issue 9: types checked before use, values bounded, paths A/B only ----------------------
+
+@pytest.mark.parametrize("old,new,words", [
+    ("variant: v7.2", "variant: [v7.2]", "unknown variant"),
+    ("{variant: v7.2}", "{variant: v7.2, boot: 1}", "kernel.boot must be a list"),
+    ("{variant: v7.2}", "{variant: v7.2, patches: [a]}", "kernel.patches must map"),
+    ("{variant: v7.2}", "{variant: v7.2, nodes: 2.0}", "kernel.nodes must be an integer"),
+    ("{variant: v7.2}", "{variant: v7.2, sysfs: {khugepaged_max_ptes_none: abc}}",
+     "takes an integer 0..511"),
+    ("{variant: v7.2}", "{variant: v7.2, sysfs: {khugepaged_max_ptes_none: 512}}",
+     "takes an integer 0..511"),
+    ("{variant: v7.2}", "{variant: v7.2, sysfs: {split_underused_thp: 1}}", "true or false"),
+    ("{variant: v7.2}", "{variant: v7.2, lrus: {L: {shrinker: 1}}}", "lru L: give"),
+    ("as: f1}", "as: f1, order: 9.0}", "order 9.0"),
+    ("as: f1}", "as: f1, written: 100000}", "written must be an integer from 0 to 512"),
+    ("[ {partial_unmap: f1} ]", "[ {unmap: [f1]} ]", "folio must be a name"),
+    ("[ {partial_unmap: f1} ]", "[ {rmdir: [A]} ]", "path must be a name"),
+    ("[ {partial_unmap: f1} ]", "[ {reclaim: {memcg: A, nr_to_scan: 1000000}} ]",
+     "nr_to_scan must be an integer from 0 to 1024"),
+    ("[ {partial_unmap: f1} ]", '[ {fault: {memcg: A, as: "f\\n2"}} ]', "control characters"),
+    ("[ {partial_unmap: f1} ]", "[ {fault: {memcg: A, as: f2, fail: [[x]]}} ]",
+     "fail takes allocation sites"),
+])
+def test_types_are_checked_before_use(old, new, words):
+    with pytest.raises(ScenarioError) as e:
+        parse_scenario(GOOD.replace(old, new), "s.yaml")
+    assert words in str(e.value) and str(e.value).startswith("s.yaml:")
+
+
+@pytest.mark.parametrize("path", ["/B", "A/", "A//B", "root/A", "a\nb", "..", "a b"])
+def test_memcg_path_is_a_or_a_slash_b_only(path):
+    bad = json.dumps(path)
+    for text in (GOOD.replace("memcgs: [A]", f"memcgs: [A, {bad}]"),
+                 GOOD.replace("[ {partial_unmap: f1} ]", f"[ {{mkdir: {bad}}} ]")):
+        with pytest.raises(ScenarioError, match="bad (memcg )?path"):
+            parse_scenario(text, "s.yaml")
+
+
+def test_duplicate_kernel_key_is_refused_not_overwritten():
+    with pytest.raises(ScenarioError, match="s.yaml:7: duplicate key 'kernel'"):
+        parse_scenario(GOOD + "kernel: {variant: linux-6.1}\n", "s.yaml")
+
+
+def test_scenario_that_is_a_directory_or_device_is_refused(tmp_path):
+    for path in (str(tmp_path), "/dev/zero"):
+        r = lrulab("run", path)
+        assert r.returncode == 2 and r.stderr.startswith(f"lrulab: {path}:0: ")
+        assert len(r.stderr.strip().splitlines()) == 1

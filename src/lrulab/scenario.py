@@ -7,8 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import yaml
-
 from . import asserts as asserts_mod
 from .kernel.config import (
     BOOT_OPTIONS,
@@ -20,6 +18,7 @@ from .kernel.config import (
     make_config,
 )
 from .kernel.sched import ALLOC_SITES
+from .yamlload import LDict, LList, load_yaml, read_user_file
 
 PROPERTIES = ("no_warn", "no_oops", "no_use_after_free", "list_integrity", "counters",
               "bit_coverage", "memcg_reclaim_reach", "node_locality", "stale_bits",
@@ -53,6 +52,50 @@ SCALAR_OPS = {"mkdir": "path", "rmdir": "path", "partial_unmap": "folio", "unmap
 TOP_KEYS = {"name", "kernel", "memcgs", "setup", "threads", "after", "check", "expect",
             "description", "properties_note"}
 KERNEL_KEYS = {"variant", "patches", "boot", "nodes", "sysfs", "lrus", "inject_alloc_failures"}
+MAX_NR_TO_SCAN = 1024  # more objects than any scenario makes; each batch is a checker step
+MAX_WRITTEN = 1 << 9  # pages of a PMD THP
+MAX_NAME = 64  # memcg path components, folio and item names
+SYSFS_RANGES = {"khugepaged_max_ptes_none": (0, 511)}  # HPAGE_PMD_NR - 1 (khugepaged.c)
+
+
+def name_error(name) -> str | None:
+    """Why ``name`` is not a usable memcg, folio or item name, or None.  Names are printed in
+    traces, tables and the conformance guest's script: no whitespace, no control characters,
+    no slash, not '.' or '..'."""
+    if not isinstance(name, str):
+        return f"must be a name, not {type(name).__name__} {name!r}"
+    if not name or len(name) > MAX_NAME:
+        return f"must be 1 to {MAX_NAME} characters"
+    if name in (".", "..") or any(c.isspace() or not c.isprintable() or c == "/"
+                                  for c in name):
+        return "may not hold '/', whitespace or control characters, nor be '.' or '..'"
+    return None
+
+
+def memcg_path_error(path) -> str | None:
+    """Why ``path`` is not a memcg path 'A' or 'A/B' below the implicit root, or None."""
+    if not isinstance(path, str):
+        return f"is {type(path).__name__} {path!r}, not a path like A or A/B"
+    if path == "root" or path.split("/")[0] == "root":
+        return "starts with root; root is implicit, write A or A/B"
+    for comp in path.split("/"):
+        why = name_error(comp)
+        if why:
+            return ("has an empty component (leading, trailing or double '/')" if not comp
+                    else f"component {comp!r} {why}")
+    return None
+
+
+def sysfs_error(knob: str, value) -> str | None:
+    """Why ``value`` is not a value of sysfs ``knob`` (whose default fixes the type)."""
+    default = SYSFS_DEFAULTS[knob]
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else f"takes true or false, not {value!r}"
+    lo, hi = SYSFS_RANGES.get(knob, (0, None))
+    if not isinstance(value, int) or isinstance(value, bool) or value < lo or \
+            (hi is not None and value > hi):
+        return f"takes an integer {lo}..{hi}, not {value!r}"
+    return None
 
 
 class ScenarioError(Exception):
@@ -84,6 +127,7 @@ class KernelSpec:
     sysfs: dict = field(default_factory=dict)
     lrus: dict = field(default_factory=dict)
     inject_alloc_failures: bool = False
+    lines: dict = field(default_factory=dict)  # kernel key -> line ('kernel': the mapping's)
 
 
 @dataclass
@@ -113,51 +157,15 @@ class Scenario:
                 yield from op.asserts
 
 
-# -- YAML with line numbers ---------------------------------------------------------------
-
-class LDict(dict):
-    line = 0
-    lines: dict = {}
-
-
-class LList(list):
-    line = 0
-    lines: list = []
-
-
-def _convert(node, cons):
-    if isinstance(node, yaml.MappingNode):
-        out = LDict()
-        out.line = node.start_mark.line + 1
-        out.lines = {}
-        for kn, vn in node.value:
-            key = _convert(kn, cons)
-            if isinstance(key, (LDict, LList)):
-                key = str(key)
-            out[key] = _convert(vn, cons)
-            out.lines[key] = kn.start_mark.line + 1
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        out = LList(_convert(v, cons) for v in node.value)
-        out.line = node.start_mark.line + 1
-        out.lines = [v.start_mark.line + 1 for v in node.value]
-        return out
-    return cons.construct_object(node, deep=True)
-
+# -- YAML with line numbers (the hardened loader in yamlload.py) ---------------------------
 
 def parse_yaml(text: str, path: str):
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ScenarioError(
-            f"{path}:{line}: YAML syntax error: {problem}; fix the YAML there") from None
-    if node is None:
+    """YAML -> LDict / LList / scalars with lines; ScenarioError on bad or refused YAML."""
+    doc = load_yaml(text, path, "scenario", ScenarioError)
+    if doc is None:
         raise ScenarioError(
             f"{path}:1: empty scenario; it needs at least 'kernel: {{variant: P}}'")
-    return _convert(node, yaml.SafeLoader(""))
+    return doc
 
 
 # -- validation ---------------------------------------------------------------------------
@@ -172,14 +180,7 @@ class _V:
 
 def load_scenario(path, overrides: dict | None = None) -> Scenario:
     """Read and validate a scenario file.  overrides: variant / patches / boot from the CLI."""
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}:0: no such file; check the path") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
-        raise ScenarioError(f"{path}:0: cannot read scenario ({e.__class__.__name__}); "
-                            "give a readable YAML file") from None
+    text = read_user_file(path, "scenario", ScenarioError)
     return parse_scenario(text, str(path), overrides)
 
 
@@ -232,42 +233,62 @@ def _kernel(v: _V, doc: LDict, ov: dict) -> KernelSpec:
     variant = ov.get("variant") or kd.get("variant")
     if variant is None:
         v.fail(kd.line, "missing kernel.variant; add one of: " + ", ".join(PRESETS))
-    if variant not in PRESETS:
+    if not isinstance(variant, str) or variant not in PRESETS:
         v.fail(kd.lines.get("variant", kd.line),
                f"unknown variant {variant!r}; choose one of: {', '.join(PRESETS)}")
-    patches = dict(kd.get("patches") or {})
+    pd = kd.get("patches")
+    if pd is not None and not isinstance(pd, LDict):
+        v.fail(kd.lines["patches"], "kernel.patches must map FLAG: true|false")
+    patches = dict(pd or {})
     for name, val in patches.items():
-        pd = kd.get("patches")
-        line = pd.lines.get(name, kd.line) if isinstance(pd, LDict) else kd.line
+        line = pd.lines.get(name, kd.line)
         if name not in FLAGS:
             v.fail(line, f"unknown patch flag {name!r}; 'lrulab variants' lists them")
         if not isinstance(val, bool):
             v.fail(line, f"patch flag {name} must be true or false")
     patches.update(ov.get("patches") or {})
-    boot = list(kd.get("boot") or [])
+    boot = kd.get("boot") or []
+    if isinstance(boot, str):
+        boot = [boot]
+    if not isinstance(boot, list):
+        v.fail(kd.lines["boot"], f"kernel.boot must be a list of boot options, not {boot!r}")
+    boot = list(boot)
     for opt in boot:
-        if opt not in BOOT_OPTIONS:
+        if not isinstance(opt, str) or opt not in BOOT_OPTIONS:
             v.fail(kd.lines["boot"],
                    f"unknown boot option {opt!r}; known: {', '.join(BOOT_OPTIONS)}")
     for opt in ov.get("boot") or []:
         if opt not in boot:
             boot.append(opt)
     nodes = kd.get("nodes", 1)
-    sysfs = dict(kd.get("sysfs") or {})
-    for knob in sysfs:
+    if not isinstance(nodes, int) or isinstance(nodes, bool) or not 1 <= nodes <= 64:
+        v.fail(kd.lines.get("nodes", kd.line),
+               f"kernel.nodes must be an integer from 1 to 64, not {nodes!r}")
+    sd = kd.get("sysfs")
+    if sd is not None and not isinstance(sd, LDict):
+        v.fail(kd.lines["sysfs"], "kernel.sysfs must map KNOB: VALUE")
+    sysfs = dict(sd or {})
+    for knob, val in sysfs.items():
         if SYSFS_ALIASES.get(knob, knob) not in SYSFS_DEFAULTS:
-            v.fail(kd.lines.get("sysfs", kd.line),
+            v.fail(sd.lines.get(knob, kd.line),
                    f"unknown sysfs knob {knob!r}; known: {', '.join(SYSFS_DEFAULTS)}")
-    lrus = kd.get("lrus") or {}
-    if not isinstance(lrus, dict):
+        why = sysfs_error(SYSFS_ALIASES.get(knob, knob), val)
+        if why:
+            v.fail(sd.lines.get(knob, kd.line), f"sysfs {knob} {why}")
+    lrus = kd.get("lrus") or LDict()
+    if not isinstance(lrus, LDict):
         v.fail(kd.lines.get("lrus", kd.line), "lrus must map a name to {memcg_aware, shrinker}")
     for lname, spec in lrus.items():
-        line = lrus.lines.get(lname, kd.line) if isinstance(lrus, LDict) else kd.line
-        if not isinstance(spec, dict) or set(spec) - {"memcg_aware", "shrinker"}:
+        line = lrus.lines.get(lname, kd.line)
+        if name_error(lname):
+            v.fail(line, f"lru name {lname!r} {name_error(lname)}")
+        if not isinstance(spec, dict) or set(spec) - {"memcg_aware", "shrinker"} or \
+                not isinstance(spec.get("memcg_aware", False), bool) or \
+                not isinstance(spec.get("shrinker", []) or [], list):
             v.fail(line, f"lru {lname}: give {{memcg_aware: BOOL, shrinker: [numa_aware, "
                    "memcg_aware, nonslab]}}")
         for f in spec.get("shrinker", []) or []:
-            if f not in ("numa_aware", "memcg_aware", "nonslab"):
+            if not isinstance(f, str) or f not in ("numa_aware", "memcg_aware", "nonslab"):
                 v.fail(line, f"lru {lname}: unknown shrinker flag {f!r}; use numa_aware, "
                        "memcg_aware, nonslab")
     inject = kd.get("inject_alloc_failures", False)
@@ -277,7 +298,8 @@ def _kernel(v: _V, doc: LDict, ov: dict) -> KernelSpec:
         make_config(variant, patches, boot, nodes, sysfs)
     except ConfigError as e:
         v.fail(kd.line, str(e))
-    return KernelSpec(variant, patches, boot, nodes, sysfs, dict(lrus), inject)
+    return KernelSpec(variant, patches, boot, nodes, sysfs, dict(lrus), inject,
+                      {key: kd.lines[key] for key in kd} | {"kernel": kd.line})
 
 
 def _memcgs(v: _V, doc: LDict, kernel: KernelSpec) -> list:
@@ -288,13 +310,15 @@ def _memcgs(v: _V, doc: LDict, kernel: KernelSpec) -> list:
     seen = []
     for i, m in enumerate(raw):
         ml = raw.lines[i] if isinstance(raw, LList) else line
-        if not isinstance(m, str) or not m or m.startswith("/") or m == "root":
-            v.fail(ml, f"bad memcg path {m!r}; use names like A or A/C (root is implicit)")
+        why = memcg_path_error(m)
+        if why:
+            v.fail(ml, f"bad memcg path {m!r}: it {why}; use names like A or A/C (root is "
+                   "implicit)")
         parent = m.rpartition("/")[0]
         if parent and parent not in seen:
-            v.fail(ml, f"memcg {m}: its parent {parent} must be listed before it")
+            v.fail(ml, f"memcg {m!r}: its parent {parent!r} must be listed before it")
         if m in seen:
-            v.fail(ml, f"memcg {m} listed twice")
+            v.fail(ml, f"memcg {m!r} listed twice")
         seen.append(m)
     return seen
 
@@ -390,14 +414,17 @@ def _op(v: _V, item, line: int, st: _Names) -> Op:
 
 def _field(v: _V, line: int, kind: str, key: str, typ: str, val, st: _Names):
     nodes = st.kernel.nodes
+    if typ in ("memcg", "folio", "lru", "item") and not isinstance(val, str):
+        v.fail(line, f"{kind}: {key} must be a name, not {val!r}")
     if typ in ("memcg",):
         if val not in st.memcgs:
             v.fail(line, f"{kind}: unknown memcg {val!r}; declare it under memcgs: or mkdir it "
                    "first (root is 'root')")
         return val
     if typ == "path":
-        if not isinstance(val, str) or not val or val == "root":
-            v.fail(line, f"{kind}: bad path {val!r}")
+        why = memcg_path_error(val)
+        if why:
+            v.fail(line, f"{kind}: bad path {val!r}: it {why}; use A or A/B (root is implicit)")
         return val
     if typ in ("node", "nodeall"):
         if typ == "nodeall" and val == "all":
@@ -407,11 +434,9 @@ def _field(v: _V, line: int, kind: str, key: str, typ: str, val, st: _Names):
                    f"0..{nodes - 1}" + (" (or 'all')" if typ == "nodeall" else ""))
         return val
     if typ == "order":
-        if val == 9:
-            return val
-        if not isinstance(val, int) or isinstance(val, bool) or not 2 <= val <= 8:
+        if not isinstance(val, int) or isinstance(val, bool) or not 2 <= val <= 9:
             v.fail(line, f"{kind}: order {val!r}; use 9 (PMD) or an mTHP order 2..8")
-        if not st.cfg.patch.mthp:
+        if val != 9 and not st.cfg.patch.mthp:
             v.fail(line, f"{kind}: order {val} needs mTHP, which {st.kernel.variant} lacks "
                    "(flag mthp); use order 9")
         return val
@@ -425,12 +450,13 @@ def _field(v: _V, line: int, kind: str, key: str, typ: str, val, st: _Names):
             v.fail(line, f"{kind}: priority must be 0..12")
         return val
     if typ == "int":
-        if not isinstance(val, int) or isinstance(val, bool) or val < 0:
-            v.fail(line, f"{kind}: {key} must be a non-negative integer")
+        hi = MAX_NR_TO_SCAN if key == "nr_to_scan" else MAX_WRITTEN
+        if not isinstance(val, int) or isinstance(val, bool) or not 0 <= val <= hi:
+            v.fail(line, f"{kind}: {key} must be an integer from 0 to {hi}, not {val!r}")
         return val
     if typ == "name":
-        if not isinstance(val, str) or not val:
-            v.fail(line, f"{kind}: {key} must be a name")
+        if name_error(val):
+            v.fail(line, f"{kind}: {key} {val!r} {name_error(val)}")
         return val
     if typ == "folio":
         if val not in st.folios:
@@ -447,7 +473,8 @@ def _field(v: _V, line: int, kind: str, key: str, typ: str, val, st: _Names):
         return val
     if typ == "sites":
         sites = [val] if isinstance(val, str) else val
-        if not isinstance(sites, list) or any(s not in ALLOC_SITES for s in sites):
+        if not isinstance(sites, list) or \
+                any(not isinstance(s, str) or s not in ALLOC_SITES for s in sites):
             v.fail(line, f"{kind}: fail takes allocation sites from: {', '.join(ALLOC_SITES)}")
         return list(sites)
     raise AssertionError(typ)

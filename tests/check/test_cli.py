@@ -254,3 +254,101 @@ def test_bugs_ktap_and_selection_on_the_catalog():
             "--first", "--json")
     cell = json.loads(r.stdout)["bugs"][0]["cells"]["series-v4"]
     assert cell["verdict"] == "violation" and cell["violated"] == ["no_use_after_free"]
+
+
+# -- issue 9: time bounds cover everything, user files are never lost, replay is strict -----
+
+def test_timeout_nan_is_bad_input():
+    r = run("check", B5, "--timeout", "nan")
+    assert r.exit_code == 2 and "--timeout nan" in r.stderr
+
+
+def test_timeout_bounds_the_whole_check_and_seconds_count_it(tmp_path):
+    r = run("check", HERE / "three-memcgs.yaml", "--no-reduction", "--timeout", "0.3", "--json")
+    d = json.loads(r.stdout)
+    assert r.exit_code in (0, 1, 3) and d["seconds"] < 1.5
+    if r.exit_code == 3:
+        assert "timeout" in d["bounds_hit"]
+
+
+def test_timeout_in_setup_says_incomplete_with_what_it_covered(tmp_path):
+    ops = "\n".join("  - fault: {memcg: A, as: f%d}" % i for i in range(3000))
+    p = tmp_path / "long.yaml"
+    p.write_text(f"kernel: {{variant: v7.2}}\nmemcgs: [A]\nsetup:\n{ops}\nthreads: []\n")
+    r = run("check", p, "--timeout", "0.05", "--json")
+    assert r.exit_code == 3
+    d = json.loads(r.stdout)
+    assert d["verdict"] == "incomplete" and d["bounds_hit"] == ["timeout"]
+    assert d["timed_out_in"] in ("loading the scenario", "running the setup ops")
+
+
+def test_trace_out_refuses_the_scenario_by_any_spelling(tmp_path):
+    scen = tmp_path / "s.yaml"
+    scen.write_bytes(Path(B5).read_bytes())
+    (tmp_path / "link.yaml").symlink_to(scen)
+    (tmp_path / "d").mkdir()
+    for target in (scen, tmp_path / "link.yaml", f"{tmp_path}/d/../s.yaml"):
+        for force in ([], ["--force"]):
+            r = run("check", scen, "--trace-out", target, *force)
+            assert r.exit_code == 2 and "the scenario being checked" in r.stderr
+    assert scen.read_bytes() == Path(B5).read_bytes()
+
+
+def test_trace_out_refuses_a_file_that_is_not_a_trace_unless_force(tmp_path):
+    mine = tmp_path / "notes.json"
+    mine.write_text('{"mine": 1}\n')
+    r = run("check", B5, "--trace-out", mine)
+    assert r.exit_code == 2 and "--force" in r.stderr and mine.read_text() == '{"mine": 1}\n'
+    r = run("check", B5, "--trace-out", mine, "--force")
+    assert r.exit_code == 1 and json.loads(mine.read_text())["format"] == "lrulab-trace/1"
+    r = run("check", B5, "--trace-out", mine)  # now a trace: replaced without --force
+    assert r.exit_code == 1
+
+
+def _trace(tmp_path):
+    out = tmp_path / "t.json"
+    assert run("check", B5, "--trace-out", out).exit_code == 1
+    return out, json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("key,value,words", [
+    ("variant", "v99", "unknown variant"),
+    ("patches", {"nope": True}, "'patches' must map"),
+    ("boot", "cgroup.memory=nokmem", "'boot' must list"),
+    ("schedule", [[0.0, None]], "'schedule' must be"),
+    ("schedule", [[True, None]], "'schedule' must be"),
+    ("schedule", [[0, 1]], "'schedule' must be"),
+    ("schedule", [], "empty schedule"),
+    ("property", 7, "unknown property"),
+])
+def test_replay_blames_the_trace_file_and_line(tmp_path, key, value, words):
+    out, t = _trace(tmp_path)
+    t[key] = value
+    out.write_text(json.dumps(t, indent=1))
+    r = run("replay", out)
+    line = next(n for n, text in enumerate(out.read_text().splitlines(), 1)
+                if f'"{key}"' in text)
+    assert r.exit_code == 2 and r.stderr.startswith(f"lrulab: {out}:{line}: ")
+    assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("text", ['{"schedule": [[Infinity, null]]}', '[' * 100000,
+                                  '{"a": ' + '1' * 5000 + '}', '{"a": NaN}'])
+def test_replay_refuses_hostile_json(tmp_path, text):
+    p = tmp_path / "t.json"
+    p.write_text(text)
+    r = run("replay", p)
+    assert r.exit_code == 2 and r.stderr.startswith(f"lrulab: {p}:")
+
+
+def test_replay_json_prints_an_object_on_every_exit_status(tmp_path):
+    out, t = _trace(tmp_path)
+    r = run("replay", out, "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["reproduced"] is True
+    t["patches"] = {"isolate_flags_before_isolate": True}  # the fix: no longer violated
+    out.write_text(json.dumps(t))
+    r = run("replay", out, "--json")
+    assert r.exit_code == 1 and json.loads(r.stdout)["reproduced"] is False
+    out.write_text("{")
+    r = run("replay", out, "--json")
+    assert r.exit_code == 2 and json.loads(r.stdout)["status"] == "bad input"

@@ -104,3 +104,18 @@ def test_khugepaged_is_quiesced_after_the_knobs_and_before_the_ops(scenario, op)
     kinds = [ln.split()[0] for ln in script.splitlines()]
     assert kinds.index("Q") > max(i for i, k in enumerate(kinds) if k == "K")
     assert kinds.index("Q") < kinds.index("O")
+
+
+@pytest.mark.parametrize("kernel,line,words", [
+    ("kernel:\n  variant: v7.2\n  sysfs: {split_underused_thp: false}\n", 3,
+     "split_underused_thp"),
+    ("kernel:\n  variant: v7.2\n  nodes: 2\n  inject_alloc_failures: true\n", 4,
+     "inject_alloc_failures"),
+])
+def test_scenario_level_refusals_name_the_line(tmp_path, kernel, line, words):
+    from lrulab.scenario import load_scenario
+    p = tmp_path / "s.yaml"
+    p.write_text(kernel + "memcgs: [A]\nthreads: []\n")
+    with pytest.raises(NotApplicable) as e:
+        plan(load_scenario(p))
+    assert str(e.value).startswith(f"{p}:{line}: ") and words in str(e.value)

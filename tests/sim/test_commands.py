@@ -132,3 +132,60 @@ def test_bad_out_dir_fails_before_running(small, tmp_path):
     f.write_text("")
     r = run("simulate", small, "--presets", "v1", "--out", str(f / "x"))
     assert r.exit_code == 2 and "--out" in r.output and "metric" not in r.output
+
+
+# -- issue 9: --out never overwrites a user's files; results are never lost -----------------
+
+def test_out_refuses_a_users_directory(small, tmp_path):
+    mine = tmp_path / "results"
+    mine.mkdir()
+    (mine / "report.md").write_text("my report\n")
+    r = run("simulate", small, "--presets", "v7.2", "--no-plots", "--out", str(mine))
+    assert r.exit_code == 2 and "not made by 'lrulab simulate'" in r.stderr
+    assert (mine / "report.md").read_text() == "my report\n"
+    assert sorted(p.name for p in mine.iterdir()) == ["report.md"]
+
+
+def test_out_refuses_the_workload_itself(small, tmp_path):
+    r = run("simulate", small, "--presets", "v7.2", "--no-plots", "--out", small)
+    assert r.exit_code == 2 and "is a file" in r.stderr
+    assert open(small).read() == SMALL
+
+
+def test_out_writes_again_into_its_own_directory_and_keeps_other_files(small, tmp_path):
+    out = tmp_path / "out"
+    assert run("simulate", small, "--presets", "v7.2", "--no-plots", "--out",
+               str(out)).exit_code == 0
+    (out / "notes.txt").write_text("mine\n")
+    assert run("simulate", small, "--presets", "v7.2", "--no-plots", "--out",
+               str(out)).exit_code == 0
+    assert (out / "notes.txt").read_text() == "mine\n"
+    assert not [p for p in out.iterdir() if p.name.startswith(".lrulab-tmp")]
+
+
+def test_markup_in_the_name_cannot_lose_the_run(tmp_path):
+    p = tmp_path / "w.yaml"
+    p.write_text(SMALL.replace("name: small", 'name: "[/x] [bold]odd"'))
+    out = tmp_path / "out"
+    r = run("simulate", str(p), "--presets", "v7.2", "--no-plots", "--out", str(out))
+    assert r.exit_code == 0 and "[/x] [bold]odd" in r.stdout
+    assert (out / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("old,new,words", [
+    ("fault: 0.5,", "fault: .inf,", "rates.fault must be a number"),
+    ("fault: 0.5,", "fault: .nan,", "rates.fault must be a number"),
+    ("watermark_low: 0.05", "watermark_low: .nan", "watermark_low must be a number"),
+    ('"s/c{i}", count: 3', '"s/c{i}-{j}", count: 3', "{i} is the only template"),
+    ("  - path: s\n", "  - path: s//x\n", "bad memcg path"),
+    ("parent: s", "parent: [s]", "parent ['s'] must be a memcg"),
+    ("host: {nodes: 2,", "host: {boot: 1, nodes: 2,", "host.boot must be a list"),
+    ("rates: {fault: 0.5,", "rates: {fault: 1.0e+300,", "events per preset"),
+])
+def test_bad_workload_values_are_one_line_errors(tmp_path, old, new, words):
+    p = tmp_path / "w.yaml"
+    assert old in SMALL
+    p.write_text(SMALL.replace(old, new, 1))
+    r = run("simulate", str(p), "--presets", "v7.2")
+    assert r.exit_code == 2 and r.stderr.startswith(f"lrulab: {p}:")
+    assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1

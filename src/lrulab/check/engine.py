@@ -370,8 +370,15 @@ def explore(world, bounds: Bounds | None = None, cache: bool = True, jobs: int =
     """Explore every interleaving within ``bounds``.  See the module docstring.  With
     ``sleep`` (and a world offering footprints) the search uses sleep sets; a violation it
     finds at depth L is then traced by a plain search bounded to L steps, so the trace is the
-    same cheapest one."""
+    same cheapest one.  ``bounds.timeout`` covers both searches: the second gets what the
+    first left, and ``seconds`` counts both."""
     bounds = bounds or Bounds()
+    t0 = time.monotonic()
+
+    def left():  # what remains of the timeout for the tracing search
+        if bounds.timeout is None:
+            return None
+        return max(bounds.timeout - (time.monotonic() - t0), 1e-6)
     if "termination" in getattr(world, "property_order", ()):
         # livelocks are a property of the whole state graph: reductions that drop
         # transitions (sleep sets) or merge states (symmetry) are off
@@ -396,19 +403,20 @@ def explore(world, bounds: Bounds | None = None, cache: bool = True, jobs: int =
         if res.violations:
             # paths through merged states are not schedules: trace by a plain search
             depth = max(v.steps for v in res.violations)
-            b2 = Bounds(max_steps=depth, max_states=bounds.max_states, timeout=bounds.timeout)
+            b2 = Bounds(max_steps=depth, max_states=bounds.max_states, timeout=left())
             plain = _explore(world, b2, True, jobs, world_factory, progress, stop_at_first)
             res.violations = plain.violations
             res.trace_search = (plain.states, plain.transitions)
             if not plain.violations:  # a bound, or symmetry merged what no schedule reaches
                 res.verdict = "incomplete"
                 res.bound_hit += plain.bound_hit or ["symmetry_retrace"]
+        res.seconds = time.monotonic() - t0
         return res
     if sleep and cache and bounds.max_preemptions is None and hasattr(world, "apply_fp"):
         res = _explore_sleep(world, bounds, jobs, world_factory, progress, stop_at_first)
         if res.violations:
             depth = max(v.steps for v in res.violations)
-            b2 = Bounds(max_steps=depth, max_states=bounds.max_states, timeout=bounds.timeout)
+            b2 = Bounds(max_steps=depth, max_states=bounds.max_states, timeout=left())
             plain = _explore(world, b2, True, jobs, world_factory, progress, stop_at_first)
             if plain.violations:
                 key = _keyer(world)
@@ -416,6 +424,7 @@ def explore(world, bounds: Bounds | None = None, cache: bool = True, jobs: int =
                 res.violations = plain.violations + [
                     v for v in res.violations if key(v.property, v.message) not in got]
                 res.trace_search = (plain.states, plain.transitions)
+        res.seconds = time.monotonic() - t0
         return res
     return _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
 

@@ -14,6 +14,8 @@ import time
 from .engine import Bounds, Result, explore
 
 TRACE_FORMAT = "lrulab-trace/1"
+MAX_TRACE_BYTES = 16 << 20  # a trace of thousands of steps is a few MiB
+MAX_INT_DIGITS = 20
 
 
 def world_for(path: str, ov: dict):
@@ -136,6 +138,48 @@ def check_cell(args):
             "violated": list(dict.fromkeys(r["property"] for r in rendered))}
 
 
-def load_trace(path: str) -> dict:
-    with open(path) as f:
-        return json.load(f)
+class TraceError(ValueError):
+    """A trace file that cannot be read: str() is 'line: what'; ``line`` is its line."""
+
+    def __init__(self, line: int, msg: str):
+        super().__init__(f"{line}: {msg}")
+        self.line = line
+        self.msg = msg
+
+
+def _no_constant(name: str):
+    raise TraceError(0, f"{name} is not a JSON number lrulab writes")
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise TraceError(0, f"integer of {len(text)} digits")
+    return int(text)
+
+
+def load_trace(path: str):
+    """Parse a trace file, refusing what a trace never holds: a file that is not a regular
+    file or is over MAX_TRACE_BYTES, non-UTF-8 text, NaN/Infinity, integers over
+    MAX_INT_DIGITS digits, nesting that would exhaust the parser.  Raises TraceError
+    (line 0: the file as a whole), or FileNotFoundError."""
+    import os
+    import stat
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise TraceError(0, "not a regular file")
+    if st.st_size > MAX_TRACE_BYTES:
+        raise TraceError(0, f"{st.st_size:,} bytes, over the {MAX_TRACE_BYTES:,}-byte limit")
+    with open(path, "rb") as f:
+        data = f.read(MAX_TRACE_BYTES + 1)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise TraceError(data[:e.start].count(b"\n") + 1, "not UTF-8 text") from None
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_int=_int)
+    except json.JSONDecodeError as e:
+        raise TraceError(e.lineno, f"not JSON ({e.msg})") from None
+    except RecursionError:
+        raise TraceError(1, "nested too deeply") from None
+    except TraceError as e:
+        raise TraceError(1, e.msg) from None

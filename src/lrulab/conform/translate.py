@@ -62,6 +62,12 @@ def _where(scenario: Any, op: Any) -> str:
     return f"{getattr(scenario, 'path', '?')}:{getattr(op, 'line', '?')}"
 
 
+def _at(scenario: Any, key: str) -> str:
+    """'file:line' of kernel key ``key`` (or of the kernel mapping) in the scenario file."""
+    lines = getattr(scenario.kernel, "lines", None) or {}
+    return f"{scenario.path}:{lines.get(key, lines.get('kernel', 1))}"
+
+
 def _memcg(path: Any) -> str:
     p = str(path).strip("/")
     return "root" if p in ("", "root") else p
@@ -80,23 +86,26 @@ def plan(scenario: Any) -> GuestPlan:
     boot = list(getattr(k, "boot", []) or [])
     for opt in boot:
         if opt not in BOOT_61:
-            raise NotApplicable(f"{scenario.path}: boot option {opt} is not supported by the "
-                                f"conformance harness (supported: {', '.join(BOOT_61)})")
+            raise NotApplicable(f"{_at(scenario, 'boot')}: boot option {opt} is not supported "
+                                f"by the conformance harness (supported: {', '.join(BOOT_61)})")
     memcg_off = "cgroup_disable=memory" in boot
     nodes = int(getattr(k, "nodes", 1) or 1)
     if not 1 <= nodes <= MAX_NODES:
-        raise NotApplicable(f"{scenario.path}: nodes: {nodes}: the QEMU guest supports 1 to "
-                            f"{MAX_NODES} NUMA nodes")
+        raise NotApplicable(f"{_at(scenario, 'nodes')}: nodes: {nodes}: the QEMU guest "
+                            f"supports 1 to {MAX_NODES} NUMA nodes")
     if getattr(k, "inject_alloc_failures", False):
-        raise NotApplicable(f"{scenario.path}: kernel.inject_alloc_failures: allocation failures "
-                            "cannot be injected into the real kernel at chosen sites")
+        raise NotApplicable(f"{_at(scenario, 'inject_alloc_failures')}: "
+                            "kernel.inject_alloc_failures: allocation failures cannot be "
+                            "injected into the real kernel at chosen sites")
     lines = [f"K {p} {v}" for p, v in BASE_KNOBS]
     for name, value in (getattr(k, "sysfs", {}) or {}).items():
         name = SYSFS_ALIASES.get(name, name)
         if name in SYSFS_NOT_IN_61:
-            raise NotApplicable(f"{scenario.path}: sysfs {name}: {SYSFS_NOT_IN_61[name]}")
+            raise NotApplicable(f"{_at(scenario, 'sysfs')}: sysfs {name}: "
+                                f"{SYSFS_NOT_IN_61[name]}")
         if name not in SYSFS_61:
-            raise NotApplicable(f"{scenario.path}: sysfs knob {name} has no 6.1 equivalent")
+            raise NotApplicable(f"{_at(scenario, 'sysfs')}: sysfs knob {name} has no 6.1 "
+                                "equivalent")
         v = int(value) if isinstance(value, bool) else value
         lines.append(f"K {SYSFS_61[name]} {v}")
     lines.append("Q")
@@ -107,8 +116,8 @@ def plan(scenario: Any) -> GuestPlan:
         if cg == "root":
             continue
         if memcg_off:
-            raise NotApplicable(f"{scenario.path}: memcg {cg}: there are no memcgs under "
-                                "cgroup_disable=memory")
+            raise NotApplicable(f"{_at(scenario, 'boot')}: memcg {cg}: there are no memcgs "
+                                "under cgroup_disable=memory")
         lines.append(f"G {cg}")
         live.add(cg)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -28,6 +31,55 @@ class Duration(click.ParamType):
                       param, ctx)
 
 
+MARKER = ".lrulab-simulate"  # in every --out directory lrulab made: it may write there again
+OUT_FILES = ("report.md", "metrics.json", "metrics.csv", "samples.csv", "queue.png",
+             "freed.png", "lost.png")
+MAX_EVENTS = 1_000_000_000  # default --max-events: hours of simulation per preset
+NOTE_SECONDS = 600  # say how long a run will take when it is longer than this
+
+
+def _claim_out(out: Path, workload: str) -> None:
+    """Make ``out`` ours before simulating: a new (or empty) directory gets the marker; an
+    existing one must carry it.  A user's directory, a file, or the workload itself is
+    refused, so a report never overwrites what the user wrote."""
+    from ..cli import BadInput
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"--out {out}: is a file, not a directory; give a new directory")
+    if out.is_dir() and not (out / MARKER).is_file() and any(out.iterdir()):
+        raise BadInput(f"--out {out}: exists and was not made by 'lrulab simulate'; give a "
+                       "new directory (nothing in it is overwritten)")
+    for name in OUT_FILES:
+        target = out / name
+        try:
+            same = target.exists() and os.path.samefile(target, workload)
+        except OSError:
+            same = False
+        if same:
+            raise BadInput(f"--out {out}: {name} there is the workload file; give another "
+                           "directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / MARKER).write_text("written by lrulab simulate; it may overwrite the report "
+                                  "files here\n")
+    except OSError as e:
+        raise BadInput(f"--out {out}: cannot write there ({e.strerror or e}); give a "
+                       "writable directory") from None
+
+
+def _write_out(results, w, seed, duration, out: Path, plots: bool) -> list[str]:
+    """Write every file into a temporary directory beside them, then move each into ``out``
+    (a rename each): a failure leaves the old files or the new, never half a file."""
+    from . import report
+    tmp = Path(tempfile.mkdtemp(prefix=".lrulab-tmp-", dir=out))
+    try:
+        files = report.write_out(results, w, seed, duration, tmp, plots)
+        for name in files:
+            os.replace(tmp / name, out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return files
+
+
 @click.command()
 @click.argument("workload")
 @click.option("--presets", default=None, metavar="A,B,C",
@@ -39,7 +91,10 @@ class Duration(click.ParamType):
               help="write report.md, PNG plots, metrics.json/csv and samples.csv here")
 @click.option("--no-plots", is_flag=True, help="with --out: skip the PNG plots")
 @click.option("--json", "as_json", is_flag=True, help="metrics as one JSON object on stdout")
-def simulate(workload, presets, seed, duration, out, no_plots, as_json):
+@click.option("--max-events", type=click.FloatRange(min=1), default=MAX_EVENTS,
+              show_default=True, help="refuse a run expected to draw more events than this "
+              "per preset (about 60,000 events per second)")
+def simulate(workload, presets, seed, duration, out, no_plots, as_json, max_events):
     """Run WORKLOAD (a file, or a built-in name from workloads/) under each preset.
 
     Prints a table of deferred-split metrics per preset: memory freed per reclaim pass (on the
@@ -48,14 +103,21 @@ def simulate(workload, presets, seed, duration, out, no_plots, as_json):
     from ..cli import BadInput
     from . import report
     from .engine import simulate as run_one
-    from .workload import WorkloadError, builtin_names, load_workload, resolve
+    from .workload import (
+        EVENTS_PER_SECOND,
+        WorkloadError,
+        builtin_names,
+        expected_events,
+        load_workload,
+        resolve,
+    )
 
     names = [p.strip() for p in presets.split(",")] if presets else list(PRESETS)
     for p in names:
         if p not in PRESETS:
             raise BadInput(f"--presets {presets}: unknown preset {p!r}; choose from "
                            f"{', '.join(PRESETS)}")
-    if duration is not None and not duration > 0:
+    if duration is not None and not 0 < duration < float("inf"):
         raise BadInput(f"--duration {duration}: give a positive number of seconds")
     if seed is not None and seed < 0:
         raise BadInput(f"--seed {seed}: give a non-negative integer")
@@ -74,12 +136,21 @@ def simulate(workload, presets, seed, duration, out, no_plots, as_json):
         except ImportError:
             raise BadInput("--out needs matplotlib for the plots: pip install 'lrulab[sim]', "
                            "or add --no-plots") from None
+    if duration / w.sample_every > 100_000:
+        raise BadInput(f"--duration {duration:g}: over 100,000 samples of {w.sample_every:g} s; "
+                       "give a shorter duration or a larger sample_every in the workload")
+    events = expected_events(w, duration)
+    if events > max_events:
+        raise BadInput(f"{w.path}:1: about {events:.3g} events per preset at these rates, "
+                       f"over --max-events {max_events:.3g} (about "
+                       f"{events / EVENTS_PER_SECOND / 3600:.3g} h each); lower the rates, "
+                       "counts or --duration, or raise --max-events")
+    wall = events * len(names) / EVENTS_PER_SECOND
+    if wall > NOTE_SECONDS:
+        click.echo(f"lrulab: note: about {events:.3g} events per preset, expect about "
+                   f"{wall / 60:.0f} min", err=True)
     if out:  # fail before an hour of simulation, not after
-        try:
-            Path(out).mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise BadInput(f"--out {out}: cannot write there ({e.strerror or e}); give a "
-                           "writable directory") from None
+        _claim_out(Path(out), w.path)
 
     results = []
     show = sys.stderr.isatty() and not as_json
@@ -101,15 +172,19 @@ def simulate(workload, presets, seed, duration, out, no_plots, as_json):
     except ConfigError as e:
         raise BadInput(f"{w.path}:1: {e}") from None
 
+    # the results are written before anything is printed: a long run is never lost
+    files, failed = [], None
+    if out:
+        try:
+            files = _write_out(results, w, seed, duration, Path(out), not no_plots)
+        except OSError as e:
+            failed = BadInput(f"--out {out}: cannot write there ({e.strerror or e}); give a "
+                              "writable directory")
     if as_json:
         click.echo(report.metrics_json(results, w, seed, duration), nl=False)
     else:
         report.print_table(results, w, seed, duration)
-    if out:
-        try:
-            files = report.write_out(results, w, seed, duration, Path(out), not no_plots)
-        except OSError as e:
-            raise BadInput(f"--out {out}: cannot write there ({e.strerror or e}); give a "
-                           "writable directory") from None
-        if not as_json:
-            click.echo(f"wrote {', '.join(files)} to {out}")
+    if failed is not None:
+        raise failed
+    if out and not as_json:
+        click.echo(f"wrote {', '.join(files)} to {out}")

@@ -65,11 +65,12 @@ def table_rows(results: list[Metrics]):
 def print_table(results: list[Metrics], w: Workload, seed: int, duration: float,
                 console=None) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
     if console is None:
         import sys
         console = Console() if sys.stdout.isatty() else Console(width=200)
-    t = Table(title=f"{w.name}: seed {seed}, {duration:g} s simulated")
+    t = Table(title=escape(f"{w.name}: seed {seed}, {duration:g} s simulated"))
     t.add_column("metric")
     for m in results:
         t.add_column(m.preset, justify="right")
@@ -401,7 +402,6 @@ def markdown(results: list[Metrics], w: Workload, seed: int, duration: float,
 
 def write_out(results: list[Metrics], w: Workload, seed: int, duration: float, out: Path,
               with_plots: bool = True) -> list[str]:
-    out.mkdir(parents=True, exist_ok=True)
     files = {"metrics.json": metrics_json(results, w, seed, duration),
              "metrics.csv": metrics_csv(results),
              "samples.csv": samples_csv(results, w.nodes)}

@@ -3,12 +3,14 @@ file:line and the fix.  The format is documented in docs/simulator.md."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..kernel.config import BOOT_OPTIONS, FLAGS, SYSFS_ALIASES, SYSFS_DEFAULTS
 from ..kernel.folio import HPAGE_PMD_ORDER
-from ..scenario import LDict, LList, ScenarioError, parse_yaml
+from ..scenario import memcg_path_error, sysfs_error
+from ..yamlload import LDict, LList, load_yaml, read_user_file
 
 
 class WorkloadError(ValueError):
@@ -23,6 +25,9 @@ HOST_KEYS = {"nodes", "node_pages", "watermark_low", "watermark_high", "boot", "
 MEMCG_KEYS = {"path", "count", "limit"}
 PROC_KEYS = {"memcg", "count", "policy", "node", "spill", "rates", "orders", "written"}
 CHURN_KEYS = {"parent", "create", "lifetime", "max", "limit", "survivors", "processes"}
+MAX_SAMPLES = 100_000  # duration / sample_every: the samples are kept in memory and written
+MAX_MEMCGS = 100_000  # memcgs made at setup (the benchmarks use 10,000)
+MAX_PROCS = 1_000_000  # processes spawned at setup
 
 
 @dataclass
@@ -49,7 +54,7 @@ class MemcgSpec:
     def paths(self) -> list[str]:
         if not self.count:
             return [self.path]
-        return [self.path.format(i=i) for i in range(self.count)]
+        return [self.path.replace("{i}", str(i)) for i in range(self.count)]
 
 
 @dataclass
@@ -107,7 +112,7 @@ class _V:
             return default
         v = d[key]
         line = d.lines.get(key, d.line)
-        ok = isinstance(v, (int, float)) and not isinstance(v, bool)
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
         if integer:
             ok = ok and isinstance(v, int)
         if not ok or v < lo or (hi is not None and v > hi):
@@ -119,15 +124,8 @@ class _V:
 
 def load_workload(path) -> Workload:
     """Read and validate a workload file."""
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise WorkloadError(f"{path}:0: no such file; give a workload file or a built-in name "
-                            f"({', '.join(builtin_names())})") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
-        raise WorkloadError(f"{path}:0: cannot read workload ({e.__class__.__name__}); "
-                            "give a readable YAML file") from None
+    text = read_user_file(path, "workload", WorkloadError, "give a workload file or a built-in "
+                          f"name ({', '.join(builtin_names())})")
     return parse_workload(text, str(path))
 
 
@@ -153,12 +151,12 @@ def _proc(v: _V, d, where: str, nodes: int, need_memcg: bool) -> ProcSpec:
     v.keys(d, PROC_KEYS - ({"memcg"} if not need_memcg else set()), where)
     ps = ProcSpec(memcg="", line=d.line)
     if need_memcg:
-        if not isinstance(d.get("memcg"), str):
+        if not isinstance(d.get("memcg"), str) or "\n" in d["memcg"]:
             v.fail(d.line, f"{where}: missing 'memcg: PATH' (may use {{i}} for every instance)")
         ps.memcg = d["memcg"]
     ps.count = v.num(d, "count", 1, 0, 100000, True, f"{where}: ")
     pol = d.get("policy", "local")
-    if pol not in POLICIES:
+    if not isinstance(pol, str) or pol not in POLICIES:
         v.fail(d.lines.get("policy", d.line), f"{where}: policy {pol!r} unknown; use one of "
                f"{', '.join(POLICIES)}")
     ps.policy = pol
@@ -188,10 +186,7 @@ def _proc(v: _V, d, where: str, nodes: int, need_memcg: bool) -> ProcSpec:
 
 def parse_workload(text: str, path: str = "<workload>") -> Workload:
     v = _V(path)
-    try:
-        doc = parse_yaml(text, path)
-    except ScenarioError as e:
-        raise WorkloadError(str(e).replace("scenario", "workload")) from None
+    doc = load_yaml(text, path, "workload", WorkloadError)
     if not isinstance(doc, LDict):
         v.fail(getattr(doc, "line", 1), "a workload is a mapping with 'host:', 'memcgs:' and "
                "'processes:'")
@@ -201,6 +196,9 @@ def parse_workload(text: str, path: str = "<workload>") -> Workload:
     w.seed = v.num(doc, "seed", 1, 0, None, True)
     w.duration = float(v.num(doc, "duration", 3600.0, 0.001))
     w.sample_every = float(v.num(doc, "sample_every", max(w.duration / 200, 0.001), 0.001))
+    if w.duration / w.sample_every > MAX_SAMPLES:
+        v.fail(doc.lines.get("sample_every", doc.line), f"duration / sample_every is over "
+               f"{MAX_SAMPLES:,} samples; sample less often")
     host = doc.get("host")
     if host is None:
         v.fail(doc.line, "missing 'host:' mapping; add 'host: {nodes: 2, node_pages: 262144}'")
@@ -216,8 +214,11 @@ def parse_workload(text: str, path: str = "<workload>") -> Workload:
     boot = host.get("boot", [])
     if isinstance(boot, str):
         boot = [boot]
+    if not isinstance(boot, list):
+        v.fail(host.lines.get("boot", host.line), f"host.boot must be a list of boot options, "
+               f"not {boot!r}")
     for b in boot:
-        if b not in BOOT_OPTIONS:
+        if not isinstance(b, str) or b not in BOOT_OPTIONS:
             v.fail(host.lines.get("boot", host.line), f"unknown boot option {b!r}; known: "
                    f"{', '.join(BOOT_OPTIONS)}")
     w.boot = list(boot)
@@ -238,6 +239,8 @@ def parse_workload(text: str, path: str = "<workload>") -> Workload:
         if SYSFS_ALIASES.get(name, name) not in SYSFS_DEFAULTS:
             v.fail(sysfs.lines[name], f"unknown sysfs knob {name!r}; known: "
                    f"{', '.join(SYSFS_DEFAULTS)}")
+        if sysfs_error(name, sysfs[name]):
+            v.fail(sysfs.lines[name], f"sysfs {name} {sysfs_error(name, sysfs[name])}")
     w.sysfs = dict(sysfs)
 
     memcgs = doc.get("memcgs", LList())
@@ -260,6 +263,14 @@ def parse_workload(text: str, path: str = "<workload>") -> Workload:
             v.fail(line, f"memcg {ms.path!r} has count: {ms.count} but no {{i}} in its path")
         if not ms.count and "{i}" in ms.path:
             v.fail(line, f"memcg {ms.path!r} uses {{i}}; add count: N")
+        if "{" in ms.path.replace("{i}", "") or "}" in ms.path.replace("{i}", ""):
+            v.fail(line, f"memcg {ms.path!r}: {{i}} is the only template; drop the other "
+                   "braces")
+        why = memcg_path_error(ms.path.replace("{i}", "0"))
+        if why:
+            v.fail(line, f"bad memcg path {ms.path!r}: it {why}; use names like a or a/b{{i}}")
+        if len(known) + max(ms.count, 1) > MAX_MEMCGS:
+            v.fail(line, f"more than {MAX_MEMCGS:,} memcgs; lower count")
         for p in ms.paths():
             parent = p.rpartition("/")[0]
             if parent and parent not in known:
@@ -287,7 +298,7 @@ def parse_workload(text: str, path: str = "<workload>") -> Workload:
         where = f"churn[{i}]"
         v.keys(d, CHURN_KEYS, where)
         parent = d.get("parent")
-        if parent not in known:
+        if not isinstance(parent, str) or parent not in known:
             v.fail(d.lines.get("parent", d.line), f"{where}: parent {parent!r} must be a memcg "
                    "listed under memcgs: (without {i})")
         cs = ChurnSpec(parent, float(v.num(d, "create", 0.0, 0.0, None, False, where + ".")),
@@ -303,4 +314,25 @@ def parse_workload(text: str, path: str = "<workload>") -> Workload:
         for j, pd in enumerate(pl):
             cs.processes.append(_proc(v, pd, f"{where}.processes[{j}]", w.nodes, False))
         w.churn.append(cs)
+    nprocs = sum(ps.count * max(counts.get(ps.memcg, 0), 1) for ps in w.processes)
+    if nprocs > MAX_PROCS:
+        v.fail(doc.lines.get("processes", doc.line), f"{nprocs:,} processes at setup, over "
+               f"{MAX_PROCS:,}; lower the counts")
     return w
+
+
+EVENTS_PER_SECOND = 60_000  # kernel entry points the simulator runs per second (README)
+
+
+def expected_events(w: Workload, duration: float) -> float:
+    """About how many events (faults, unmaps, exits, memcg creations...) a run of ``duration``
+    seconds draws, from the rates: an upper estimate to refuse or warn before a run that would
+    not end in reasonable time."""
+    counts = {m.path: max(m.count, 1) for m in w.memcgs}
+    rate = sum(sum(ps.rates.values()) * ps.count * counts.get(ps.memcg, 1)
+               for ps in w.processes)
+    for cs in w.churn:
+        live = min(cs.max, cs.create * cs.lifetime + 1)
+        rate += cs.create + live * sum(sum(ps.rates.values()) * ps.count for ps in cs.processes)
+    setup = sum(counts.values()) + sum(ps.count * counts.get(ps.memcg, 1) for ps in w.processes)
+    return rate * duration + setup
