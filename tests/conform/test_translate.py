@@ -108,7 +108,7 @@ def test_khugepaged_is_quiesced_after_the_knobs_and_before_the_ops(scenario, op)
 
 @pytest.mark.parametrize("kernel,line,words", [
     ("kernel:\n  variant: v7.2\n  sysfs: {split_underused_thp: false}\n", 3,
-     "split_underused_thp"),
+     "shrink_underused"),  # the alias is reported by its sysfs name
     ("kernel:\n  variant: v7.2\n  nodes: 2\n  inject_alloc_failures: true\n", 4,
      "inject_alloc_failures"),
 ])
