@@ -1,11 +1,14 @@
 """kernel/history.py: commit records are well formed and points follow from them."""
 
 import re
+from pathlib import Path
 
 import pytest
 
 from lrulab.kernel import history as h
-from lrulab.kernel.config import FLAGS, PRESETS
+from lrulab.kernel.config import FLAGS, PRESETS, ConfigError, make_config
+
+SRC = Path(h.__file__).resolve().parents[1]
 
 HEX12 = re.compile(r"^[0-9a-f]{12}$")
 MSGID = re.compile(r"^[^<>\s@]+@[^<>\s@]+$")
@@ -49,9 +52,75 @@ def test_release_and_series_names_are_known():
         assert d["base"] in names
 
 
-def test_every_flag_of_config_is_a_commit():
-    modelled = {c.flag for c in h.COMMITS if c.modelled}
-    assert modelled == set(FLAGS)
+def test_every_flag_is_a_record_and_a_line_of_the_model():
+    """config.FLAGS is the modelled records; each is tested at a line of the model
+    (k.cfg.patch.<flag>) and every flag the model tests has a record."""
+    assert set(FLAGS) == {c.flag for c in h.COMMITS if c.modelled}
+    used = set()
+    for f in SRC.rglob("*.py"):
+        used |= set(re.findall(r"\bpatch\.([a-z_0-9]+)", f.read_text()))
+    assert used == set(FLAGS)
+
+
+def test_config_assembles_no_flag_set_by_hand():
+    """Presets are points of history: config.py names no flag (so it cannot mix them)."""
+    text = (SRC / "kernel" / "config.py").read_text()
+    assert [f for f in FLAGS if re.search(rf"\b{f}\b", text)] == []
+
+
+def test_every_preset_is_the_point_it_names():
+    assert list(PRESETS) == list(h.ALIASES)
+    for name, (_, flags) in PRESETS.items():
+        assert flags == h.flags_at(h.ALIASES[name]), name
+
+
+def test_no_point_mixes_code_that_never_coexisted():
+    """A point is one release plus its listed series patches or backports, nothing else."""
+    for p in h.points():
+        series = p in h.SERIES
+        expect = {c for c in h.COMMITS
+                  if (h._in_mainline(c, h.base(p)) and not (series and c.posted))
+                  or p in c.posted or p in c.backports}
+        assert set(h.commits_at(p)) == expect, p
+    for name, (_, flags) in PRESETS.items():
+        assert h.coexisted(flags) is not None, name
+
+
+def test_flags_follow_their_commits_order():
+    """Along the line of history a flag changes only where one of its records comes in, and
+    then to that record's value."""
+    line = h.lineage("7.3-rc")
+    for a, b in zip(line, line[1:], strict=False):
+        fa, fb = h.flags_at(a), h.flags_at(b)
+        came = {c.flag: c.value for c, on in h.steps(a, b) if on}
+        for flag in FLAGS:
+            if fa[flag] != fb[flag]:
+                assert flag in came and came[flag] == fb[flag], (a, b, flag)
+
+
+def test_steps_turn_one_point_into_the_other():
+    for a, b in [("6.12", "7.2"), ("series-v5", "debian-6.12.117"), ("7.2", "series-v3"),
+                 ("debian-6.1.192", "7.3-rc")]:
+        present = h.commits_at(a)
+        for c, on in h.steps(a, b):
+            present = present + [c] if on else [x for x in present if x is not c]
+        assert h.flags_of(present) == h.flags_at(b), (a, b)
+
+
+def test_lineage_puts_series_between_base_and_merge_and_builds_after_their_base():
+    line = h.lineage("7.2")
+    assert line.index("7.1") < line.index("series-v1") < line.index("series-v5") < \
+        line.index("7.2")
+    assert h.lineage("debian-6.12.117")[-2:] == ["6.12", "debian-6.12.117"]
+    assert h.path("series-v5", "debian-6.12.117")[-2:] == ["6.12", "debian-6.12.117"]
+    assert h.path("6.12", "6.13") == ["6.12", "6.13"]
+
+
+def test_points_before_the_model_are_refused():
+    assert h.MODEL_FROM == "5.4" and not h.in_model("4.19") and h.in_model("5.4")
+    with pytest.raises(ConfigError, match="predates the model.*choose 5.4 or later"):
+        make_config("4.19")
+    assert make_config("6.6").patch.shrinker_nonslab   # any release in scope resolves
 
 
 def test_a_commit_is_present_from_its_release_on_unless_reverted():
@@ -106,13 +175,13 @@ def test_aliases_map_to_points_and_name_todays_presets():
         assert alias in PRESETS
 
 
-def test_every_derived_point_coexisted():
+def test_every_derived_point_coexisted_with_itself():
     for p in h.points():
         assert h.coexisted(h.flags_at(p)) is not None
 
 
 def test_unknown_point_names_the_choices():
-    with pytest.raises(KeyError, match="choose one of: 4.19"):
+    with pytest.raises(KeyError, match="choose one of: linux-6.1, v0, .*4.19"):
         h.resolve("v9")
 
 

@@ -8,13 +8,14 @@ commits' releases and merge order, never assembled by hand.
 Sources: every record names where its id and subject were seen (``source``).  A record whose id,
 subject, author or release was not seen in a source has ``verified=False`` and says in
 ``missing`` what is missing.  Nothing here is kernel code; behaviour is paraphrased in model
-terms.  Not yet wired into ``config.py`` (the integrator does that); see docs/history.md.
+terms.  ``config.FLAGS`` and ``config.PRESETS`` are built from here: adding a flag is adding
+one record (and the ``if k.cfg.patch.<flag>:`` at the line it changed); see docs/history.md.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 # -- releases ---------------------------------------------------------------------------------
 # Mainline releases in scope, oldest first, with release dates.  Dates up to 6.18 are from
@@ -80,10 +81,20 @@ class Commit:
     value: bool = True
     posted: tuple[str, ...] = ()  # "series-v3", ...
     backports: tuple[str, ...] = ()
-    modelled: bool = True         # the flag exists in today's config.FLAGS
+    modelled: bool = True         # a flag of the model (config.FLAGS is built from these)
+    baked: bool = False           # unmodelled, but the model always behaves as after it
+    off: str = ""                 # what the code does without the commit (model terms)
     verified: bool = True
     missing: str = ""
     source: str = ""
+
+    @property
+    def seen(self) -> str:
+        """Where it is: its release, and the first posted version carrying it."""
+        posted = f"posted in {self.posted[0]}" if self.posted else ""
+        if self.release and posted:
+            return f"{self.release}, {posted}"
+        return self.release or posted or "unreleased"
 
     @property
     def first_seen(self) -> str:
@@ -106,7 +117,7 @@ COMMITS: tuple[Commit, ...] = (
            "transition of a sublist; shrink_slab_memcg visits only set bits",
            ("mm/list_lru.c: list_lru_add", "mm/vmscan.c: shrink_slab_memcg",
             "mm/vmscan.c: memcg_set_shrinker_bit"),
-           modelled=False, verified=False,
+           modelled=False, baked=True, verified=False,
            missing="id and release from kernel-semantics.md (B1) and the brief; commit text "
                    "not read here",
            source="kernel-semantics.md section 8 B1"),
@@ -130,7 +141,7 @@ COMMITS: tuple[Commit, ...] = (
            ("mm/huge_memory.c: get_deferred_split_queue", "mm/huge_memory.c: "
             "deferred_split_huge_page", "mm/huge_memory.c: deferred_split_scan",
             "mm/memcontrol.c: mem_cgroup_move_account"),
-           modelled=False,
+           modelled=False, baked=True,
            source="https://android-kvm.googlesource.com/linux/+/"
                   "87eaceb3faa59b9b4d940ec9554ce251325d83fe (commit text; Link of v6 4/4 is "
                   "1566496227-84952-5); release 5.4 from the 2019-08 posting and the brief"),
@@ -143,6 +154,7 @@ COMMITS: tuple[Commit, ...] = (
            missing="id from the brief; the series is confirmed by the cover letter of "
                    "87eaceb3faa5's series ('Make deferred split shrinker not depend on memcg "
                    "kmem'), the id itself was not seen",
+           off='under nokmem memcg reclaim skips the THP shrinker; global reclaim drives it',
            source="http://mail.spinics.net/lists/linux-mm/msg189198.html (cover, v6)"),
     # -- 5.9: obj_cgroup reparenting -----------------------------------------------------------
     Commit("objcg_reparent_first", None, None,
@@ -152,6 +164,7 @@ COMMITS: tuple[Commit, ...] = (
            verified=False,
            missing="commit id not seen; order in 6.1 and 6.12 confirmed by audit A2; that the "
                    "order dates from the introduction of objcgs (5.9) is our inference",
+           off='memcg_offline_kmem reparents the list_lrus first (6.13 on)',
            source="audit.md A2"),
     # -- 6.7: Qi Zheng's lockless shrinkers ----------------------------------------------------
     Commit("expand_keeps_bits", "307bececcd12", None,
@@ -163,6 +176,7 @@ COMMITS: tuple[Commit, ...] = (
            verified=False,
            missing="id, subject and merge order seen; that this commit (and not a neighbour) "
                    "changed the old-bits rule is inferred from the 6.1 and 6.7 sources",
+           off='6.1 sets every old bit to 1',
            source="kernel.org post-receive revlist (index file 67332222116)"),
     Commit("shrinker_lockless", "50d09da8e119", None,
            "mm: shrinker: make memcg slab shrink lockless", "Qi Zheng", "6.7",
@@ -170,6 +184,7 @@ COMMITS: tuple[Commit, ...] = (
            "down_read_trylock(shrinker_rwsem) (which skipped the pass when contended); the "
            "global pass went lockless in ca1d36b82394 just before it",
            ("mm/shrinker.c: shrink_slab_memcg", "mm/shrinker.c: shrink_slab"),
+           off="6.1's down_read_trylock(shrinker_rwsem), which skips the pass when contended",
            source="kernel.org post-receive revlist (index file 67332222116); ca1d36b82394 "
                   "linked as a torvalds/linux commit (index file 3500312856)"),
     Commit("nokmem_skip_clears_bit", "50d09da8e119", None,
@@ -195,26 +210,45 @@ COMMITS: tuple[Commit, ...] = (
            "anonymous faults may allocate folios of orders 2..8, which the deferred split "
            "queue takes like PMD THPs",
            ("mm/memory.c: alloc_anon_folio",),
+           off='only PMD-order THPs',
            source="kernel.org revlists (e.g. index file 30413270507: committed 2023-12-20)"),
     # -- 6.10 --------------------------------------------------------------------------------
-    Commit("memcg_full_walk_retry", "6be5e186fd65", None,
-           "mm: vmscan: restore incremental cgroup iteration", "Yu Zhao", "6.10",
-           "memcg and direct reclaim retry the whole priority sweep with a full memcg walk "
-           "when nothing was reclaimed (with 'mm: vmscan: reset sc->priority on retry')",
-           ("mm/vmscan.c: shrink_many", "mm/vmscan.c: do_try_to_free_pages"),
-           modelled=False, verified=False,
-           missing="id and release from audit B1; author and the companion commit's id not "
-                   "seen",
-           source="audit.md B1"),
+    Commit("migrate_split_deferred", "7262f208ca68", None,
+           "mm/migrate: split source folio if it is on deferred split list", "Zi Yan", "6.10",
+           "migrate_pages_batch splits a large folio on a deferred list instead of migrating it "
+           "whole (thp_migration_fail, thp_migration_split, then the small folios migrate); from "
+           "6.12 only when folio_test_partially_mapped() (8422acdc97ed)",
+           ("mm/migrate.c: migrate_pages_batch", "mm/migrate.c: try_split_folio"),
+           off="a queued large folio migrates whole",
+           verified=False,
+           missing="id, subject, author and release from the issue-8 audit fix (config text, "
+                   "audit B5: measured on 6.12); the commit itself was not read here",
+           source="audit.md B5; config.py flag text (issue 8)"),
+    # -- 6.11 --------------------------------------------------------------------------------
+    Commit("reclaim_full_walk_retry", "6be5e186fd65", None,
+           "mm: vmscan: restore incremental cgroup iteration", "Johannes Weiner", "6.11",
+           "do_try_to_free_pages: when nothing was reclaimed, run the whole priority sweep once "
+           "more with sc->memcg_full_walk = 1 and the priority reset (Shakeel Butt's 'mm: "
+           "vmscan: reset sc->priority on retry', Message-ID "
+           "20240529154911.3008025-1-shakeel.butt@linux.dev, folded in); before it, direct and "
+           "memcg reclaim walk the memcg tree with the shared partial iterator",
+           ("mm/vmscan.c: do_try_to_free_pages", "mm/vmscan.c: shrink_node_memcgs"),
+           off="one sweep (6.1)",
+           verified=False,
+           missing="id from audit B1; author and release from the issue-8 fix (the folded fix "
+                   "was posted 2024-05-29, after the 6.10 merge window, hence 6.11); the "
+                   "history helper read Yu Zhao and 6.10 from the same audit line; neither the "
+                   "commit nor its tags were read",
+           source="audit.md B1 (measured on Debian 6.12.117); config.py flag text (issue 8)"),
     # -- 6.12: Usama Arif's underused THP series and Hugh Dickins' fixes ---------------------
-    Commit("zero_page_remap_on_split", "b1f202060afe",
+    Commit("split_remap_zeropage", "b1f202060afe",
            "20240807134732.3292797-3-usamaarif642@gmail.com",
            "mm: remap unused subpages to shared zeropage when splitting isolated thp",
            "Yu Zhao", "6.12",
            "every successful anon split remaps zero-filled subpages to the shared zero page and "
            "frees them",
            ("mm/huge_memory.c: remap_page", "mm/migrate.c: remove_migration_pte"),
-           modelled=False,
+           off="every mapped subpage stays (6.1)",
            source="v2 2/4 posting 2024-08-07 and Fixes: tags citing it (index files 29008556703, "
                   "40459127683)"),
     Commit("partially_mapped_flag", "8422acdc97ed", None,
@@ -223,6 +257,8 @@ COMMITS: tuple[Commit, ...] = (
            "thp_deferred_split_page once, drop fully mapped non-underused THPs at scan",
            ("mm/huge_memory.c: deferred_split_folio", "mm/huge_memory.c: deferred_split_scan",
             "mm/rmap.c: __folio_remove_rmap"),
+           off="6.1: queue when any subpage loses its last mapping, every queued THP is a "
+               "split candidate and failures go back to the tail",
            source="kernel.org revlist (index file 65870332318); v3/v4 4/6 review threads"),
     Commit("queue_at_fault", "dafff3f4c850", None,
            "mm: split underused THPs", "Usama Arif", "6.12",
@@ -230,6 +266,7 @@ COMMITS: tuple[Commit, ...] = (
            "than max_ptes_none subpages are zero-filled",
            ("mm/huge_memory.c: __do_huge_pmd_anonymous_page", "mm/khugepaged.c: "
             "collapse_huge_page", "mm/huge_memory.c: thp_underused"),
+           off='THPs are queued only when partially unmapped',
            source="kernel.org revlist (index file 65870332318); cover "
                   "https://lkml.iu.edu/hypermail/linux/kernel/2408.1/00956.html"),
     Commit("free_lockless_fastpath", "f8f931bba0f9", None,
@@ -243,6 +280,8 @@ COMMITS: tuple[Commit, ...] = (
            missing="Fixes: tags of the commit not read; mainline by 6.12-rc7 inferred from its "
                    "6.6.62 stable backport (Nov 2024); whether 6.1.y (debian-6.1.192) carries "
                    "a backport is open (today's linux-6.1 preset, conformance-tested, has not)",
+           off="6.1: free_transhuge_page always locks, migration leaves the source to the "
+               "free path",
            source="stable backport text 'commit f8f931bba0f92052cf842b7e30917b1afcc77d5a "
                   "upstream' (index file 28580327969); CVE-2024-53079"),
     Commit("scan_keeps_safe_folio", "e66f3185fa04", None,
@@ -267,9 +306,11 @@ COMMITS: tuple[Commit, ...] = (
     Commit("list_lru_per_sublist_lock", "fb56fdf8b9a2", None,
            "mm/list_lru: split the lock to per-cgroup scope", "Kairui Song", "6.13",
            "a lock per list_lru_one; a reparented sublist is marked dead (LONG_MIN) and lookups "
-           "walk up to the parent; kmemcg_id is no longer rewritten",
+           "walk up to the parent; kmemcg_id is no longer rewritten; memcg_reparent_list_lrus "
+           "erases the xarray slot before draining the sublists (audit A1)",
            ("mm/list_lru.c: lock_list_lru_of_memcg", "mm/list_lru.c: memcg_reparent_list_lrus",
             "mm/list_lru.c: list_lru_add", "mm/list_lru.c: list_lru_del"),
+           off="one lock per node, kmemcg_id rewritten on reparent (6.1, 6.12)",
            source="linux-next revlist 2024-11-24 (index file 66473404588); Fixes: tag of "
                   "Shakeel Butt's drain fix"),
     Commit("objcg_reparent_first", "fb56fdf8b9a2", None,
@@ -280,13 +321,18 @@ COMMITS: tuple[Commit, ...] = (
            missing="that the order changed in this commit (and not 28e98022b31e next to it) is "
                    "from audit A2, which quotes the 6.13 comment but not the commit",
            source="audit.md A2"),
-    Commit("list_lru_reparent_erase_first", "fb56fdf8b9a2", None,
-           "mm/list_lru: split the lock to per-cgroup scope", "Kairui Song", "6.13",
-           "memcg_reparent_list_lrus erases the xarray slot before draining the sublists, so a "
-           "racing list_lru_del can lock the parent while the item is still on the child's list",
-           ("mm/list_lru.c: memcg_reparent_list_lrus",),
-           modelled=False,
-           source="audit.md A1; Fixes: tag of 20260601161501.1444829-1-shakeel.butt@linux.dev"),
+    Commit("list_lru_alloc_skips_dying", "28e98022b31e", None,
+           "mm/list_lru: simplify reparenting and initial allocation", "Kairui Song", "6.13",
+           "__memcg_list_lru_alloc allocates ancestors first, one at a time, and gives a dying "
+           "memcg no sublists",
+           ("mm/list_lru.c: memcg_list_lru_alloc",),
+           off="allocate the whole table of missing ancestors first (all or nothing), then "
+               "store each at its kmemcg_id, dying or not (6.1)",
+           verified=False,
+           missing="id, subject and release from the issue-8 fix of audit A3 (config text); the "
+                   "commit itself was not read here; its merge order next to fb56fdf8b9a2 in "
+                   "the same series is assumed",
+           source="audit.md A3; config.py flag text (issue 8)"),
     # -- 6.19: Qi Zheng's split queue reparenting --------------------------------------------
     Commit("split_queue_folio_batch", None, None,
            "mm: thp: use folio_batch to handle THP splitting in deferred_split_scan()",
@@ -297,6 +343,7 @@ COMMITS: tuple[Commit, ...] = (
            verified=False,
            missing="mainline id not found (many mm-unstable ids seen); release 6.19 inferred "
                    "from the Nov 2025 posting with acks (could be 7.0)",
+           off='an on-stack list, spliced back after the scan',
            source="mm revlists (e.g. index file 66881106529); lkml 2511.0/05754"),
     Commit("split_queue_walkup", None,
            "8703f907c4d1f7e8a2ef2bfed3036a84fa53028b.1762762324.git.zhengqi.arch@bytedance.com",
@@ -345,12 +392,12 @@ COMMITS: tuple[Commit, ...] = (
            missing="Message-ID and mainline id not seen; v2 posted 2026-03; release 7.1 is our "
                    "inference (today's preset has it from series-v3 on)",
            source="https://lkml.iu.edu/2603.1/01964.html (v2)"),
-    Commit("folio_lru_reparent", "f1cf8d2f36dc", None,
+    Commit("lru_folio_reparent", "f1cf8d2f36dc", None,
            "mm: memcontrol: eliminate the problem of dying memory cgroup for LRU folios",
            "Qi Zheng", "7.1",
            "css_offline reparents LRU folios: after offline folio_memcg() is the parent",
            ("mm/memcontrol.c: memcg_reparent_objcgs", "mm/memcontrol.c: lru_reparent_memcg"),
-           modelled=False,
+           off="folio_memcg() stays the dead memcg until the folio is freed",
            source="audit.md A4 (merge confirmed in the 7.1 merge window)"),
     # -- the THP-shrinker-to-list_lru series (posted v1..v5, merged for 7.2) ---------------
     Commit("thp_list_lru", "fafaeceb89a5", _V5.format(10),
@@ -363,6 +410,7 @@ COMMITS: tuple[Commit, ...] = (
            verified=False,
            missing="v1..v4 Message-IDs not seen (covers: lkml 2603.1/10164 v2, 2603.2/07035 "
                    "v3, lwn 1073948 v4); merged id seen in a stable mirror only",
+           off='the open-coded per-memcg/per-node struct deferred_split',
            source="kernel-semantics.md S5 (fafaeceb89a5e2e856ff04c2cacb6cae4a2ecb67, committed "
                   "2026-06-09); lkml 2605.3/07053 (v5 9/9)"),
     Commit("alloc_deferred_memcg_disabled_guard", "fafaeceb89a5", _V5.format(10),
@@ -416,14 +464,16 @@ COMMITS: tuple[Commit, ...] = (
            missing="merged status and release inferred from a transliteration of later "
                    "huge_memory.c",
            source="kernel-semantics.md S10"),
-    Commit("list_lru_reparent_erase_first", None,
+    Commit("list_lru_drain_before_erase", None,
            "20260601161501.1444829-1-shakeel.butt@linux.dev",
            "mm/list_lru: drain before clearing xarray entry on reparent", "Shakeel Butt", "7.2",
            "memcg_reparent_list_lrus drains every sublist (dead-marks it) before erasing the "
            "xarray slot (A1)",
-           ("mm/list_lru.c: memcg_reparent_list_lrus",), fixes=("fb56fdf8b9a2",), value=False,
-           modelled=False, verified=False,
-           missing="mainline id not seen; release 7.2 from audit A1 ('until June 2026')",
+           ("mm/list_lru.c: memcg_reparent_list_lrus",), fixes=("fb56fdf8b9a2",),
+           off="6.13 ... 7.1: the slot is erased first (with list_lru_per_sublist_lock)",
+           verified=False,
+           missing="mainline id not seen; release 7.2 from audit A1 ('until June 2026'): the "
+                   "earliest release it can be in (Cc stable)",
            source="commit text with Link: (index file 60701698642); audit.md A1"),
     # -- the mm tree after 7.2 ------------------------------------------------------------------
     Commit("list_lru_memcg_disabled_unaware", None, None,
@@ -440,27 +490,36 @@ COMMITS: tuple[Commit, ...] = (
 # -- points ----------------------------------------------------------------------------------
 # A posted series version is a point on top of the tree it was posted against.  All five THP
 # series versions are placed on 7.1 (audit A4: the series sits on folio reparenting); v1..v3
-# were posted in March 2026 against mm-unstable, whose exact contents we do not have.
+# were posted in March 2026 against mm-unstable, whose exact contents we do not have.  `merged`
+# is the release the series went into: on the line of history a series' versions sit between
+# its base and that release.
 SERIES: dict[str, dict] = {
-    "series-v1": {"base": "7.1", "posted": "2026-03", "cover": None},
-    "series-v2": {"base": "7.1", "posted": "2026-03", "cover": "https://lkml.iu.edu/2603.1/10164.html"},
-    "series-v3": {"base": "7.1", "posted": "2026-03",
+    "series-v1": {"base": "7.1", "merged": "7.2", "posted": "2026-03", "cover": None},
+    "series-v2": {"base": "7.1", "merged": "7.2", "posted": "2026-03",
+                  "cover": "https://lkml.iu.edu/2603.1/10164.html"},
+    "series-v3": {"base": "7.1", "merged": "7.2", "posted": "2026-03",
                   "cover": "https://lkml.rescloud.iu.edu/2603.2/07035.html"},
-    "series-v4": {"base": "7.1", "posted": "2026-05", "cover": "https://lwn.net/Articles/1073948/"},
-    "series-v5": {"base": "7.1", "posted": "2026-05-27", "cover": _V5.format(1)},
+    "series-v4": {"base": "7.1", "merged": "7.2", "posted": "2026-05",
+                  "cover": "https://lwn.net/Articles/1073948/"},
+    "series-v5": {"base": "7.1", "merged": "7.2", "posted": "2026-05-27",
+                  "cover": _V5.format(1)},
 }
 
 # Distribution builds: a mainline release plus the stable backports in scope they carry
-# (Commit.backports names them).
+# (Commit.backports names them).  Build dates not looked up.
 DISTRO: dict[str, dict] = {
-    "debian-6.1.192": {"base": "6.1"},
-    "debian-6.12.117": {"base": "6.12"},
+    "debian-6.1.192": {"base": "6.1", "date": None},
+    "debian-6.12.117": {"base": "6.12", "date": None},
 }
 
-# Today's preset names (config.PRESETS) as aliases of points.
+# The model's preset names (config.PRESETS, the columns of `lrulab bugs`), in that order, as
+# aliases of points.  A point's own name works everywhere an alias does.
 ALIASES: dict[str, str] = {
     "linux-6.1": "debian-6.1.192",
     "v0": "6.12",
+    "linux-6.12": "6.12",
+    "debian-6.12.117": "debian-6.12.117",
+    "linux-6.13": "6.13",
     "v1": "7.1",
     "series-v3": "series-v3",
     "series-v4": "series-v4",
@@ -470,15 +529,76 @@ ALIASES: dict[str, str] = {
 }
 
 FLAG_NAMES: tuple[str, ...] = tuple(dict.fromkeys(c.flag for c in COMMITS))
+MODELLED: tuple[str, ...] = tuple(dict.fromkeys(c.flag for c in COMMITS if c.modelled))
+_RELEASE_NAMES = tuple(n for n, _ in RELEASES)
+# The model's code always has the baked commits, so it cannot stand for a tree without them.
+MODEL_FROM: str = max((c.release for c in COMMITS if c.baked and c.release), key=version_key)
+
+
+def records(flag: str) -> list[Commit]:
+    """The records of one flag, in merge order."""
+    return [c for c in COMMITS if c.flag == flag]
+
+
+def flag_table() -> dict[str, tuple[str, str]]:
+    """name -> (one line with its source, functions) for every modelled flag (config.FLAGS)."""
+    out = {}
+    for name in MODELLED:
+        rs = records(name)
+        on = next((c for c in rs if c.value), rs[0])
+        text = f"{on.change} ({cite(on)})"
+        for c in rs:
+            if c is not on:
+                text += f"; {'on' if c.value else 'off'} again with {cite(c)}"
+        if on.off:
+            text += f"; off = {on.off}"
+        out[name] = (text, ", ".join(on.functions))
+    return out
+
+
+def cite(c: Commit) -> str:
+    """author, id "subject", release: how a flag's text names its source."""
+    ident = c.commit or (f"Message-ID {c.msgid}" if c.msgid else "id not seen")
+    return f'{c.author}, {ident} "{c.subject}", {c.seen}'
 
 
 def resolve(name: str) -> str:
-    """A point name for ``name`` (a point or an alias); KeyError naming the choices."""
+    """A point name for ``name`` (an alias, a point, or any release in scope); KeyError naming
+    the choices."""
     if name in ALIASES:
         return ALIASES[name]
-    if name in points():
+    if name in points() or name in _RELEASE_NAMES:
         return name
-    raise KeyError(f"unknown point {name!r}; choose one of: {', '.join(points())}")
+    raise KeyError(f"unknown kernel {name!r}; choose one of: {', '.join(names())}")
+
+
+def names() -> list[str]:
+    """Every name a user may give: the aliases, then the points."""
+    return list(ALIASES) + [p for p in points() if p not in ALIASES]
+
+
+def base(point: str) -> str:
+    """The mainline release a point is built on (itself for a release)."""
+    point = resolve(point)
+    if point in SERIES:
+        return SERIES[point]["base"]
+    if point in DISTRO:
+        return DISTRO[point]["base"]
+    return point
+
+
+def in_model(point: str) -> bool:
+    """Whether the model can stand for ``point`` (it has every baked commit)."""
+    return version_key(base(point)) >= version_key(MODEL_FROM)
+
+
+def date(point: str) -> str | None:
+    point = resolve(point)
+    if point in SERIES:
+        return SERIES[point]["posted"]
+    if point in DISTRO:
+        return DISTRO[point]["date"]
+    return dict(RELEASES).get(point)
 
 
 def _in_mainline(c: Commit, release: str) -> bool:
@@ -494,26 +614,26 @@ def commits_at(point: str) -> list[Commit]:
     """The commits present at ``point``, in merge order (later commits win for a flag)."""
     point = resolve(point)
     if point in SERIES:
-        version = point
-        base = SERIES[point]["base"]
         # the tree it was posted against, minus what the series itself brought in when merged
-        present = [c for c in COMMITS if _in_mainline(c, base) and not c.posted]
-        return present + [c for c in COMMITS if version in c.posted]
+        present = [c for c in COMMITS if _in_mainline(c, base(point)) and not c.posted]
+        return present + [c for c in COMMITS if point in c.posted]
     if point in DISTRO:
-        base = DISTRO[point]["base"]
-        return [c for c in COMMITS if _in_mainline(c, base) or point in c.backports]
+        return [c for c in COMMITS if _in_mainline(c, base(point)) or point in c.backports]
     return [c for c in COMMITS if _in_mainline(c, point)]
 
 
-def flags_at(point: str, modelled_only: bool = True) -> dict[str, bool]:
-    """Every flag's value at ``point``: off unless a present commit sets it (latest wins)."""
-    names = [n for n in FLAG_NAMES
-             if not modelled_only or any(c.modelled for c in COMMITS if c.flag == n)]
-    values = dict.fromkeys(names, False)
-    for c in commits_at(point):
+def flags_of(commits: list[Commit], modelled_only: bool = True) -> dict[str, bool]:
+    """Every flag's value given the present ``commits``: off unless one sets it (latest wins)."""
+    values = dict.fromkeys(MODELLED if modelled_only else FLAG_NAMES, False)
+    for c in commits:
         if c.flag in values:
             values[c.flag] = c.value
     return values
+
+
+def flags_at(point: str, modelled_only: bool = True) -> dict[str, bool]:
+    """Every flag's value at ``point``."""
+    return flags_of(commits_at(point), modelled_only)
 
 
 def points() -> list[str]:
@@ -527,6 +647,77 @@ def points() -> list[str]:
                 changed.add(r)
     mainline = sorted(changed, key=version_key)
     return mainline + list(SERIES) + list(DISTRO)
+
+
+def lineage(point: str) -> list[str]:
+    """The points from the oldest to ``point`` along history: mainline releases in order, a
+    series' versions between its base and the release it was merged into, a distribution build
+    right after its base."""
+    point = resolve(point)
+    if point in SERIES:
+        own = [v for v in SERIES if SERIES[v]["base"] == SERIES[point]["base"]]
+        return lineage(SERIES[point]["base"]) + own[:own.index(point) + 1]
+    if point in DISTRO:
+        return lineage(DISTRO[point]["base"]) + [point]
+    key = version_key(point)
+    out = []
+    for p in points():
+        if not is_mainline(p) or version_key(p) > key:
+            continue
+        out += [v for v, s in SERIES.items()
+                if s["merged"] == p and version_key(s["base"]) < version_key(p)]
+        out.append(p)
+    return out if out[-1] == point else out + [point]
+
+
+def path(a: str, b: str) -> list[str]:
+    """The points from ``a`` to ``b``: back along a's line to where the two lines part, then
+    forward along b's."""
+    la, lb = lineage(a), lineage(b)
+    k = 0
+    while k < min(len(la), len(lb)) and la[k] == lb[k]:
+        k += 1
+    return la[k - 1:][::-1] + lb[k:]
+
+
+Step = tuple[Commit, bool]
+
+
+def steps(a: str, b: str) -> list[Step]:
+    """The commits that turn point ``a`` into point ``b``, one at a time: (commit, False) for
+    one taken out (newest first), then (commit, True) for one put in (merge order)."""
+    ca, cb = commits_at(a), commits_at(b)
+    out = [(c, False) for c in reversed(ca) if c not in cb]
+    return out + [(c, True) for c in cb if c not in ca]
+
+
+def adds(point: str) -> list[Step]:
+    """What ``point`` changes relative to the point before it on its line of history."""
+    line = lineage(point)
+    return steps(line[-2], line[-1]) if len(line) > 1 else \
+        [(c, True) for c in commits_at(point)]
+
+
+def describe(point: str) -> str:
+    """One line: what the point changes relative to the point before it on its line of
+    history (a series version or a distribution build: relative to its base release)."""
+    point = resolve(point)
+    line = lineage(point)
+    prev = base(point) if point in SERIES or point in DISTRO else \
+        (line[-2] if len(line) > 1 else None)
+    now = flags_at(point)
+    before = flags_at(prev) if prev else dict.fromkeys(now, False)
+    changed = ", ".join(n if now[n] else f"{n}=off" for n in now if now[n] != before[n])
+    if point in SERIES:
+        return f"{prev} + the THP list_lru series as posted in {point[7:]}: {changed}"
+    if point in DISTRO:
+        return f"{prev} + its stable backports: {changed or 'none in scope'}"
+    return f"{point}: {changed or 'no modelled change'}"
+
+
+def record_json(c: Commit) -> dict:
+    """Every field of a record, as JSON-ready data."""
+    return asdict(c)
 
 
 def coexisted(flags: dict[str, bool]) -> str | None:
