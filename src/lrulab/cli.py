@@ -153,8 +153,7 @@ def _id(c: history.Commit) -> str:
 
 def _line_of_history() -> list[str]:
     """Every point, in history's order: the newest tree's line, then the distribution builds."""
-    line = history.lineage(history.points()[len(history.points()) - len(history.SERIES)
-                                           - len(history.DISTRO) - 1])
+    line = history.lineage(history.newest())
     return line + [p for p in history.points() if p not in line]
 
 
@@ -259,7 +258,8 @@ def run(file, variant, patch, boot, as_json, check_props, ignore_props, strict):
 def _register():
     for modname, names in (("lrulab.check.commands", ("check", "replay", "bugs")),
                            ("lrulab.sim.commands", ("simulate",)),
-                           ("lrulab.conform.command", ("conform",))):
+                           ("lrulab.conform.command", ("conform",)),
+                           ("lrulab.bisect", ("bisect",))):
         try:
             mod = __import__(modname, fromlist=list(names))
         except ImportError as e:

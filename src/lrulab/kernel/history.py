@@ -649,6 +649,11 @@ def points() -> list[str]:
     return mainline + list(SERIES) + list(DISTRO)
 
 
+def newest() -> str:
+    """The newest tree we can read."""
+    return max((p for p in points() if is_mainline(p)), key=version_key)
+
+
 def lineage(point: str) -> list[str]:
     """The points from the oldest to ``point`` along history: mainline releases in order, a
     series' versions between its base and the release it was merged into, a distribution build
