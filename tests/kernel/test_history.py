@@ -195,3 +195,11 @@ def test_differences_compare_a_preset_with_its_point():
     rows = h.preset_differences({"v0": flipped, "not-aliased": flipped})
     assert rows == [("v0", "6.12", "list_lru_per_sublist_lock",
                      flipped["list_lru_per_sublist_lock"], six12["list_lru_per_sublist_lock"])]
+
+
+def test_every_flag_text_names_its_commit_author_and_release():
+    for name, (text, where) in FLAGS.items():
+        on = next(c for c in h.records(name) if c.value)
+        ident = on.commit or (f"Message-ID {on.msgid}" if on.msgid else "id not seen")
+        assert ident in text and on.author in text and on.seen in text, name
+        assert where == ", ".join(on.functions), name
