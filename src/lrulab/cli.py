@@ -35,7 +35,7 @@ def parse_patches(values) -> dict:
 def overrides(variant, patch, boot) -> dict:
     ov = {}
     if variant:
-        kernel_option("--kernel", variant)
+        kernel_option("--kernel/--variant", variant)
         ov["variant"] = variant
     if patch:
         ov["patches"] = parse_patches(patch)
