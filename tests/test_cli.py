@@ -30,3 +30,51 @@ def test_duration_units():
     d = Duration()
     assert [d.convert(v, None, None) for v in ("90", "90s", "2m", "1.5h", "1d")] == \
         [90.0, 90.0, 120.0, 5400.0, 86400.0]
+
+
+def test_variants_lists_points_and_flags_with_their_commits():
+    r = lrulab("variants")
+    assert r.returncode == 0
+    out = r.stdout
+    assert "6.13" in out and "[linux-6.13]" in out and "series-v5" in out
+    assert 'fb56fdf8b9a2 "mm/list_lru: split the lock to per-cgroup scope" (6.13)' in out
+    assert "20260601161501.1444829-1-shakeel.butt@linux.dev" in out
+
+
+def test_variants_diff_names_the_commits_between_two_kernels():
+    r = lrulab("variants", "--diff", "v0", "linux-6.13")
+    assert r.returncode == 0
+    lines = [ln.strip() for ln in r.stdout.splitlines()[1:]]
+    assert [ln.split()[:2] for ln in lines] == [["+", "fb56fdf8b9a2"], ["+", "fb56fdf8b9a2"],
+                                                ["+", "28e98022b31e"]]
+    assert lines[1].endswith("objcg_reparent_first=off")
+    back = lrulab("variants", "--diff", "linux-6.13", "v0").stdout.splitlines()[1:]
+    assert [ln.split()[0] for ln in back] == ["-", "-", "-"]
+    bad = lrulab("variants", "--diff", "v0", "v9")
+    assert bad.returncode == 2 and "unknown kernel 'v9'" in bad.stderr
+
+
+def test_variants_json_has_every_field():
+    import json
+    doc = json.loads(lrulab("variants", "--json").stdout)
+    rec = doc["flags"]["list_lru_per_sublist_lock"]["records"][0]
+    for field in ("commit", "msgid", "subject", "author", "release", "reverted_in", "fixes",
+                  "functions", "verified", "missing", "source"):
+        assert field in rec
+    assert rec["commit"] == "fb56fdf8b9a2" and rec["release"] == "6.13"
+    assert doc["points"]["7.1"]["aliases"] == ["v1"]
+    assert doc["presets"]["v0"]["point"] == "6.12"
+    d = json.loads(lrulab("variants", "--diff", "series-v4", "series-v5", "--json").stdout)
+    assert {c["flag"] for c in d["commits"]} == {
+        "isolate_flags_before_isolate", "collapse_alloc_fail_result",
+        "list_lru_bit_on_effective_memcg"}
+
+
+def test_bugs_kernel_option_takes_a_comma_separated_list():
+    import json
+    from pathlib import Path
+    b5 = Path(__file__).resolve().parents[1] / "scenarios" / "bugs" / "b5-isolate-uaf.yaml"
+    r = lrulab("bugs", str(b5), "--kernel", "series-v4,7.2",
+               "--preset", "v0", "--json")
+    assert r.returncode in (0, 1), r.stderr
+    assert json.loads(r.stdout)["presets"] == ["series-v4", "7.2", "v0"]

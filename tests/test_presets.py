@@ -6,7 +6,9 @@ import pytest
 
 from lrulab.check.engine import Bounds
 from lrulab.check.report import check_file
+from lrulab.kernel import history
 from lrulab.kernel.config import FLAGS, PRESETS
+from lrulab.kernel.shrinker import SHRINKER_MEMCG_AWARE
 from lrulab.runner import run_scenario
 from lrulab.scenario import parse_scenario
 
@@ -204,3 +206,33 @@ def test_v0_to_debian_612117_destination_requeued():
     """Debian 6.12.117 carries the stable backport of 8a8ca142a488 (B6)."""
     assert run(MIGRATE_UNDERUSED, "v0").memcgs["A"]["queued_thps"] == 0
     assert run(MIGRATE_UNDERUSED, "debian-6.12.117").memcgs["A"]["queued_thps"] == 1
+
+
+NOKMEM_DCACHE = """
+kernel:
+  variant: v1
+  boot: [cgroup.memory=nokmem]
+  lrus:
+    dcache: {memcg_aware: true, shrinker: [numa_aware, memcg_aware]}
+memcgs: [A]
+setup:
+  - fault: {memcg: A, as: f}
+"""
+
+
+def test_70_to_71_slab_shrinkers_not_memcg_aware_under_nokmem():
+    """7.1 (v1) has Michal Koutny's 'mm: Do not allocate shrinker info with
+    cgroup.memory=nokmem' (v2 posted 2026-03-09, derived into 7.1): under nokmem a slab
+    shrinker falls back to non-memcg-aware; the THP shrinker (SHRINKER_NONSLAB) stays aware."""
+    k70, k71 = run(NOKMEM_DCACHE, "7.0").kernel, run(NOKMEM_DCACHE, "v1").kernel
+    aware = SHRINKER_MEMCG_AWARE
+    assert k70.lrus["dcache"].shrinker.flags & aware
+    assert not k71.lrus["dcache"].shrinker.flags & aware
+    assert k71.deferred_split_shrinker.flags & aware
+
+
+def test_every_point_runs_a_scenario():
+    """Every point the model covers is a kernel a scenario can name."""
+    for p in history.points():
+        if history.in_model(p):
+            assert run(FAULT_UNMAP, p).ok is not None, p

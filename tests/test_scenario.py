@@ -26,6 +26,9 @@ def lrulab(*args):
     (GOOD.replace("partial_unmap", "frobnicate"), 6, "unknown op 'frobnicate'"),
     (GOOD.replace("memcg: A,", "memcg: Z,"), 4, "unknown memcg 'Z'"),
     (GOOD.replace("v7.2", "v9"), 1, "unknown variant 'v9'"),
+    (GOOD.replace("variant: v7.2", "point: v9"), 1, "unknown point 'v9'"),
+    (GOOD.replace("v7.2", "6.10"), 1, "quote it"),
+    (GOOD.replace("v7.2", "'4.19'"), 1, "predates the model"),
     (GOOD.replace("[ {partial_unmap: f1} ]", "[ {partial_unmap: f1 ]"), 6, "YAML syntax error"),
     (GOOD.replace("memcg: A, as: f1", "memcg: A"), 4, "missing field 'as'"),
     (GOOD.replace("f1} ]", "f9} ]"), 6, "unknown folio 'f9'"),
@@ -46,7 +49,8 @@ def test_missing_file_and_bad_cli_flags_exit_2(tmp_path):
     assert r.returncode == 2 and "no such file" in r.stderr
     good = tmp_path / "g.yaml"
     good.write_text(GOOD)
-    for args in (["--variant", "v9"], ["--patch", "nope=true"], ["--patch", "thp_list_lru"],
+    for args in (["--variant", "v9"], ["--kernel", "v9"], ["--kernel", "4.19"],
+                 ["--patch", "nope=true"], ["--patch", "thp_list_lru"],
                  ["--boot", "quiet"]):
         r = lrulab("run", str(good), *args)
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, args
@@ -204,3 +208,24 @@ def test_scenario_that_is_a_directory_or_device_is_refused(tmp_path):
         r = lrulab("run", path)
         assert r.returncode == 2 and r.stderr.startswith(f"lrulab: {path}:0: ")
         assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("spelling", ["variant: '7.1'", "point: '7.1'", "point: v1",
+                                      "variant: series-v1"])
+def test_kernel_names_any_point_of_history(spelling):
+    """kernel.variant (or kernel.point) takes a preset or any point 'lrulab variants' lists."""
+    from lrulab.kernel.config import kernel_flags
+    sc = parse_scenario(GOOD.replace("variant: v7.2", spelling), "x.yaml")
+    name = spelling.split(": ")[1].strip("'")
+    assert sc.kernel.variant == name
+    assert sc.kernel.variant in ("7.1", "v1", "series-v1")
+    assert kernel_flags(name)["lru_folio_reparent"]
+
+
+def test_kernel_option_overrides_the_file(tmp_path):
+    path = tmp_path / "g.yaml"
+    path.write_text(GOOD)
+    for opt in ("--kernel", "--variant", "--preset"):
+        r = lrulab("run", str(path), opt, "6.12", "--json")
+        assert r.returncode in (0, 1), r.stderr
+        assert json.loads(r.stdout)["variant"] == "6.12", opt

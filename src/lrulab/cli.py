@@ -9,7 +9,8 @@ import sys
 
 import click
 
-from .kernel.config import BOOT_OPTIONS, FLAGS, PRESETS
+from .kernel import history
+from .kernel.config import BOOT_OPTIONS, FLAGS, PRESETS, ConfigError, kernel_flags
 
 
 class BadInput(click.ClickException):
@@ -34,8 +35,7 @@ def parse_patches(values) -> dict:
 def overrides(variant, patch, boot) -> dict:
     ov = {}
     if variant:
-        if variant not in PRESETS:
-            raise BadInput(f"--variant {variant}: unknown; choose one of: {', '.join(PRESETS)}")
+        kernel_option("--kernel/--variant", variant)
         ov["variant"] = variant
     if patch:
         ov["patches"] = parse_patches(patch)
@@ -45,6 +45,21 @@ def overrides(variant, patch, boot) -> dict:
                 raise BadInput(f"--boot {b}: unknown; known: {', '.join(BOOT_OPTIONS)}")
         ov["boot"] = list(boot)
     return ov
+
+
+def kernel_option(opt: str, name: str) -> str:
+    """A kernel named on the command line (a preset or any point of history), or bad input."""
+    try:
+        kernel_flags(name)
+    except ConfigError as e:
+        raise BadInput(f"{opt} {name}: {e}") from None
+    return name
+
+
+def kernel_list(opt: str, values) -> list[str]:
+    """Kernels from a repeatable, comma-separated option (--kernel A,B --kernel C)."""
+    names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    return [kernel_option(opt, n) for n in names]
 
 
 def _props(opt: str, value: str | None) -> list | None:
@@ -85,7 +100,9 @@ def load(path, ov):
         raise BadInput(str(e)) from None
 
 
-variant_opt = click.option("--variant", help="preset to use instead of the file's")
+variant_opt = click.option("--kernel", "--variant", "--preset", "variant", metavar="NAME",
+                           help="kernel to use instead of the file's: a preset or point of "
+                                "history ('lrulab variants'); --variant, --preset: the same")
 patch_opt = click.option("--patch", multiple=True, metavar="FLAG=BOOL", help="flip a patch flag")
 boot_opt = click.option("--boot", multiple=True, metavar="OPT", help="add a boot option")
 json_opt = click.option("--json", "as_json", is_flag=True, help="one JSON object on stdout")
@@ -130,27 +147,80 @@ def main():
     """lrulab: list_lru, memcg-aware shrinkers and the THP deferred-split queue, executable."""
 
 
+def _id(c: history.Commit) -> str:
+    return c.commit or (f"<{c.msgid}>" if c.msgid else "(id not seen)")
+
+
+def _line_of_history() -> list[str]:
+    """Every point, in history's order: the newest tree's line, then the distribution builds."""
+    line = history.lineage(history.newest())
+    return line + [p for p in history.points() if p not in line]
+
+
+def _point_json(p: str) -> dict:
+    return {"date": history.date(p), "base": history.base(p), "in_model": history.in_model(p),
+            "aliases": [a for a, q in history.ALIASES.items() if q == p],
+            "describes": history.describe(p), "flags": history.flags_at(p),
+            "commits": [_id(c) for c in history.commits_at(p)]}
+
+
+def _diff(a: str, b: str, as_json: bool) -> None:
+    try:
+        pa, pb = history.resolve(a), history.resolve(b)
+    except KeyError as e:
+        raise BadInput(f"--diff {a} {b}: {e.args[0]}") from None
+    steps = history.steps(pa, pb)
+    if as_json:
+        click.echo(json.dumps({"from": pa, "to": pb, "path": history.path(pa, pb),
+                               "commits": [{**history.record_json(c), "applied": on}
+                                           for c, on in steps]}, indent=1))
+        return
+    click.echo(f"{a} ({pa}) -> {b} ({pb}) along {' -> '.join(history.path(pa, pb))}:")
+    for c, on in steps:
+        flag = f"{c.flag}={'on' if c.value else 'off'}" + ("" if c.modelled else " (not modelled)")
+        click.echo(f"  {'+' if on else '-'} {_id(c)} {c.subject} ({c.seen}, {c.author})"
+                   f"  {flag}")
+    if not steps:
+        click.echo("  (no commit in scope)")
+
+
 @main.command()
 @json_opt
-def variants(as_json):
-    """List the presets and the patch flags, one line each."""
-    if as_json:
-        click.echo(json.dumps({"presets": {n: {"description": d, "flags": f}
-                                           for n, (d, f) in PRESETS.items()},
-                               "flags": {n: {"description": d, "where": w}
-                                         for n, (d, w) in FLAGS.items()},
-                               "boot": BOOT_OPTIONS}, indent=1))
+@click.option("--diff", nargs=2, metavar="A B", help="the commits between two kernels")
+def variants(as_json, diff):
+    """List the kernels (points of history, with the presets' names for them), the patch
+    flags with the commits they are, and the boot options."""
+    if diff:
+        _diff(*diff, as_json)
         return
-    click.echo("Presets:")
-    for name, (desc, _) in PRESETS.items():
-        click.echo(f"  {name:<15} {desc}")
-    click.echo(f"\nPatch flags (preset values, in the order {' '.join(PRESETS)}):")
-    for name, (desc, where) in FLAGS.items():
+    if as_json:
+        click.echo(json.dumps({
+            "points": {p: _point_json(p) for p in _line_of_history()},
+            "presets": {n: {"point": history.ALIASES[n], "description": d, "flags": f}
+                        for n, (d, f) in PRESETS.items()},
+            "flags": {n: {"description": d, "where": w,
+                          "records": [history.record_json(c) for c in history.records(n)]}
+                      for n, (d, w) in FLAGS.items()},
+            "unmodelled": [history.record_json(c) for c in history.COMMITS if not c.modelled],
+            "boot": BOOT_OPTIONS}, indent=1))
+        return
+    click.echo("Kernels (points of history, oldest first; [the presets' names for them]):")
+    for p in _line_of_history():
+        names = [a for a, q in history.ALIASES.items() if q == p and a != p]
+        tag = f" [{', '.join(names)}]" if names else ""
+        scope = "" if history.in_model(p) else " (before the model's scope)"
+        click.echo(f"  {p:<16} {history.date(p) or '':<10}  {history.describe(p)}{tag}{scope}")
+    click.echo(f"\nPatch flags (values in the presets {' '.join(PRESETS)}), each a commit:")
+    for name in FLAGS:
         marks = "".join("x" if PRESETS[p][1][name] else "." for p in PRESETS)
-        click.echo(f"  {name:<36} {marks:<{len(PRESETS)}}  {desc} [{where}]")
+        recs = "; ".join(f"{'' if c.value else 'off: '}{_id(c)} \"{c.subject}\" "
+                         f"({c.seen})" for c in history.records(name))
+        click.echo(f"  {name:<36} {marks}  {recs}")
     click.echo("\nBoot options:")
     for name, desc in BOOT_OPTIONS.items():
         click.echo(f"  {name:<22} {desc}")
+    click.echo("\n'lrulab variants --diff A B' lists the commits between two kernels; --json "
+               "every field of every record.")
 
 
 @main.command()
@@ -188,7 +258,8 @@ def run(file, variant, patch, boot, as_json, check_props, ignore_props, strict):
 def _register():
     for modname, names in (("lrulab.check.commands", ("check", "replay", "bugs")),
                            ("lrulab.sim.commands", ("simulate",)),
-                           ("lrulab.conform.command", ("conform",))):
+                           ("lrulab.conform.command", ("conform",)),
+                           ("lrulab.bisect", ("bisect",))):
         try:
             mod = __import__(modname, fromlist=list(names))
         except ImportError as e:

@@ -15,6 +15,7 @@ from .kernel.config import (
     SYSFS_ALIASES,
     SYSFS_DEFAULTS,
     ConfigError,
+    kernel_flags,
     make_config,
 )
 from .kernel.sched import ALLOC_SITES
@@ -51,7 +52,8 @@ SCALAR_OPS = {"mkdir": "path", "rmdir": "path", "partial_unmap": "folio", "unmap
               "get": "folio", "put": "folio", "split": "folio"}
 TOP_KEYS = {"name", "kernel", "memcgs", "setup", "threads", "after", "check", "expect",
             "description", "properties_note"}
-KERNEL_KEYS = {"variant", "patches", "boot", "nodes", "sysfs", "lrus", "inject_alloc_failures"}
+KERNEL_KEYS = {"variant", "point", "patches", "boot", "nodes", "sysfs", "lrus",
+               "inject_alloc_failures"}
 MAX_NR_TO_SCAN = 1024  # more objects than any scenario makes; each batch is a checker step
 MAX_WRITTEN = 1 << 9  # pages of a PMD THP
 MAX_NAME = 64  # memcg path components, folio and item names
@@ -230,12 +232,24 @@ def _kernel(v: _V, doc: LDict, ov: dict) -> KernelSpec:
         if key not in KERNEL_KEYS:
             v.fail(kd.lines[key],
                    f"unknown kernel key {key!r}; known: {', '.join(sorted(KERNEL_KEYS))}")
-    variant = ov.get("variant") or kd.get("variant")
+    if "variant" in kd and "point" in kd:
+        v.fail(kd.lines["point"], "give kernel.variant or kernel.point, not both (the same "
+               "thing: a kernel from 'lrulab variants')")
+    key = "point" if "point" in kd else "variant"
+    variant = ov.get("variant") or kd.get(key)
     if variant is None:
-        v.fail(kd.line, "missing kernel.variant; add one of: " + ", ".join(PRESETS))
-    if not isinstance(variant, str) or variant not in PRESETS:
-        v.fail(kd.lines.get("variant", kd.line),
-               f"unknown variant {variant!r}; choose one of: {', '.join(PRESETS)}")
+        v.fail(kd.line, "missing kernel.variant; add one of: " + ", ".join(PRESETS)
+               + " (or any point 'lrulab variants' lists)")
+    if isinstance(variant, (int, float)) and not isinstance(variant, bool):
+        v.fail(kd.lines.get(key, kd.line), f"kernel.{key} {variant!r} is not a name; quote it "
+               f"(YAML reads 6.10 as the number 6.1): {key}: '6.10'")
+    if not isinstance(variant, str):
+        v.fail(kd.lines.get(key, kd.line), f"unknown {key} {variant!r}; give one name: "
+               + ", ".join(PRESETS) + " (or any point 'lrulab variants' lists)")
+    try:
+        kernel_flags(variant)
+    except ConfigError as e:
+        v.fail(kd.lines.get(key, kd.line), str(e).replace("unknown kernel", f"unknown {key}"))
     pd = kd.get("patches")
     if pd is not None and not isinstance(pd, LDict):
         v.fail(kd.lines["patches"], "kernel.patches must map FLAG: true|false")

@@ -7,7 +7,7 @@ import pkgutil
 import lrulab.kernel
 
 SOURCES = ("mm/", "include/", "kernel/", "fs/", "init/", "Model helper")
-NOT_KERNEL = {"lrulab.kernel.config", "lrulab.kernel.sched"}
+NOT_KERNEL = {"lrulab.kernel.config", "lrulab.kernel.history", "lrulab.kernel.sched"}
 
 
 def kernel_functions():

@@ -79,7 +79,7 @@ def test_json(small):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--presets", "v1,nope"], "unknown preset 'nope'"),
+    (["--presets", "v1,nope"], "unknown kernel 'nope'"),
     (["--duration", "0"], "--duration"),
 ])
 def test_bad_options(small, args, needle):

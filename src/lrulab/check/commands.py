@@ -419,7 +419,9 @@ def _replay(file, as_json):
 @click.argument("files", nargs=-1)
 @json_opt
 @click.option("--jobs", default=1, show_default=True, help="worker processes")
-@click.option("--preset", "presets", multiple=True, help="only these presets (repeatable)")
+@click.option("--kernel", "--preset", "presets", multiple=True, metavar="NAME,...",
+              help="only these kernels (presets or points of history; repeatable or "
+                   "comma-separated; --preset: the same)")
 @click.option("--timeout", type=float, default=60.0, show_default=True,
               help="per check, seconds")
 @click.option("--symmetry/--no-symmetry", default=False, show_default=True,
@@ -433,13 +435,11 @@ def bugs(files, as_json, jobs, presets, timeout, symmetry, check_props, ignore_p
          first, fmt):
     """Check every bug scenario (default: scenarios/bugs/*.yaml) against every preset and
     print the matrix, then each bug's shortest trace in the first preset that has it."""
+    from ..cli import kernel_list
     from ..kernel.config import PRESETS
     jobs = _jobs(jobs)
     select = selection(check_props, ignore_props, strict)
-    for p in presets:
-        if p not in PRESETS:
-            raise BadInput(f"--preset {p}: unknown; choose from: {', '.join(PRESETS)}")
-    cols = list(presets) or list(PRESETS)
+    cols = kernel_list("--kernel", presets) or list(PRESETS)
     if not files:
         files = sorted(glob.glob(os.path.join(CATALOG, "*.yaml")))
         if not files:

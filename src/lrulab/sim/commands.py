@@ -82,8 +82,9 @@ def _write_out(results, w, seed, duration, out: Path, plots: bool) -> list[str]:
 
 @click.command()
 @click.argument("workload")
-@click.option("--presets", default=None, metavar="A,B,C",
-              help="presets to compare, comma-separated (default: all; 'lrulab variants')")
+@click.option("--kernel", "--presets", "--preset", "presets", multiple=True,
+              metavar="A,B,C", help="kernels to compare, repeatable or comma-separated "
+              "(default: every preset; 'lrulab variants'); --presets: the same")
 @click.option("--seed", type=int, default=None, help="random seed (default: the workload's)")
 @click.option("--duration", type=Duration(), default=None, help="time to simulate: seconds, "
               "or with a unit like 90m, 2h, 1d (default: the workload's)")
@@ -100,7 +101,7 @@ def simulate(workload, presets, seed, duration, out, no_plots, as_json, max_even
     Prints a table of deferred-split metrics per preset: memory freed per reclaim pass (on the
     pressured node/memcg or elsewhere), lost memcg reclaim, stale-bit shrinker calls, scan and
     lock cost, queued and stranded THPs."""
-    from ..cli import BadInput
+    from ..cli import BadInput, kernel_list
     from . import report
     from .engine import simulate as run_one
     from .workload import (
@@ -112,11 +113,7 @@ def simulate(workload, presets, seed, duration, out, no_plots, as_json, max_even
         resolve,
     )
 
-    names = [p.strip() for p in presets.split(",")] if presets else list(PRESETS)
-    for p in names:
-        if p not in PRESETS:
-            raise BadInput(f"--presets {presets}: unknown preset {p!r}; choose from "
-                           f"{', '.join(PRESETS)}")
+    names = kernel_list("--kernel", presets) or list(PRESETS)
     if duration is not None and not 0 < duration < float("inf"):
         raise BadInput(f"--duration {duration}: give a positive number of seconds")
     if seed is not None and seed < 0:

@@ -10,7 +10,7 @@ import io
 import json
 from pathlib import Path
 
-from ..kernel.config import PRESETS
+from ..kernel.config import kernel_flags
 from .engine import COUNTERS, Metrics
 from .workload import Workload
 
@@ -89,7 +89,7 @@ def crash_lines(results: list[Metrics]) -> list[str]:
 # -- explanations ---------------------------------------------------------------------------
 
 def _flag(preset: str, name: str) -> bool:
-    return PRESETS[preset][1][name]
+    return kernel_flags(preset)[name]
 
 
 def _by(results, key, src="c"):

@@ -1,0 +1,54 @@
+"""lrulab bisect: the point, then the single commit, where a catalog bug's verdict changes."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+B5 = str(Path(__file__).resolve().parents[1] / "scenarios" / "bugs" / "b5-isolate-uaf.yaml")
+
+
+def lrulab(*args):
+    return subprocess.run([sys.executable, "-m", "lrulab", *args], capture_output=True,
+                          text=True, check=False)
+
+
+def test_bisect_names_the_commit_that_brings_the_bug_in():
+    """B5 needs the list_lru queue: ok up to 7.1, a use-after-free from series v1 on."""
+    r = lrulab("bisect", B5)
+    assert r.returncode == 0, r.stderr
+    assert "first bad commit: fafaeceb89a5 mm: switch deferred split shrinker to list_lru " \
+           "(7.2, posted in series-v1)" in r.stdout
+    assert "violation of no_use_after_free" in r.stdout and "deferred_split_isolate" in r.stdout
+
+
+def test_bisect_names_the_series_v5_patch_that_fixes_it():
+    r = lrulab("bisect", B5, "--good", "series-v4", "--bad", "series-v5", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["good_verdict"] == "violation" and out["step"] == ["series-v4", "series-v5"]
+    assert out["commit"]["flag"] == "isolate_flags_before_isolate"
+    assert out["commit"]["verdict"] == "ok" and out["commit"]["posted"] == ["series-v5"]
+    assert out["trace"]["property"] == "no_use_after_free"
+
+
+def test_bisect_walks_points_in_history_order():
+    out = json.loads(lrulab("bisect", B5, "--good", "v0", "--bad", "v7.2", "--json").stdout)
+    assert [p["point"] for p in out["points"]] == ["6.12", "6.13", "6.19", "7.0", "7.1",
+                                                   "series-v1"]
+
+
+def test_bisect_exit_1_when_the_verdict_never_changes():
+    r = lrulab("bisect", B5, "--good", "6.12", "--bad", "7.0")
+    assert r.returncode == 1 and "the verdict stays ok from 6.12 to 7.0" in r.stdout
+
+
+def test_bisect_bad_input_and_incomplete():
+    r = lrulab("bisect", B5, "--good", "v9")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "unknown kernel 'v9'" in r.stderr
+    r = lrulab("bisect", B5, "--property", "nope")
+    assert r.returncode == 2 and "unknown property" in r.stderr
+    assert lrulab("bisect", B5 + ".missing").returncode == 2
+    r = lrulab("bisect", B5, "--timeout", "0.000001")
+    assert r.returncode == 3 and "incomplete" in r.stdout
