@@ -131,6 +131,14 @@ def counters(k) -> list[str]:
     return out
 
 
+def split_queue_len(k) -> list[str]:
+    """Every change of an open-coded deferred-split queue's split_queue_len is for a folio on
+    that queue (or, in 6.1 and V0, on its scanner's private list, which the length counts by
+    design): an unqueue that locked another queue leaves both lengths wrong until something
+    repairs them, and deferred_split_count() reads them locklessly meanwhile."""
+    return _events(k, ("counter",))
+
+
 def bit_coverage(k) -> list[str]:
     """For a memcg-aware shrinker, every online non-root memcg whose reclaim must see an item
     has the shrinker bit for the item's node: the owner of the memcg sublist or queue holding
@@ -357,6 +365,7 @@ REGISTRY = {
     "no_use_after_free": (no_use_after_free, "step"),
     "list_integrity": (list_integrity, "step"),
     "counters": (counters, "quiescent"),
+    "split_queue_len": (split_queue_len, "step"),
     "bit_coverage": (bit_coverage, "quiescent"),
     "memcg_reclaim_reach": (memcg_reclaim_reach, "quiescent"),
     "node_locality": (node_locality, "step"),
