@@ -22,7 +22,8 @@ from .kernel.config import (
 from .kernel.sched import ALLOC_SITES
 
 PROPERTIES = ("no_warn", "no_oops", "no_use_after_free", "list_integrity", "counters",
-              "split_queue_len", "bit_coverage", "memcg_reclaim_reach", "node_locality", "stale_bits",
+              "split_queue_len",
+              "bit_coverage", "memcg_reclaim_reach", "node_locality", "stale_bits",
               "honest_results", "reparent_complete", "memcg_locality", "no_orphan", "no_leak",
               "termination", asserts_mod.ASSERTION)
 

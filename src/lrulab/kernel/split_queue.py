@@ -31,9 +31,9 @@ from .list import (
 )
 from .sched import (
     SpinLock,
-    report,
     rcu_read_lock,
     rcu_read_unlock,
+    report,
     spin_lock,
     spin_lock_irq,
     spin_unlock,
