@@ -53,14 +53,15 @@ def _memcg_by_kmemcg_id(k):
 
 def thp_lists(k):
     """(owner memcg or None, nid or None, list head) of every deferred-split list: list_lru
-    sublists (owner None for node lists) or open-coded queues (nid None: all nodes mixed)."""
+    sublists (owner None for node lists) or open-coded queues (a memcg's mixes the nodes: nid
+    None; a node's has its nid)."""
     if k.cfg.patch.thp_list_lru:
         owners = _memcg_by_kmemcg_id(k)
         for idx, nid, l in ll.lru_sublists(k.deferred_split_lru):
             yield owners.get(idx) if idx >= 0 else None, nid, l.list
     else:
-        for nd in k.nodes:
-            yield None, None, nd.deferred_split_queue.split_queue
+        for nid, nd in enumerate(k.nodes):
+            yield None, nid, nd.deferred_split_queue.split_queue
         for m in _all_memcgs(k):
             yield m, None, m.deferred_split_queue.split_queue
 

@@ -159,3 +159,22 @@ def test_without_walkup_a_list_op_under_another_queues_lock_is_reported(kh):
     list_del_init(h.k, f._deferred_list)
     [e] = [e for e in h.k.events if e.kind == "list"]
     assert "without holding P/C.deferred_split_queue.split_queue_lock" in e.message
+
+
+def test_612_unqueue_warns_on_a_live_or_uncharged_folio(kh):
+    """6.12 __folio_unqueue_deferred_split (f8f931bba0f9): WARN_ON_ONCE when the refcount is
+    not 0 and when the folio is uncharged with memcg enabled; 6.1's free_transhuge_page has
+    neither."""
+    from lrulab.kernel import split_queue
+    for variant, warns in (("v0", 2), ("v1", 2), ("linux-6.1", 0)):
+        h = kh(variant, memcgs=("A",))
+        f = fault(h, "f")
+        h.run(rmap.zap_partial(h.k, f))
+        f.memcg.lru_folios.remove(f)
+        f.memcg = None  # uncharged, and still referenced
+        h.run(split_queue.__folio_unqueue_deferred_split(h.k, f))
+        msgs = [e.message for e in h.k.events if e.kind == "warn"]
+        assert len(msgs) == warns, (variant, msgs)
+        if warns:
+            assert msgs == ["__folio_unqueue_deferred_split: refcount != 0",
+                            "__folio_unqueue_deferred_split: uncharged folio"]

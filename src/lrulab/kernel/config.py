@@ -143,12 +143,27 @@ FLAGS: dict[str, tuple[str, str]] = {
         "shrink_slab_memcg clears the bit of a slab shrinker it skips under nokmem (6.7)",
         "mm/shrinker.c: shrink_slab_memcg"),
     "set_shrinker_bit_warn": (
-        "set_shrinker_bit warns when the id is beyond map_nr_max (6.7)",
-        "mm/shrinker.c: set_shrinker_bit"),
+        "set_shrinker_bit warns (once) when the id is beyond map_nr_max and sets no bit "
+        "(Qi Zheng, 42c9db397048 \"mm: vmscan: add a map_nr_max field to shrinker_info\", "
+        "6.4); off = 6.1: no map_nr_max, no check",
+        "mm/shrinker.c (mm/vmscan.c before 6.7): set_shrinker_bit"),
     "shrinker_nokmem_memcg_off": (
         "shrinker_memcg_alloc refuses non-NONSLAB shrinkers under nokmem (Michal Koutny 2026; "
         "chosen: from series-v3 on)",
         "mm/shrinker.c: shrinker_memcg_alloc"),
+    # -- issue 8 section 2 (helper citems): audit C items --------------------------------------
+    "shrinker_info_unit": (
+        "shrinker_info holds an array of shrinker_info_unit pointers (map and nr_deferred per "
+        "64 ids); set_shrinker_bit reads info->unit[id / 64] before its map_nr_max check, an "
+        "out-of-bounds read KASAN reports when the id is beyond the map (Qi Zheng, "
+        "307bececcd12 \"mm: shrinker: add a secondary array for shrinker_info::{map, "
+        "nr_deferred}\", 6.7); off = one flat bitmap (6.1)",
+        "mm/shrinker.c: set_shrinker_bit, expand_one_shrinker_info"),
+    "deferred_split_skip_mlocked": (
+        "deferred_split_scan does not test an mlocked fully mapped THP for underuse (Lance "
+        "Yang, \"mm: skip mlocked THPs that are underused early in deferred_split_scan()\", "
+        "Message-ID 20250908090741.61519-1-lance.yang@linux.dev, 6.18); off = 6.12 ... 6.17",
+        "mm/huge_memory.c: deferred_split_scan"),
 }
 
 _LINUX_61 = {name: False for name in FLAGS}
@@ -161,7 +176,7 @@ _V0 = dict(_LINUX_61, partially_mapped_flag=True, queue_at_fault=True,
            free_lockless_fastpath=True, mthp=True, list_lru_init_nokmem_unaware=True,
            shrinker_lockless=True, expand_keeps_bits=True, nokmem_skip_clears_bit=True,
            set_shrinker_bit_warn=True, reclaim_full_walk_retry=True, split_remap_zeropage=True,
-           migrate_split_deferred=True)
+           migrate_split_deferred=True, shrinker_info_unit=True)
 _DEB612 = dict(_V0, migrate_requeue_dst=True)
 # linux-6.13: Kairui Song's list_lru rework (fb56fdf8b9a2): per-sublist locks, list_lrus
 # reparented before the objcgs, the xarray slot erased before the drain (A1).
@@ -171,7 +186,8 @@ _L613 = dict(_V0, list_lru_per_sublist_lock=True, objcg_reparent_first=False,
 # v1 (7.1, just before the series): V1's queue, folio reparenting (A4) and both halves of the
 # 2026 requeue fix (B6).
 _V1 = dict(_L613, split_queue_walkup=True, reparent_split_queue=True,
-           split_queue_folio_batch=True, lru_folio_reparent=True, migrate_requeue_dst=True)
+           split_queue_folio_batch=True, lru_folio_reparent=True, migrate_requeue_dst=True,
+           deferred_split_skip_mlocked=True)
 _S3 = dict(_V1, thp_list_lru=True, shrinker_nokmem_memcg_off=True)
 _S4 = dict(_S3, alloc_deferred_memcg_disabled_guard=True)
 _S5 = dict(_S4, list_lru_bit_on_effective_memcg=True, isolate_flags_before_isolate=True,

@@ -30,6 +30,7 @@ from .list import (
     list_splice_tail_init,
 )
 from .sched import (
+    WARN_ON_ONCE,
     SpinLock,
     rcu_read_lock,
     rcu_read_unlock,
@@ -206,7 +207,14 @@ def _other_queue(q: DeferredSplit, folio) -> str:
 
 def __folio_unqueue_deferred_split(k, folio):
     """mm/huge_memory.c: __folio_unqueue_deferred_split (V0/V1; 6.1: free_transhuge_page, which
-    uses list_del) -- lock the folio's queue, remove it if queued."""
+    uses list_del) -- lock the folio's queue, remove it if queued.  6.12 on (Hugh Dickins,
+    f8f931bba0f9 "mm/thp: fix deferred split unqueue naming and locking", 6.12-rc7; flag
+    free_lockless_fastpath) first WARN_ON_ONCE if the refcount is not 0 or the folio is
+    uncharged with memcg enabled (it needs folio_memcg to find the queue)."""
+    if k.cfg.patch.free_lockless_fastpath:
+        WARN_ON_ONCE(k, folio.refcount != 0, "__folio_unqueue_deferred_split: refcount != 0")
+        WARN_ON_ONCE(k, not mc.mem_cgroup_disabled(k) and folio.memcg is None,
+                     "__folio_unqueue_deferred_split: uncharged folio")
     q = yield from folio_split_queue_lock(k, folio)
     unqueued = False
     if not list_empty(folio._deferred_list):
