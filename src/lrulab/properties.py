@@ -53,14 +53,15 @@ def _memcg_by_kmemcg_id(k):
 
 def thp_lists(k):
     """(owner memcg or None, nid or None, list head) of every deferred-split list: list_lru
-    sublists (owner None for node lists) or open-coded queues (nid None: all nodes mixed)."""
+    sublists (owner None for node lists) or open-coded queues (a memcg's mixes the nodes: nid
+    None; a node's has its nid)."""
     if k.cfg.patch.thp_list_lru:
         owners = _memcg_by_kmemcg_id(k)
         for idx, nid, l in ll.lru_sublists(k.deferred_split_lru):
             yield owners.get(idx) if idx >= 0 else None, nid, l.list
     else:
-        for nd in k.nodes:
-            yield None, None, nd.deferred_split_queue.split_queue
+        for nid, nd in enumerate(k.nodes):
+            yield None, nid, nd.deferred_split_queue.split_queue
         for m in _all_memcgs(k):
             yield m, None, m.deferred_split_queue.split_queue
 
@@ -129,6 +130,14 @@ def counters(k) -> list[str]:
         out.append(f"nr_anon_transparent_hugepages {k.vmstat['nr_anon_transparent_hugepages']} "
                    f"but {thp} PMD-mapped")
     return out
+
+
+def split_queue_len(k) -> list[str]:
+    """Every change of an open-coded deferred-split queue's split_queue_len is for a folio on
+    that queue (or, in 6.1 and V0, on its scanner's private list, which the length counts by
+    design): an unqueue that locked another queue leaves both lengths wrong until something
+    repairs them, and deferred_split_count() reads them locklessly meanwhile."""
+    return _events(k, ("counter",))
 
 
 def bit_coverage(k) -> list[str]:
@@ -357,6 +366,7 @@ REGISTRY = {
     "no_use_after_free": (no_use_after_free, "step"),
     "list_integrity": (list_integrity, "step"),
     "counters": (counters, "quiescent"),
+    "split_queue_len": (split_queue_len, "step"),
     "bit_coverage": (bit_coverage, "quiescent"),
     "memcg_reclaim_reach": (memcg_reclaim_reach, "quiescent"),
     "node_locality": (node_locality, "step"),

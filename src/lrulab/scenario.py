@@ -22,6 +22,7 @@ from .kernel.sched import ALLOC_SITES
 from .yamlload import LDict, LList, load_yaml, read_user_file
 
 PROPERTIES = ("no_warn", "no_oops", "no_use_after_free", "list_integrity", "counters",
+              "split_queue_len",
               "bit_coverage", "memcg_reclaim_reach", "node_locality", "stale_bits",
               "honest_results", "reparent_complete", "memcg_locality", "no_orphan", "no_leak",
               "termination", asserts_mod.ASSERTION)

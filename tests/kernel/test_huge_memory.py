@@ -160,3 +160,16 @@ def test_shrink_underused_knob_and_its_alias(kh):
         h = kh("v7.2", memcgs=("A",), sysfs={knob: False})
         f = fault(h, "f")
         assert h.k.cfg.sysfs["shrink_underused"] is False and list_empty(f._deferred_list)
+
+
+@pytest.mark.parametrize("variant,split", [("v0", True), ("linux-6.13", True), ("v1", False),
+                                           ("v7.2", False)])
+def test_scan_skips_an_mlocked_underused_thp_from_618(kh, variant, split):
+    """deferred_split_scan: an mlocked fully mapped THP is tested for underuse and split until
+    Lance Yang's "mm: skip mlocked THPs that are underused early in deferred_split_scan()"
+    (6.18; v1 and later here), which skips it."""
+    h = kh(variant, memcgs=("A",), sysfs={"khugepaged_max_ptes_none": 100})
+    f = fault(h, "f", written=10)
+    f.flags |= hm.PG_mlocked
+    h.run(vmscan.shrink_node(h.k, 0, h.memcg("A"), 0))
+    assert f.split == split

@@ -195,3 +195,37 @@ def test_walk_rotate_moves_to_tail_and_stop_returns_unlocked(kh):
 
     h.run(ll.__list_lru_walk_one(h.k, lru, 0, c, stop, None, [2], False))
     assert not h.k.events
+
+
+def test_list_lru_del_unlinks_counts_down_and_leaves_the_bit(kh):
+    """list_lru_del: under the sublist lock, unlink, nr_items-- on the sublist and the node,
+    no shrinker bit change; an item on no list returns false and changes nothing."""
+    h, lru, s = _setup(kh)
+    c = h.memcg("P/C")
+    item = _add(h, lru, "i", c)
+    assert h.run(ll.list_lru_del(h.k, lru, item, 0, c))
+    assert lru.xa[c.kmemcg_id].node[0].nr_items == 0 and lru.node[0].nr_items == 0
+    assert shrinker_bit_test(c, 0, s.id)
+    assert not h.run(ll.list_lru_del(h.k, lru, item, 0, c))
+    assert lru.node[0].nr_items == 0 and not h.k.events
+
+
+def test_list_lru_count_one_clamps_a_negative_count_to_zero(kh):
+    """list_lru_count_one: a count below 0 (a racing del decremented the wrong sublist before
+    the reparent fixed it, pre-6.13) reads as 0."""
+    h, lru, _ = _setup(kh, "linux-6.1")
+    c = h.memcg("P/C")
+    _add(h, lru, "i", c)
+    lru.xa[c.kmemcg_id].node[0].nr_items = -1
+    assert h.run(ll.list_lru_count_one(h.k, lru, 0, c)) == 0
+
+
+def test_kmemcg_id_and_lists_under_cgroup_disable_memory(kh):
+    """cgroup_disable=memory: no memcg side at all (mem_cgroup_disabled()): kmemcg_id stays -1,
+    an add goes to the node list whatever memcg the caller names."""
+    h = kh("v7.2", boot_opts=["cgroup_disable=memory"], lrus=DCACHE, memcgs=("P",))
+    assert h.memcg("P").kmemcg_id == -1
+    lru = h.k.lrus["dcache"].lru
+    item = ListHead("i")
+    assert h.run(ll.list_lru_add(h.k, lru, item, 0, None))
+    assert list_entries(lru.node[0].lru.list) == [item]

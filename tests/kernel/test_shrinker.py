@@ -56,12 +56,40 @@ def test_nonslab_shrinker_stays_memcg_aware_under_nokmem_but_slab_one_does_not(k
 
 
 def test_set_shrinker_bit_ignores_root_and_warns_past_map(kh):
-    """set_shrinker_bit: no-op for root; WARN_ON_ONCE when id >= map_nr_max (6.7+)."""
+    """set_shrinker_bit: no-op for root; past map_nr_max the 6.7+ unit read is out of bounds
+    (KASAN, 307bececcd12), then WARN_ON_ONCE (42c9db397048) and no bit."""
     h = kh("v7.2", memcgs=("A",))
     sh.set_shrinker_bit(h.k, h.k.root_mem_cgroup, 0, 0)
     assert h.k.root_mem_cgroup.shrinker_info[0].map == 0
     sh.set_shrinker_bit(h.k, h.memcg("A"), 0, 64)
+    assert [e.kind for e in h.k.events] == ["use_after_free", "warn"]
+    assert "slab-out-of-bounds in set_shrinker_bit" in h.k.events[0].message
+    assert h.memcg("A").shrinker_info[0].map == 0
+
+
+def test_set_shrinker_bit_reads_the_unit_before_the_map_nr_max_warn_on_72_nokmem(kh):
+    """7.2 under nokmem: map_nr_max is 0 and the fallen-back THP shrinker keeps id 0, so the
+    first queued THP's set_shrinker_bit reads info->unit[0] past the empty unit array (KASAN
+    slab-out-of-bounds) and then WARNs (id 0 >= map_nr_max 0), as the kernel does."""
+    h = kh("v7.2", boot_opts=["cgroup.memory=nokmem"], memcgs=("A",))
+    a = h.memcg("A")
+    assert a.shrinker_info[0].map_nr_max == 0
+    sh.set_shrinker_bit(h.k, a, 0, 0)
+    kinds = [e.kind for e in h.k.events]
+    assert kinds == ["use_after_free", "warn"]
+    assert "info->unit[0] of a shrinker_info with map_nr_max 0" in h.k.events[0].message
+    assert "id 0 >= map_nr_max 0" in h.k.events[1].message
+
+
+def test_set_shrinker_bit_past_map_before_the_unit_array_only_warns(kh):
+    """6.4 ... 6.6 (set_shrinker_bit_warn without shrinker_info_unit): the WARN comes before
+    any access; 6.1 has neither."""
+    h = kh("v0", patches={"shrinker_info_unit": False}, memcgs=("A",))
+    sh.set_shrinker_bit(h.k, h.memcg("A"), 0, 64)
     assert [e.kind for e in h.k.events] == ["warn"]
+    h61 = kh("linux-6.1", memcgs=("A",))
+    sh.set_shrinker_bit(h61.k, h61.memcg("A"), 0, 3)
+    assert h61.k.events == [] and sh.shrinker_bit_test(h61.memcg("A"), 0, 3)
 
 
 def test_shrink_slab_memcg_skips_offline_memcgs(kh):
@@ -137,3 +165,44 @@ def test_mkdir_fails_when_shrinker_info_allocation_fails(kh):
     h = kh("v7.2")
     ret = h.run(mc.cgroup_mkdir(h.k, "X"), decide=lambda site: site != "shrinker_info")
     assert ret == -12 and "X" not in h.k.memcgs
+
+
+def test_61_shrink_slab_memcg_clears_a_bit_only_when_idr_find_returns_null(kh):
+    """6.1 shrink_slab_memcg: a registered-but-not-yet (or unregistering) shrinker keeps its
+    bit; only an id idr_find does not know is cleared.  6.7+ clears both
+    (shrinker_try_get fails)."""
+    for variant, kept in (("linux-6.1", True), ("v0", False)):
+        h = kh(variant, memcgs=("A",))
+        a = h.memcg("A")
+        s = _fake(h, 3)
+        s.flags &= ~sh.SHRINKER_REGISTERED
+        sh.set_shrinker_bit(h.k, a, 0, s.id)
+        h.run(sh.shrink_slab_memcg(h.k, 0, a, 0))
+        assert sh.shrinker_bit_test(a, 0, s.id) == kept, variant
+        del h.k.shrinker_idr[s.id]
+        h.run(sh.shrink_slab_memcg(h.k, 0, a, 0))
+        assert not sh.shrinker_bit_test(a, 0, s.id)
+
+
+def test_61_shrink_slab_memcg_stops_when_shrinker_rwsem_is_contended(kh):
+    """6.1 shrink_slab_memcg: after each shrinker, rwsem_is_contended(&shrinker_rwsem) ends
+    the pass (freed at least 1); 6.7+ has no rwsem on this path."""
+    for variant, second_runs in (("linux-6.1", False), ("v0", True)):
+        h = kh(variant, memcgs=("A",))
+        a = h.memcg("A")
+        s1, s2 = _fake(h, 0), _fake(h, 0)
+        ran = []
+
+        def count(k, s, sc, ran=ran):
+            yield
+            ran.append(s)
+            if len(ran) == 1:
+                k.shrinker_rwsem_writer = k.task("mkdir")  # a writer comes along
+            return 0
+        s1.count_objects = s2.count_objects = count
+        sh.set_shrinker_bit(h.k, a, 0, s1.id)
+        sh.set_shrinker_bit(h.k, a, 0, s2.id)
+        freed = h.run(sh.shrink_slab_memcg(h.k, 0, a, 0))
+        assert (len(ran) == 2) == second_runs, variant
+        if not second_runs:
+            assert freed == 1

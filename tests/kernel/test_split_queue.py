@@ -1,8 +1,9 @@
 """The open-coded deferred_split queue (6.1, V0, V1): kernel-6.1.md §1, kernel-semantics.md §5."""
 
+from lrulab import properties
 from lrulab.kernel import memcontrol as mc
 from lrulab.kernel import memory, rmap, vmscan
-from lrulab.kernel.list import list_empty, list_entries
+from lrulab.kernel.list import list_del_init, list_empty, list_entries
 from lrulab.kernel.shrinker import shrinker_bit_test
 
 
@@ -75,3 +76,105 @@ def test_61_scan_retries_failed_splits_from_tail(kh):
         h.run(vmscan.shrink_node(h.k, 0, h.memcg("A"), 0))
     assert h.k.vmstat["thp_split_page_failed"] == 2
     assert h.memcg("A").deferred_split_queue.split_queue_len == 1
+
+
+def _queued_dying_child(kh):
+    """v1, a partially mapped THP of P/C queued on P/C's queue, P/C killed (css_is_dying) but
+    not offline yet: the window between kill_css and reparent_deferred_split_queue."""
+    h = kh("v1", memcgs=("P", "P/C"), sysfs={"shrink_underused": False})
+    f = fault(h, "f", "P/C")
+    h.run(rmap.zap_partial(h.k, f))
+    h.memcg("P/C").dying = True  # kill_css
+    return h, f
+
+
+def test_v1_walked_up_unqueue_holds_the_handed_over_lock(kh):
+    """A9: in V1's window every accessor of the dying P/C's queue walks up and holds P's lock,
+    so a free's list_del_init of a folio on P/C's list under P's lock is no list race."""
+    h, f = _queued_dying_child(kh)
+    h.run(rmap.zap_all(h.k, f))
+    assert f.freed
+    assert [e for e in h.k.events if e.kind == "list"] == []
+
+
+def test_v1_unqueue_in_the_rmdir_window_decrements_the_parents_split_queue_len(kh):
+    """A9 (Chris Mason's review, Message-ID 20260113220046.2274684-1-clm@meta.com): the
+    walked-up unqueue decrements P's split_queue_len (an empty P's wraps to ULONG_MAX) for a
+    folio counted in P/C's; the model reports it as a counter event."""
+    h, f = _queued_dying_child(kh)
+    h.run(rmap.zap_all(h.k, f))
+    p, c = h.memcg("P").deferred_split_queue, h.memcg("P/C").deferred_split_queue
+    assert p.split_queue_len & ((1 << 64) - 1) == (1 << 64) - 1 and c.split_queue_len == 1
+    [e] = [e for e in h.k.events if e.kind == "counter"]
+    assert "split_queue_len-- on P.deferred_split_queue" in e.message
+    assert "which is on P/C.deferred_split_queue" in e.message
+
+
+def test_v1_reparent_repairs_the_split_queue_lens_at_offline(kh):
+    """A9: reparent_deferred_split_queue adds P/C's (one too high) length to P's, so the
+    lengths agree with the lists again at quiescence (counters cannot see the race)."""
+    h, f = _queued_dying_child(kh)
+    h.run(rmap.zap_all(h.k, f))
+    h.memcg("P/C").dying = False
+    h.run(mc.cgroup_rmdir(h.k, h.memcg("P/C")))
+    assert h.memcg("P").deferred_split_queue.split_queue_len == 0
+    assert properties.counters(h.k) == []
+
+
+def test_v1_handover_reports_a_walked_up_access_while_the_child_lock_is_held(kh):
+    """A9: the hand-over covers only accessors serialised through the walk-up.  A task that
+    still held P/C's own lock (taken before kill_css) while another unqueues under P's lock
+    would be a real list race: reported.  (split_queue_lock takes P/C's lock before it walks
+    up, so the kernel's paths cannot get there; the check stays for any that could.)"""
+    h, f = _queued_dying_child(kh)
+    other = h.k.task("scan")
+    h.memcg("P/C").deferred_split_queue.split_queue_lock.owner = other
+    q = h.memcg("P").deferred_split_queue
+    q.split_queue_lock.owner = h.k.current
+    list_del_init(h.k, f._deferred_list)
+    [e] = [e for e in h.k.events if e.kind == "list"]
+    assert "while scan still holds P/C.deferred_split_queue.split_queue_lock" in e.message
+
+
+def test_v1_reparent_takes_the_parents_lock_before_touching_the_list(kh):
+    """A9: reparent_deferred_split_queue holds P/C's lock and then P's (spin_lock_nested):
+    a walked-up unqueue holding P's lock meanwhile does not race it."""
+    h, f = _queued_dying_child(kh)
+    c = h.memcg("P/C").deferred_split_queue
+    c.split_queue_lock.owner = h.k.task("offline")
+    c.reparent_nested = True
+    h.memcg("P").deferred_split_queue.split_queue_lock.owner = h.k.current
+    list_del_init(h.k, f._deferred_list)
+    assert [e for e in h.k.events if e.kind == "list"] == []
+
+
+def test_without_walkup_a_list_op_under_another_queues_lock_is_reported(kh):
+    """The hand-over is V1's alone: on v0 (no split_queue_walkup) the dying memcg's queue is
+    protected by its own lock only."""
+    h = kh("v0", memcgs=("P", "P/C"), sysfs={"shrink_underused": False})
+    f = fault(h, "f", "P/C")
+    h.run(rmap.zap_partial(h.k, f))
+    h.memcg("P/C").dying = True
+    h.memcg("P").deferred_split_queue.split_queue_lock.owner = h.k.current
+    list_del_init(h.k, f._deferred_list)
+    [e] = [e for e in h.k.events if e.kind == "list"]
+    assert "without holding P/C.deferred_split_queue.split_queue_lock" in e.message
+
+
+def test_612_unqueue_warns_on_a_live_or_uncharged_folio(kh):
+    """6.12 __folio_unqueue_deferred_split (f8f931bba0f9): WARN_ON_ONCE when the refcount is
+    not 0 and when the folio is uncharged with memcg enabled; 6.1's free_transhuge_page has
+    neither."""
+    from lrulab.kernel import split_queue
+    for variant, warns in (("v0", 2), ("v1", 2), ("linux-6.1", 0)):
+        h = kh(variant, memcgs=("A",))
+        f = fault(h, "f")
+        h.run(rmap.zap_partial(h.k, f))
+        f.memcg.lru_folios.remove(f)
+        f.memcg = None  # uncharged, and still referenced
+        h.run(split_queue.__folio_unqueue_deferred_split(h.k, f))
+        msgs = [e.message for e in h.k.events if e.kind == "warn"]
+        assert len(msgs) == warns, (variant, msgs)
+        if warns:
+            assert msgs == ["__folio_unqueue_deferred_split: refcount != 0",
+                            "__folio_unqueue_deferred_split: uncharged folio"]

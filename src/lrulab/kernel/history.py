@@ -167,6 +167,15 @@ COMMITS: tuple[Commit, ...] = (
            off='memcg_offline_kmem reparents the list_lrus first (6.13 on)',
            source="audit.md A2"),
     # -- 6.7: Qi Zheng's lockless shrinkers ----------------------------------------------------
+    Commit("set_shrinker_bit_warn", "42c9db397048", None,
+           "mm: vmscan: add a map_nr_max field to shrinker_info", "Qi Zheng", "6.4",
+           "set_shrinker_bit WARNs (once) when the id is beyond info->map_nr_max and sets no bit",
+           ("mm/vmscan.c: set_shrinker_bit",),
+           off="6.1: no map_nr_max, no check",
+           verified=False,
+           missing="id, subject and release as found by the issue-8 C-list fix (audit section "
+                   "3: the WARN came with map_nr_max); the commit text itself was not read",
+           source="audit.md section 3 (set_shrinker_bit)"),
     Commit("expand_keeps_bits", "307bececcd12", None,
            "mm: shrinker: add a secondary array for shrinker_info::{map, nr_deferred}",
            "Qi Zheng", "6.7",
@@ -196,14 +205,16 @@ COMMITS: tuple[Commit, ...] = (
            missing="attributed to the lockless rewrite by comparing 6.1 with a 6.6 backport of "
                    "it (kernel-semantics.md section 9); the diff itself was not read",
            source="kernel-semantics.md section 3 and 9"),
-    Commit("set_shrinker_bit_warn", None, None,
-           "mm: vmscan: add shrinker_info map_nr_max (title not confirmed)", "Qi Zheng", "6.7",
-           "set_shrinker_bit WARNs when the id is beyond info->map_nr_max",
-           ("mm/shrinker.c: set_shrinker_bit",),
-           verified=False,
-           missing="commit not identified; the audit says the WARN came with map_nr_max, "
-                   "which 6.1 lacks; placed at 6.7 (the model's choice), may be 6.3-6.6",
-           source="audit.md section 3 (set_shrinker_bit)"),
+    Commit("shrinker_info_unit", "307bececcd12", None,
+           "mm: shrinker: add a secondary array for shrinker_info::{map, nr_deferred}",
+           "Qi Zheng", "6.7",
+           "shrinker_info holds shrinker_info_unit pointers (map and nr_deferred per 64 ids); "
+           "set_shrinker_bit reads info->unit[id / 64] before its map_nr_max check, an "
+           "out-of-bounds read KASAN reports when the id is beyond the map",
+           ("mm/shrinker.c: set_shrinker_bit", "mm/shrinker.c: expand_one_shrinker_info"),
+           off="one flat bitmap per shrinker_info (6.1)",
+           source="kernel.org revlists (the history research: 307bececcd12 confirmed with "
+                  "50d09da8e119 and ca1d36b82394); audit.md section 3"),
     # -- 6.8: mTHP -----------------------------------------------------------------------------
     Commit("mthp", "19eaf44954df", None,
            "mm: thp: support allocation of anonymous multi-size THP", "Ryan Roberts", "6.8",
@@ -333,6 +344,17 @@ COMMITS: tuple[Commit, ...] = (
                    "commit itself was not read here; its merge order next to fb56fdf8b9a2 in "
                    "the same series is assumed",
            source="audit.md A3; config.py flag text (issue 8)"),
+    Commit("deferred_split_skip_mlocked", None,
+           "20250908090741.61519-1-lance.yang@linux.dev",
+           "mm: skip mlocked THPs that are underused early in deferred_split_scan()",
+           "Lance Yang", "6.18",
+           "deferred_split_scan does not test an mlocked fully mapped THP for underuse (it "
+           "cannot be remapped to the zero page)",
+           ("mm/huge_memory.c: deferred_split_scan",),
+           off="6.12 ... 6.17: an mlocked underused THP is split like any other",
+           verified=False,
+           missing="no commit id found; release inferred from the posting date (2025-09)",
+           source="issue-8 C-list fix (the scan's mlocked test)"),
     # -- 6.19: Qi Zheng's split queue reparenting --------------------------------------------
     Commit("split_queue_folio_batch", None, None,
            "mm: thp: use folio_batch to handle THP splitting in deferred_split_scan()",

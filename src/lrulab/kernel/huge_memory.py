@@ -207,11 +207,13 @@ def note_split(k, sc, folio: Folio) -> None:
 
 def try_split_queued(k, folio: Folio, sc=None):
     """mm/huge_memory.c: deferred_split_scan, the per-folio body of its second phase (V0, V1,
-    list_lru design): partially mapped -> try to split; fully mapped -> only if underused (not
-    mlocked). Returns (did_split, requeue) where requeue means a trylock miss."""
+    list_lru design): partially mapped -> try to split; fully mapped -> only if underused (and,
+    from 6.18, deferred_split_skip_mlocked, not mlocked). Returns (did_split, requeue) where
+    requeue means a trylock miss."""
     underused = False
     if not folio_test(k, folio, PG_partially_mapped):
-        if folio_test(k, folio, PG_mlocked):
+        if k.cfg.patch.deferred_split_skip_mlocked and folio_test(k, folio, PG_mlocked):
+            # "mm: skip mlocked THPs that are underused early in deferred_split_scan()"
             return False, False
         underused = thp_underused(k, folio)
         if not underused:
@@ -390,8 +392,10 @@ def split_folio(k, folio: Folio):
 
 def vma_alloc_anon_folio_pmd(k, name: str, memcg, nid: int):
     """mm/huge_memory.c: vma_alloc_anon_folio_pmd -- allocate (site thp_alloc), charge (site
-    charge), then folio_memcg_alloc_deferred (series); failures count the fallback events and
-    return None so the fault falls back to small pages."""
+    charge), then folio_memcg_alloc_deferred (series); failures count the fallback events (a
+    charge failure thp_fault_fallback_charge and, with the mTHP stats, the PMD order's
+    anon_fault_fallback and anon_fault_fallback_charge) and return None so the fault falls
+    back to small pages."""
     ok = yield from may_fail("thp_alloc")
     if not ok:
         count_vm_event(k, "thp_fault_fallback")
@@ -402,6 +406,8 @@ def vma_alloc_anon_folio_pmd(k, name: str, memcg, nid: int):
         _free_new(k, folio)
         count_vm_event(k, "thp_fault_fallback")
         count_vm_event(k, "thp_fault_fallback_charge")
+        count_mthp_stat(k, HPAGE_PMD_ORDER, "anon_fault_fallback")
+        count_mthp_stat(k, HPAGE_PMD_ORDER, "anon_fault_fallback_charge")
         return None
     if (yield from folio_memcg_alloc_deferred(k, folio)):
         mc.mem_cgroup_uncharge(k, folio)

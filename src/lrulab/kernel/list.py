@@ -12,15 +12,20 @@ from .sched import report
 
 
 class ListHead:
-    __slots__ = ("prev", "next", "owner", "lock", "container", "name")
+    __slots__ = ("prev", "next", "owner", "lock", "container", "name", "handover")
 
-    def __init__(self, name: str = "", lock=None, container=None):
+    def __init__(self, name: str = "", lock=None, container=None, handover=None):
         self.prev = self
         self.next = self
         self.owner: ListHead | None = None  # for entries: the head they are linked on
         self.lock = lock  # for heads: the spinlock that protects the list
         self.container = container  # container_of() for entries
         self.name = name
+        # for heads: an object whose lock_handed_over(k) says whether a lock other than
+        # ``lock`` protects the list now and the current task holds it (a lock hand-over:
+        # V1's split_queue_lock walk-up): None (no), "" (yes), or the text of a conflict
+        # (yes, but another task still works on the list under ``lock``)
+        self.handover = handover
 
     def __repr__(self) -> str:
         return f"<list {self.name}>"
@@ -40,6 +45,11 @@ def list_empty(h: ListHead) -> bool:
 def _locked(k, head: ListHead, what: str) -> None:
     lock = head.lock
     if lock is not None and lock.owner is not k.current:
+        verdict = head.handover.lock_handed_over(k) if head.handover is not None else None
+        if verdict is not None:
+            if verdict:
+                report(k, "list", f"{what} on {head.name} {verdict}")
+            return
         report(k, "list", f"{what} on {head.name} without holding {lock.name}")
 
 

@@ -22,6 +22,7 @@ def alloc_anon_folio(k, name: str, memcg, nid: int, order: int):
     if (yield from mc.mem_cgroup_charge(k, folio, memcg)):
         huge_memory._free_new(k, folio)
         count_mthp_stat(k, order, "anon_fault_fallback_charge")
+        count_mthp_stat(k, order, "anon_fault_fallback")  # the 'next:' label counts it too
         return None
     if order > 1 and (yield from huge_memory.folio_memcg_alloc_deferred(k, folio)):
         mc.mem_cgroup_uncharge(k, folio)

@@ -87,7 +87,7 @@ class Task:
 class KernelEvent:
     """A kernel diagnostic: WARN, Oops, KASAN report, list corruption, lockdep splat."""
 
-    kind: str  # warn | oops | use_after_free | list | lockdep | deadlock
+    kind: str  # warn | oops | use_after_free | list | lockdep | deadlock | counter
     message: str
     task: str
     stack: tuple[str, ...] = field(default_factory=tuple)

@@ -9,7 +9,7 @@ A shrinker_info's bitmap is one Python int (bit i = shrinker id i).
 from __future__ import annotations
 
 from . import memcontrol as mc
-from .sched import WARN_ON_ONCE, kasan_check, may_fail
+from .sched import WARN_ON_ONCE, kasan_check, may_fail, report
 from .vmstat import count_vm_events
 
 SHRINKER_REGISTERED = 1 << 0
@@ -162,12 +162,21 @@ def reparent_shrinker_deferred(k, memcg) -> None:
 
 
 def set_shrinker_bit(k, memcg, nid: int, shrinker_id: int) -> None:
-    """mm/shrinker.c: set_shrinker_bit -- no-op unless id >= 0 and memcg is a non-root memcg;
-    6.7+ warns (once) when the id is beyond the map (set_shrinker_bit_warn)."""
+    """mm/shrinker.c (mm/vmscan.c before 6.7): set_shrinker_bit -- no-op unless id >= 0 and
+    memcg is a non-root memcg.  6.7+ (shrinker_info_unit, 307bececcd12) reads
+    info->unit[id / SHRINKER_UNIT_BITS] first: with the id beyond map_nr_max (7.2 under
+    nokmem: map_nr_max 0) that read is past the kvzalloc'ed unit array, which KASAN reports as
+    slab-out-of-bounds.  6.4+ then WARNs once and sets nothing (set_shrinker_bit_warn,
+    42c9db397048)."""
     if shrinker_id < 0 or memcg is None or mc.mem_cgroup_is_root(k, memcg):
         return
     kasan_check(k, memcg, "set_shrinker_bit")
     info = memcg.shrinker_info[nid]
+    if k.cfg.patch.shrinker_info_unit and shrinker_id >= info.map_nr_max:
+        report(k, "use_after_free",
+               f"KASAN: slab-out-of-bounds in set_shrinker_bit: read of info->unit"
+               f"[{shrinker_id // SHRINKER_UNIT_BITS}] of a shrinker_info with map_nr_max "
+               f"{info.map_nr_max}")
     if k.cfg.patch.set_shrinker_bit_warn:
         if WARN_ON_ONCE(k, shrinker_id >= info.map_nr_max,
                         f"set_shrinker_bit: id {shrinker_id} >= map_nr_max {info.map_nr_max}"):
@@ -238,15 +247,25 @@ def do_shrink_slab(k, sc: ShrinkControl, s: Shrinker, priority: int):
     return freed
 
 
+def _rwsem_is_contended(k) -> bool:
+    """include/linux/rwsem.h: rwsem_is_contended(&shrinker_rwsem) (6.1) -- the model's writer
+    (alloc_shrinker_info) holds the rwsem without waiting for readers, so a writer holding it
+    during a read-side pass stands for one waiting for it."""
+    w = k.shrinker_rwsem_writer
+    return w is not None and w is not k.current
+
+
 def _rwsem_trylock(k) -> bool:
     w = k.shrinker_rwsem_writer
     return w is None or w is k.current
 
 
 def shrink_slab_memcg(k, nid: int, memcg, priority: int, scan_limit=None):
-    """mm/shrinker.c: shrink_slab_memcg -- only online memcgs; each set bit's shrinker runs;
-    SHRINK_EMPTY clears the bit, then one re-check re-sets it if objects raced in.  Under nokmem
-    slab (non-NONSLAB) shrinkers are skipped (6.7+ also clears their bit)."""
+    """mm/shrinker.c (6.1: mm/vmscan.c): shrink_slab_memcg -- only online memcgs; each set
+    bit's shrinker runs; SHRINK_EMPTY clears the bit, then one re-check re-sets it if objects
+    raced in.  Under nokmem slab (non-NONSLAB) shrinkers are skipped (6.7+ also clears their
+    bit).  6.1 clears a bit whose shrinker is gone only when idr_find returns NULL, and stops
+    after a shrinker when rwsem_is_contended(&shrinker_rwsem) (returning at least 1)."""
     if not mc.mem_cgroup_online(memcg):
         return 0
     if not k.cfg.patch.shrinker_lockless and not _rwsem_trylock(k):
@@ -265,7 +284,10 @@ def shrink_slab_memcg(k, nid: int, memcg, priority: int, scan_limit=None):
             break
         s = k.shrinker_idr.get(i)
         if s is None or not s.flags & SHRINKER_REGISTERED:
-            _clear_bit(info, i)
+            # 6.7+ (shrinker_try_get failing too) clears the bit; 6.1 only when idr_find
+            # returned NULL (an unregistering shrinker keeps it)
+            if s is None or k.cfg.patch.shrinker_lockless:
+                _clear_bit(info, i)
             i += 1
             continue
         if not mc.memcg_kmem_online(k) and not s.flags & SHRINKER_NONSLAB:
@@ -284,6 +306,10 @@ def shrink_slab_memcg(k, nid: int, memcg, priority: int, scan_limit=None):
             else:
                 set_shrinker_bit(k, memcg, nid, i)
         freed += ret
+        if not k.cfg.patch.shrinker_lockless and _rwsem_is_contended(k):
+            # 6.1: a writer waits for shrinker_rwsem: let it in
+            freed = freed or 1
+            break
         info = memcg.shrinker_info[nid]
         i += 1
     return freed

@@ -30,9 +30,11 @@ from .list import (
     list_splice_tail_init,
 )
 from .sched import (
+    WARN_ON_ONCE,
     SpinLock,
     rcu_read_lock,
     rcu_read_unlock,
+    report,
     spin_lock,
     spin_lock_irq,
     spin_unlock,
@@ -47,14 +49,47 @@ FOLIO_BATCH = 31  # PAGEVEC_SIZE (inferred)
 class DeferredSplit:
     """``struct deferred_split``: embedded in every pglist_data and every mem_cgroup."""
 
-    __slots__ = ("split_queue_lock", "split_queue", "split_queue_len", "owner", "name")
+    __slots__ = ("split_queue_lock", "split_queue", "split_queue_len", "owner", "name",
+                 "reparent_nested")
 
     def __init__(self, name: str, owner=None):
         self.name = name
         self.split_queue_lock = SpinLock(f"{name}.split_queue_lock", irqsafe=True)
-        self.split_queue = ListHead(name, self.split_queue_lock)
+        self.split_queue = ListHead(name, self.split_queue_lock,
+                                    handover=self if owner is not None else None)
         self.split_queue_len = 0
         self.owner = owner  # the mem_cgroup it is embedded in, None for a node's queue
+        # model annotation (lockdep's spin_lock_nested): reparent_deferred_split_queue holds
+        # split_queue_lock and touches the list only once it holds the parent's lock too
+        self.reparent_nested = False
+
+    def lock_handed_over(self, k):
+        """V1's lock hand-over (split_queue_walkup; Qi Zheng, "mm: thp: reparent the split queue
+        during memcg offline", v6 4/4, Nov 2025): from kill_css on, split_queue_lock() of a
+        dying memcg returns its nearest live ancestor's queue, locked, so in V1 every new
+        accessor of this queue's folios (unqueue at free or migration, the split's dequeue)
+        holds that ancestor's lock until reparent_deferred_split_queue() splices the list
+        under both locks: the ancestor's lock then protects this list.  A task still
+        holding this queue's own lock (taken before kill_css: split_queue_lock checks
+        css_is_dying only after locking) is not serialised with them: a real list race.
+        reparent_deferred_split_queue is, as it takes the parent's lock before splicing.
+        Returns None (no hand-over: report as usual), "" (protected) or the conflict."""
+        if not k.cfg.patch.split_queue_walkup or k.cfg.patch.thp_list_lru:
+            return None
+        memcg = self.owner
+        if not mc.css_is_dying(memcg):
+            return None
+        while memcg is not None and mc.css_is_dying(memcg):
+            memcg = mc.parent_mem_cgroup(memcg)
+        q = memcg_split_queue(k, 0, memcg)
+        if q.split_queue_lock.owner is not k.current:
+            return None
+        holder = self.split_queue_lock.owner
+        if holder is None or self.reparent_nested:
+            return ""
+        return (f"under {q.split_queue_lock.name} (split_queue_lock walked up from dying "
+                f"{self.owner.path}) while {holder.name} still holds "
+                f"{self.split_queue_lock.name}")
 
 
 def node_queue(k, nid: int) -> DeferredSplit:
@@ -154,13 +189,38 @@ def deferred_split_folio(k, folio, partially_mapped: bool):
 
 # -- unqueueing ---------------------------------------------------------------------------
 
+ULONG_MAX = (1 << 64) - 1
+
+
+def _other_queue(q: DeferredSplit, folio) -> str:
+    """Model check beside ``ds_queue->split_queue_len--``: the queue the folio is really on,
+    if it is not q ("" if it is q, or a private list that 6.1/V0 count in q's length by
+    design).  V1's walk-up decrements an ancestor's length for a folio still on a dying
+    memcg's queue (Chris Mason's review, Message-ID 20260113220046.2274684-1-clm@meta.com);
+    the length is an unsigned long, so an empty parent's wraps to ULONG_MAX."""
+    head = folio._deferred_list.owner
+    if head is not None and head.lock is not None and head is not q.split_queue:
+        return (f"split_queue_len-- on {q.name} (now {q.split_queue_len & ULONG_MAX}) for "
+                f"{folio.name}, which is on {head.name}")
+    return ""
+
+
 def __folio_unqueue_deferred_split(k, folio):
     """mm/huge_memory.c: __folio_unqueue_deferred_split (V0/V1; 6.1: free_transhuge_page, which
-    uses list_del) -- lock the folio's queue, remove it if queued."""
+    uses list_del) -- lock the folio's queue, remove it if queued.  6.12 on (Hugh Dickins,
+    f8f931bba0f9 "mm/thp: fix deferred split unqueue naming and locking", 6.12-rc7; flag
+    free_lockless_fastpath) first WARN_ON_ONCE if the refcount is not 0 or the folio is
+    uncharged with memcg enabled (it needs folio_memcg to find the queue)."""
+    if k.cfg.patch.free_lockless_fastpath:
+        WARN_ON_ONCE(k, folio.refcount != 0, "__folio_unqueue_deferred_split: refcount != 0")
+        WARN_ON_ONCE(k, not mc.mem_cgroup_disabled(k) and folio.memcg is None,
+                     "__folio_unqueue_deferred_split: uncharged folio")
     q = yield from folio_split_queue_lock(k, folio)
     unqueued = False
     if not list_empty(folio._deferred_list):
         q.split_queue_len -= 1
+        if wrong := _other_queue(q, folio):
+            report(k, "counter", wrong)
         if k.cfg.patch.partially_mapped_flag:
             if folio.flags & PG_partially_mapped:
                 huge_memory.clear_partially_mapped_locked(k, folio)
@@ -182,6 +242,8 @@ def freeze_and_dequeue(k, folio, count: int):
     if frozen and folio.order > 1:
         if not list_empty(folio._deferred_list):
             q.split_queue_len -= 1
+            if wrong := _other_queue(q, folio):
+                report(k, "counter", wrong)
             if k.cfg.patch.partially_mapped_flag:
                 list_del_init(k, folio._deferred_list)
             else:
@@ -198,7 +260,8 @@ def reparent_deferred_split_queue(k, memcg):
     parent = mc.parent_mem_cgroup(memcg) or k.root_mem_cgroup
     q, pq = memcg.deferred_split_queue, parent.deferred_split_queue
     yield from spin_lock_irq(k, q.split_queue_lock)
-    yield from spin_lock(k, pq.split_queue_lock)
+    q.reparent_nested = True
+    yield from spin_lock(k, pq.split_queue_lock)  # spin_lock_nested(SINGLE_DEPTH_NESTING)
     if q.split_queue_len:
         list_splice_tail_init(k, q.split_queue, pq.split_queue)
         pq.split_queue_len += q.split_queue_len
@@ -206,6 +269,7 @@ def reparent_deferred_split_queue(k, memcg):
         for nid in range(k.cfg.nodes):
             shrinker.set_shrinker_bit(k, parent, nid, k.deferred_split_shrinker.id)
     spin_unlock(k, pq.split_queue_lock)
+    q.reparent_nested = False
     spin_unlock_irq(k, q.split_queue_lock)
 
 
