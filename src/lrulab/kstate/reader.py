@@ -151,18 +151,10 @@ class KernelReader:
     reads, so an unmapped but still referenced folio (or a freed one) is recognised."""
 
     def __init__(self, prog, lrus: dict[str, Any] | None = None):
-        from drgn.helpers.linux.mm import PageHead  # noqa: F401  (import check)
-
         self.prog = prog
         self.lrus = lrus or {}           # name -> struct list_lru * (Object)
         self.seen: dict[str, _Seen] = {}
-        folio = prog.type("struct folio")
-        self.folio_list = any(m.name == "_deferred_list" for m in folio.type.members) \
-            if hasattr(folio, "type") else False
-        try:
-            self.folio_list = folio.has_member("_deferred_list")
-        except AttributeError:
-            pass
+        self.folio_list = prog.type("struct folio").has_member("_deferred_list")
         thp = prog["deferred_split_shrinker"]
         self.thp = thp[0] if thp.type_.kind.name == "POINTER" else thp
         self.thp_id = int(self.thp.id)
@@ -213,12 +205,10 @@ class KernelReader:
 
     def _queue(self, head) -> list[int]:
         """Head pfns of the folios on a deferred-split list, in list order."""
+        from drgn import cast
         from drgn.helpers.linux.list import list_for_each_entry
         from drgn.helpers.linux.mm import page_to_pfn
 
-        from drgn import cast
-
-        prog = self.prog  # noqa: F841
         if self.folio_list:
             return [int(page_to_pfn(cast("struct page *", f)))
                     for f in list_for_each_entry("struct folio", head, "_deferred_list")]
