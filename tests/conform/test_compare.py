@@ -49,7 +49,7 @@ def test_agreement_and_disagreement_are_marked():
     assert underused.compared and underused.kernel == 0
     assert [r.counter for r in c.disagreements] == ["slabs_scanned"]
     text = format_text(ScenarioComparison("f.yaml", "n", "6.1", "pkg", "linux-6.1", {}, 1.0, [c]))
-    assert "<< DIFFERS" in text and "DISAGREE: 1 ops, 1 disagreeing counter" in text
+    assert "<< DIFFERS" in text and "DISAGREE: 1 ops, 1 disagreement;" in text
 
 
 def test_excluded_counter_is_not_compared_and_says_why():
@@ -60,3 +60,25 @@ def test_excluded_counter_is_not_compared_and_says_why():
     assert not c.disagreements
     assert "not compared: other shrinkers" in format_text(
         ScenarioComparison("f", "n", "r", "p", "v", {}, 0.0, [c]))
+
+
+def test_state_is_reported_at_the_first_op_where_it_differs():
+    from lrulab.conform.compare import StateRow
+
+    ops = []
+    for i in range(3):
+        c = compare_op(GuestOp(i, "rmdir", 10 + i, f"op{i}", "x"), obs({}, {}), {}, set())
+        c.state_keys = 4
+        ops.append(c)
+    ops[1].state = [StateRow("deferred_split P", None, ["c1"])]
+    ops[2].state = [StateRow("deferred_split P", None, ["c1"]), StateRow("folio c1", "live",
+                                                                         "split")]
+    sc = ScenarioComparison("f.yaml", "n", "6.1", "pkg", "linux-6.1", {}, 1.0, ops,
+                            state_compared=True)
+    assert sc.state_first_op == 1 and sc.disagreements == 1
+    text = format_text(sc)
+    assert "deferred_split P: kernel (absent), model [c1]  << DIFFERS" in text
+    assert "folio c1" not in text and "state differs from op 1 on" in text
+    data = sc.to_json()
+    assert data["state_first_differs_at"] == 1 and data["ops"][2]["state"]["folio c1"] == {
+        "kernel": "live", "model": "split"}

@@ -155,24 +155,25 @@ def _show(row: Row) -> bool:
 
 def format_text(sc: ScenarioComparison) -> str:
     first = sc.state_first_op
+    w = max([30] + [len(r.counter) for o in sc.ops for r in o.rows if _show(r)])
     out = [f"{sc.path}: {sc.name}",
            f"  kernel {sc.release} ({sc.kernel_package}) vs model {sc.variant}"
            + (f" with {sc.patches}" if sc.patches else "")
            + f"   [guest {sc.seconds:.1f} s]",
-           f"  {'#':>3} {'line':>4}  {'op':<34} {'counter':<30} {'kernel':>7} {'model':>7}"]
+           f"  {'#':>3} {'line':>4}  {'op':<34} {'counter':<{w}} {'kernel':>7} {'model':>7}"]
     for o in sc.ops:
         head = f"  {o.op.index:>3} {o.op.line:>4}  {o.op.text:<34}"
         if o.err != "0":
             head = f"  {o.op.index:>3} {o.op.line:>4}  {(o.op.text + ' rc=' + o.err):<34}"
         rows = [r for r in o.rows if _show(r)]
         if not rows:
-            out.append(f"{head} {'(no counter moved)':<30}")
+            out.append(f"{head} {'(no counter moved)':<{w}}")
         for i, r in enumerate(rows):
             k = "-" if r.kernel is None else str(r.kernel)
             m = "-" if r.model is None else str(r.model)
             mark = ("  << DIFFERS" if r.differs
                     else "" if r.compared else f"  (not compared: {r.why_not})")
-            out.append(f"{head if i == 0 else ' ' * len(head)} {r.counter:<30} {k:>7} {m:>7}{mark}")
+            out.append(f"{head if i == 0 else ' ' * len(head)} {r.counter:<{w}} {k:>7} {m:>7}{mark}")
         if o.op.index == first:
             out.append(f"{' ' * len(head)} kernel state differs after this op:")
             for r in o.state:
