@@ -77,6 +77,70 @@ def test_every_scenario_runs_on_612_with_its_own_point_of_history(suite):
         assert s["variant"] in ("debian-6.12.117", "v0") and s["state_compared"]
 
 
+# Debian 6.12.117 against its point of history (kernels.py): what still disagrees, and the audit
+# item (/work/shared/audit.md) that explains it.  These are being fixed in the model on another
+# branch; the per-scenario test below is xfail(strict), so it fails once a fix lands and this
+# table must shrink.
+#   A2  v0 has 6.13's list_lru layout: offline does not rewrite kmemcg_id to the parent's
+#   B1  6.10+ memcg reclaim retries the whole sweep: thp_split_page_failed 35 / slabs_scanned 70
+#   B4  per-order stats (split, split_failed, nr_anon, nr_anon_partially_mapped) are not kept
+#       per order; thp_split_page counts PMD order only; nr_anon_partially_mapped is no vmstat
+#   B5  6.12 migration splits a queued partially mapped THP instead of migrating it
+PENDING_612 = {
+    "01-reclaim-b-spares-a-nokmem.yaml": {"B4"},
+    "01-reclaim-b-spares-a.yaml": {"B4"},
+    "02-full-unmap-leaves-queue.yaml": {"B4"},
+    "03-offline-child-stranded.yaml": {"B4", "A2"},
+    "04-extra-ref-blocks-split.yaml": {"B4", "B1"},
+    "05-mthp-orders.yaml": {"B4"},
+    "06-root-memcg-queue.yaml": {"B4"},
+    "07-memcg-disabled-node-queues.yaml": {"B4"},
+    "08-split-and-collapse.yaml": {"B4"},
+    "09-migrate.yaml": {"B4", "B5"},
+}
+
+
+def audit_item(stem: str, op: dict, key: str) -> str | None:
+    """The pending audit item a 6.12 disagreement (counter or state key) belongs to."""
+    if "/stats/" in key or key == "nr_anon_partially_mapped":
+        return "B4"
+    if stem.startswith("05-mthp") and key == "thp_split_page":
+        return "B4"                                  # an order-4 split counts no thp_split_page
+    if stem.startswith("04-extra-ref") and key in ("thp_split_page_failed", "slabs_scanned"):
+        return "B1"
+    if stem.startswith("09-migrate") and op["index"] >= 4:
+        return "B5"                                  # the migrate op and what follows from it
+    if key.startswith("memcg ") and key.endswith(" kmemcg_id") and op["text"].startswith("rmdir"):
+        return "A2"
+    return None
+
+
+def test_every_612_disagreement_is_a_pending_audit_item(suite):
+    """No disagreement on 6.12 that the audit does not explain (fixed ones may be gone)."""
+    unexplained, items = [], {}
+    for sc in suite[1]["scenarios"]:
+        if sc["kernel_name"] != "debian-6.12.117":
+            continue
+        stem = Path(sc["path"]).name
+        found = items.setdefault(stem, set())
+        for index, key, kernel, model in counter_disagreements(sc) + state_disagreements(sc):
+            item = audit_item(stem, sc["ops"][index], key)
+            found.add(item)
+            if item is None or item not in PENDING_612[stem]:
+                unexplained.append((stem, index, key, kernel, model))
+    assert unexplained == []
+    assert set(items) == set(PENDING_612)
+
+
+@pytest.mark.parametrize("stem", [
+    pytest.param(stem, marks=pytest.mark.xfail(strict=True, reason="pending audit "
+                                               + ", ".join(sorted(items))))
+    if items else stem for stem, items in PENDING_612.items()])
+def test_612_scenario_agrees_with_its_point_of_history(suite, stem):
+    sc = by_name(suite[1], stem, "debian-6.12.117")
+    assert (counter_disagreements(sc), state_disagreements(sc)) == ([], [])
+
+
 def test_kernel_reclaim_of_b_splits_only_bs_thps(suite):
     for stem in ("01-reclaim-b-spares-a.yaml", "01-reclaim-b-spares-a-nokmem"):
         sc = by_name(suite[1], stem)

@@ -46,3 +46,13 @@ def test_a_flipped_flag_changes_the_state_at_the_rmdir():
 def test_diff_lists_keys_only_one_side_has():
     assert diff({"a": 1, "b": [1]}, {"a": 1, "c": 2}) == [("b", [1], None), ("c", None, 2)]
     assert diff({"a": 1}, {"a": 1}) == []
+
+
+def test_memcg_disabled_node_queues_are_keyed_by_node():
+    """Regression: both per-node queues were written under one key "deferred_split node"."""
+    s = states("scenarios/conformance/07-memcg-disabled-node-queues.yaml")
+    last_queued = max(i for i, st in enumerate(s) if any(k.startswith("deferred_split")
+                                                         for k in st))
+    keys = {k for k in s[last_queued] if k.startswith("deferred_split")}
+    assert keys == {"deferred_split node0", "deferred_split node1"}
+    assert not any(k.startswith("memcg ") for k in s[0])

@@ -173,7 +173,8 @@ def format_text(sc: ScenarioComparison) -> str:
             m = "-" if r.model is None else str(r.model)
             mark = ("  << DIFFERS" if r.differs
                     else "" if r.compared else f"  (not compared: {r.why_not})")
-            out.append(f"{head if i == 0 else ' ' * len(head)} {r.counter:<{w}} {k:>7} {m:>7}{mark}")
+            lead = head if i == 0 else " " * len(head)
+            out.append(f"{lead} {r.counter:<{w}} {k:>7} {m:>7}{mark}")
         if o.op.index == first:
             out.append(f"{' ' * len(head)} kernel state differs after this op:")
             for r in o.state:

@@ -39,12 +39,16 @@ def model_state(k, lrus: tuple[str, ...] = ()) -> State:
         for nid in range(k.cfg.nodes):
             if thp is not None:
                 s[f"shrinker_bit thp {p} node{nid}"] = int(thp.id in sh.shrinker_bits(m, nid))
+    node_lists = 0
     for owner, nid, head in thp_lists(k):
+        if owner is None and nid is None:
+            # open-coded per-node queues come in k.nodes order, without their nid
+            nid, node_lists = k.nodes[node_lists].node_id, node_lists + 1
         names = [e.container.name for e in list_entries(head)]
         if not names:
             continue
         if owner is None:
-            where = f"node{nid}" if nid is not None else "node"
+            where = f"node{nid}"
         else:
             where = _path(owner) + (f" node{nid}" if nid is not None else "")
         s[f"deferred_split {where}"] = names
