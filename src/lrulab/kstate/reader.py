@@ -166,10 +166,11 @@ class KernelReader:
 
     def _nodes(self) -> list[tuple[int, int, int]]:
         """(nid, start pfn, end pfn) of every online node."""
-        prog, out = self.prog, []
-        nr = int(prog["nr_online_nodes"]) if "nr_online_nodes" in _names(prog) else 1
-        for nid in range(max(1, nr)):
-            pgdat = prog["node_data"][nid]
+        from drgn.helpers.linux.nodemask import for_each_online_node
+
+        out = []
+        for nid in for_each_online_node(self.prog):
+            pgdat = self.prog["node_data"][nid]
             start = int(pgdat.node_start_pfn)
             out.append((nid, start, start + int(pgdat.node_spanned_pages)))
         return out
@@ -353,14 +354,6 @@ class KernelReader:
 
 def _u64(prog, phys: int) -> int:
     return struct.unpack("<Q", prog.read(phys, 8, True))[0]
-
-
-def _names(prog) -> set[str]:
-    try:
-        prog["nr_online_nodes"]
-        return {"nr_online_nodes"}
-    except (KeyError, LookupError):
-        return set()
 
 
 def _memcg_disabled(prog) -> bool:
