@@ -298,6 +298,11 @@ def test_kernel_underused_split_at_the_boundary(suite):
 
 def test_kernel_keeps_a_pinned_unmapped_thp_queued(suite):
     sc = by_name(suite[1], "13-pinned")
+    after_unmap = sc["ops"][3]["kernel_state"]
+    assert after_unmap["folio f1"] == "live" and after_unmap["folio f1 mapped"] == "none"
+    assert after_unmap["deferred_split A"] == ["f1"]
+    assert sc["ops"][5]["kernel_state"]["folio f1"] == "freed"
+    assert "deferred_split A" not in sc["ops"][5]["kernel_state"]
     assert kernel_delta(sc, 4, "thp_split_page") == 0
     assert kernel_delta(sc, 4, "thp_split_page_failed") > 0
     assert kernel_delta(sc, 6, "thp_split_page") == 0          # freed by the put, not split

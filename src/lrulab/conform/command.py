@@ -194,6 +194,7 @@ def conform_one(path: Path, *, kernel_image: str | None, variant: str | None,
             kst, mst = hook.states.get(gop.index, {}), model.states[i]
             c.state = [StateRow(*d) for d in diff(kst, mst)]
             c.state_keys = len(set(kst) | set(mst))
+            c.kernel_state = kst
         ops.append(c)
     if not keep:
         shutil.rmtree(workdir, ignore_errors=True)

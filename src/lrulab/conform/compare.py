@@ -56,6 +56,7 @@ class OpComparison:
     model_events: list[str] = field(default_factory=list) # kernel events the model raised
     state: list[StateRow] = field(default_factory=list)   # state keys that differ after the op
     state_keys: int = 0                                   # state keys compared after the op
+    kernel_state: dict[str, Any] = field(default_factory=dict)  # the kernel's state after it
 
     @property
     def disagreements(self) -> list[Row]:
@@ -141,6 +142,7 @@ class ScenarioComparison:
                 "info": o.info,
                 "state_keys": o.state_keys,
                 "state": {r.key: {"kernel": r.kernel, "model": r.model} for r in o.state},
+                "kernel_state": o.kernel_state,
             } for o in self.ops],
         }
 
