@@ -300,7 +300,8 @@ def run(files: tuple[str, ...], *, kernel_image: str | None = None, as_json: boo
                    "kernel's vmlinux is cached and drgn is installed")
 @click.option("--patch", multiple=True, metavar="FLAG=BOOL", help="override a model patch flag")
 @click.option("--setup", "do_setup", is_flag=True,
-              help="install qemu-system-x86/gcc (apt), fetch the kernel, build the probe")
+              help="install qemu-system-x86/gcc/binutils (apt), fetch the kernels and (unless "
+                   "--no-state) their -dbg vmlinux, build the probe")
 @click.option("--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True,
               help="seconds one guest may run")
 def conform(files, kernels, kernel_image, as_json, keep, variant, state, patch, do_setup,
