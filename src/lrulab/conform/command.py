@@ -26,8 +26,6 @@ from .qemu import DEFAULT_TIMEOUT, Guest, GuestError, run_guest
 from .tools import ToolError, find_tools, setup
 from .translate import NotApplicable, iter_ops, plan
 
-DEFAULT_VARIANT = "linux-6.1"   # the model point of debian-6.1 (kernels.py has the table)
-
 
 class BadInput(Exception):
     """One-line error for exit status 2."""
@@ -114,12 +112,12 @@ def expand(paths: tuple[str, ...]) -> list[Path]:
 
 
 class StateHook:
-    """Reads the stopped guest's state after every op (drgn), compares it with the model's."""
+    """Reads the stopped guest's state after every op (drgn); conform_one compares it."""
 
-    def __init__(self, vmlinux: Path, model_states: list[dict], gops: list):
+    def __init__(self, vmlinux: Path):
         from lrulab.kstate.reader import ReaderError
 
-        self.vmlinux, self.model, self.gops = vmlinux, model_states, gops
+        self.vmlinux = vmlinux
         self.reader = None
         self.states: dict[int, dict] = {}
         self.error = ReaderError
@@ -170,7 +168,7 @@ def conform_one(path: Path, *, kernel_image: str | None, variant: str | None,
     if len(model.deltas) != n_ops:
         raise BadInput(f"{path}: the model ran {len(model.deltas)} ops, the scenario has {n_ops}")
     compare_state, why_not = _state_tools(tools, state)
-    hook = StateHook(tools.kernel.vmlinux, model.states, gplan.ops) if compare_state else None
+    hook = StateHook(tools.kernel.vmlinux) if compare_state else None
     workdir = Path(tempfile.mkdtemp(prefix=f"lrulab-conform-{path.stem}-"))
     try:
         guest = run_guest(tools, gplan.script, workdir, gplan.nodes, gplan.boot, timeout=timeout,
