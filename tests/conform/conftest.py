@@ -1,6 +1,7 @@
-"""Conformance tests. Those marked `qemu` boot Debian's 6.1 kernel under QEMU (TCG); they
-are cheap (the whole suite is well under a minute of guest time) and run in CI, which installs
-qemu-system-x86 and gcc. Select or deselect them with `-m qemu` / `-m "not qemu"`."""
+"""Conformance tests. Those marked `qemu` boot Debian's 6.1 and 6.12.117 kernels under QEMU
+(TCG) and read their state with drgn; they run in CI, which installs qemu-system-x86, gcc, drgn
+and the kernels with their vmlinux (`lrulab conform --setup`). Select or deselect them with
+`-m qemu` / `-m "not qemu"`."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ SCENARIOS = ROOT / "scenarios" / "conformance"
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "qemu: boots a real Linux 6.1 kernel under QEMU (needs qemu-system-x86, gcc)")
+        "markers", "qemu: boots real Linux kernels under QEMU (needs `lrulab conform --setup`)")
 
 
 def make_op(kind, line=1, **args):

@@ -31,8 +31,14 @@ def test_bad_scenario_gives_file_and_line(run_cli, tmp_path):
 
 
 def test_single_scenario_61_cannot_express_is_refused_with_reason(run_cli):
-    msg = one_line_error(*run_cli(SCENARIOS / "05-mthp-orders.yaml"))
-    assert "not applicable to Linux 6.1" in msg and "no mTHP" in msg
+    msg = one_line_error(*run_cli("--kernel", "debian-6.1", SCENARIOS / "05-mthp-orders.yaml"))
+    assert "not applicable to debian-6.1" in msg and "Linux 6.1 has no mTHP" in msg
+
+
+def test_unknown_kernel_names_the_choices(run_cli):
+    msg = one_line_error(*run_cli("--kernel", "debian-5.10",
+                                  SCENARIOS / "02-full-unmap-leaves-queue.yaml"))
+    assert "debian-5.10" in msg and "debian-6.12.117" in msg
 
 
 def test_bad_patch_syntax(run_cli):

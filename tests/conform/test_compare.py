@@ -49,7 +49,7 @@ def test_agreement_and_disagreement_are_marked():
     assert underused.compared and underused.kernel == 0
     assert [r.counter for r in c.disagreements] == ["slabs_scanned"]
     text = format_text(ScenarioComparison("f.yaml", "n", "6.1", "pkg", "linux-6.1", {}, 1.0, [c]))
-    assert "<< DIFFERS" in text and "DISAGREE: 1 ops, 1 disagreeing counter" in text
+    assert "<< DIFFERS" in text and "DISAGREE: 1 ops, 1 disagreement;" in text
 
 
 def test_excluded_counter_is_not_compared_and_says_why():
@@ -60,3 +60,63 @@ def test_excluded_counter_is_not_compared_and_says_why():
     assert not c.disagreements
     assert "not compared: other shrinkers" in format_text(
         ScenarioComparison("f", "n", "r", "p", "v", {}, 0.0, [c]))
+
+
+def test_state_is_reported_at_the_first_op_where_it_differs():
+    from lrulab.conform.compare import StateRow
+
+    ops = []
+    for i in range(3):
+        c = compare_op(GuestOp(i, "rmdir", 10 + i, f"op{i}", "x"), obs({}, {}), {}, set())
+        c.state_keys = 4
+        ops.append(c)
+    ops[1].state = [StateRow("deferred_split P", None, ["c1"])]
+    ops[2].state = [StateRow("deferred_split P", None, ["c1"]), StateRow("folio c1", "live",
+                                                                         "split")]
+    sc = ScenarioComparison("f.yaml", "n", "6.1", "pkg", "linux-6.1", {}, 1.0, ops,
+                            state_compared=True)
+    assert sc.state_first_op == 1 and sc.disagreements == 1
+    text = format_text(sc)
+    assert "deferred_split P: kernel (absent), model [c1]  << DIFFERS" in text
+    assert "folio c1" not in text and "state differs from op 1 on" in text
+    data = sc.to_json()
+    assert data["state_first_differs_at"] == 1 and data["ops"][2]["state"]["folio c1"] == {
+        "kernel": "live", "model": "split"}
+
+
+def test_folio_and_wait_lines_are_parsed():
+    from lrulab.conform.qemu import parse_line
+
+    ops, folios = {}, {}
+    rel, tag, wait = parse_line("@@LRULAB FOLIO f1 86 0x200000000000 2097152", "?", ops, folios)
+    assert tag == "FOLIO" and wait is None
+    assert (folios["f1"].pid, folios["f1"].addr, folios["f1"].size) == (86, 0x200000000000,
+                                                                        2 << 20)
+    assert parse_line("@@LRULAB WAIT 7\r", rel, ops, folios) == ("?", "WAIT", 7)
+
+
+def test_guest_ram_goes_to_the_workdir_when_dev_shm_is_small(monkeypatch, tmp_path):
+    import os
+
+    from lrulab.conform import qemu
+
+    class Small:
+        f_bavail, f_frsize = 16 << 10, 4096          # 64 MiB, a container's default
+    monkeypatch.setattr(os, "statvfs", lambda path: Small)
+    assert qemu._ram_dir(tmp_path, 1 << 30) == tmp_path
+
+
+def test_qemu_command_has_ram_files_sockets_and_numa(tmp_path):
+    from lrulab.conform.qemu import qemu_command
+    from lrulab.conform.tools import Kernel, Tools
+
+    tools = Tools("qemu", Kernel(tmp_path / "vmlinuz", "v"), tmp_path / "probe")
+    ram = [tmp_path / "n0", tmp_path / "n1"]
+    cmd = " ".join(qemu_command(tools, tmp_path / "i", tmp_path / "c", tmp_path / "p.sock",
+                                tmp_path / "q.sock", ram, 2, []))
+    assert f"memory-backend-file,id=m1,size=512M,mem-path={tmp_path}/n1,share=on" in cmd
+    assert "-numa node,memdev=m1,cpus=1" in cmd and "-serial chardev:probe" in cmd
+    assert f"-qmp unix:{tmp_path}/q.sock,server=on,wait=off" in cmd
+    one = " ".join(qemu_command(tools, tmp_path / "i", tmp_path / "c", tmp_path / "p.sock",
+                                tmp_path / "q.sock", ram[:1], 1, []))
+    assert "size=1024M" in one and "-machine memory-backend=m0" in one and "-numa" not in one

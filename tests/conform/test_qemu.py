@@ -1,7 +1,8 @@
-"""Run the conformance suite on the real Linux 6.1 kernel under QEMU (TCG).
+"""Run the conformance suite on the real kernels (Debian 6.1 and 6.12.117) under QEMU (TCG),
+comparing counters and, after every op, the kernel state read with drgn.
 
-These boot Debian's kernel (fetched and cached on first use) and take about 6 s per scenario.
-They are marked `qemu` and run in CI, which installs qemu-system-x86 and gcc."""
+These boot Debian's kernels (fetched and cached by `lrulab conform --setup`). They are marked
+`qemu` and run in CI, which installs qemu-system-x86, gcc, drgn and the kernels' vmlinux."""
 
 from __future__ import annotations
 
@@ -26,12 +27,24 @@ def run_json(*files, **kw):
 
 @pytest.fixture(scope="module")
 def suite():
+    """The whole suite on both kernels, counters and state."""
     return run_json(SCENARIOS)
 
 
-def by_name(data, stem):
-    (sc,) = [s for s in data["scenarios"] if stem in s["path"]]
+def by_name(data, stem, kernel="debian-6.1"):
+    (sc,) = [s for s in data["scenarios"] if stem in s["path"] and s["kernel_name"] == kernel]
     return sc
+
+
+def counter_disagreements(sc):
+    return [(o["index"], c, v["kernel"], v["model"]) for o in sc.get("ops", [])
+            for c, v in o["counters"].items() if not v["agree"]]
+
+
+def state_disagreements(sc):
+    first = sc.get("state_first_differs_at")
+    return [] if first is None else [(first, k, v["kernel"], v["model"])
+                                     for k, v in sc["ops"][first]["state"].items()]
 
 
 def kernel_delta(sc, index, counter):
@@ -39,19 +52,100 @@ def kernel_delta(sc, index, counter):
 
 
 def test_every_conformance_scenario_agrees_with_linux_61(suite):
-    status, data = suite
-    bad = [(s["path"], o["index"], c, v) for s in data["scenarios"] for o in s.get("ops", [])
-           for c, v in o["counters"].items() if not v["agree"]]
-    assert bad == [] and status == 0 and data["agree"]
-    ran = [s for s in data["scenarios"] if s["status"] != "skipped"]
-    assert len(ran) >= 8
+    """Counters at every op and the kernel state after every op, key for key."""
+    _, data = suite
+    ran = [s for s in data["scenarios"]
+           if s["kernel_name"] == "debian-6.1" and s["status"] != "skipped"]
+    assert len(ran) >= 13
     for s in ran:
         assert s["kernel"].startswith("6.1.") and s["variant"] == "linux-6.1"
+        assert s["state_compared"], s.get("state_not_compared")
+        assert (s["path"], counter_disagreements(s), state_disagreements(s)) == (s["path"], [], [])
+        assert sum(o["state_keys"] for o in s["ops"]) > 0
 
 
-def test_mthp_scenario_is_skipped_with_the_reason(suite):
-    sc = by_name(suite[1], "05-mthp")
-    assert sc["status"] == "skipped" and "no mTHP" in sc["reason"]
+def test_mthp_scenarios_are_skipped_on_61_with_the_reason(suite):
+    for stem in ("05-mthp", "14-mthp"):
+        sc = by_name(suite[1], stem)
+        assert sc["status"] == "skipped" and "no mTHP" in sc["reason"]
+
+
+def test_every_scenario_runs_on_612_with_its_own_point_of_history(suite):
+    ran = [s for s in suite[1]["scenarios"] if s["kernel_name"] == "debian-6.12.117"]
+    assert len(ran) == len(list(SCENARIOS.glob("*.yaml")))
+    for s in ran:
+        assert s["status"] != "skipped" and s["kernel"].startswith("6.12.117")
+        assert s["variant"] in ("debian-6.12.117", "v0") and s["state_compared"]
+
+
+# Debian 6.12.117 against its point of history (kernels.py): what still disagrees, and the audit
+# item (/work/shared/audit.md) that explains it.  These are being fixed in the model on another
+# branch; the per-scenario test below is xfail(strict), so it fails once a fix lands and this
+# table must shrink.
+#   A2  v0 has 6.13's list_lru layout: offline does not rewrite kmemcg_id to the parent's
+#   B1  6.10+ memcg reclaim retries the whole sweep: thp_split_page_failed 35 / slabs_scanned 70
+#   B4  per-order stats (split, split_failed, nr_anon, nr_anon_partially_mapped) are not kept
+#       per order; thp_split_page counts PMD order only; nr_anon_partially_mapped is no vmstat
+#   B5  6.12 migration splits a queued partially mapped THP instead of migrating it
+PENDING_612 = {
+    "01-reclaim-b-spares-a-nokmem.yaml": {"B4"},
+    "01-reclaim-b-spares-a.yaml": {"B4"},
+    "02-full-unmap-leaves-queue.yaml": {"B4"},
+    "03-offline-child-stranded.yaml": {"B4", "A2"},
+    "04-extra-ref-blocks-split.yaml": {"B4", "B1"},
+    "05-mthp-orders.yaml": {"B4"},
+    "06-root-memcg-queue.yaml": {"B4"},
+    "07-memcg-disabled-node-queues.yaml": {"B4"},
+    "08-split-and-collapse.yaml": {"B4"},
+    "09-migrate.yaml": {"B4", "B5"},
+    "10-underused-boundary.yaml": {"B4"},
+    "11-underused-and-partial.yaml": {"B4"},
+    "12-nested-reclaim.yaml": {"B4"},
+    "13-pinned-unmapped-then-put.yaml": {"B4", "B1"},
+    "14-mthp-free-and-split.yaml": {"B4"},
+}
+
+
+def audit_item(stem: str, op: dict, key: str) -> str | None:
+    """The pending audit item a 6.12 disagreement (counter or state key) belongs to."""
+    if "/stats/" in key or key == "nr_anon_partially_mapped":
+        return "B4"
+    if stem.startswith(("05-mthp", "14-mthp")) and key == "thp_split_page":
+        return "B4"                                  # an order-4 split counts no thp_split_page
+    if stem.startswith(("04-extra-ref", "13-pinned")) and op["text"].startswith("reclaim") \
+            and key in ("thp_split_page_failed", "slabs_scanned"):
+        return "B1"                                  # a pinned THP fails twice as often
+    if stem.startswith("09-migrate") and op["index"] >= 4:
+        return "B5"                                  # the migrate op and what follows from it
+    if key.startswith("memcg ") and key.endswith(" kmemcg_id") and op["text"].startswith("rmdir"):
+        return "A2"
+    return None
+
+
+def test_every_612_disagreement_is_a_pending_audit_item(suite):
+    """No disagreement on 6.12 that the audit does not explain (fixed ones may be gone)."""
+    unexplained, items = [], {}
+    for sc in suite[1]["scenarios"]:
+        if sc["kernel_name"] != "debian-6.12.117":
+            continue
+        stem = Path(sc["path"]).name
+        found = items.setdefault(stem, set())
+        for index, key, kernel, model in counter_disagreements(sc) + state_disagreements(sc):
+            item = audit_item(stem, sc["ops"][index], key)
+            found.add(item)
+            if item is None or item not in PENDING_612[stem]:
+                unexplained.append((stem, index, key, kernel, model))
+    assert unexplained == []
+    assert set(items) == set(PENDING_612)
+
+
+@pytest.mark.parametrize("stem", [
+    pytest.param(stem, marks=pytest.mark.xfail(strict=True, reason="pending audit "
+                                               + ", ".join(sorted(items))))
+    if items else stem for stem, items in PENDING_612.items()])
+def test_612_scenario_agrees_with_its_point_of_history(suite, stem):
+    sc = by_name(suite[1], stem, "debian-6.12.117")
+    assert (counter_disagreements(sc), state_disagreements(sc)) == ([], [])
 
 
 def test_kernel_reclaim_of_b_splits_only_bs_thps(suite):
@@ -84,22 +178,26 @@ def test_full_unmap_leaves_the_queue_without_split(suite):
     assert kernel_delta(sc, 8, "thp_split_page") == 1
 
 
-def test_a_model_that_reparents_the_queue_disagrees(capsys):
-    """A wrong model: reparent_split_queue flipped on, so P's reclaim also splits P/C's."""
+def test_a_model_that_reparents_the_queue_disagrees_at_the_rmdir(capsys):
+    """A wrong model: reparent_split_queue flipped on. Counters first differ at P's reclaim
+    (op 7: it also splits P/C's THPs); the kernel state already differs after the rmdir (op 6):
+    P/C's queue moved to P in the model, not in the kernel."""
     from lrulab.conform import main
 
-    status = main(["--patch", "reparent_split_queue=true",
+    status = main(["--kernel", "debian-6.1", "--patch", "reparent_split_queue=true",
                    str(SCENARIOS / "03-offline-child-stranded.yaml")])
     out = capsys.readouterr().out
-    assert status == 1
+    assert status == 1 and "DISAGREE" in out and "state differs from op 6 on" in out
     diff = [ln for ln in out.splitlines() if "<< DIFFERS" in ln]
     assert any("thp_split_page " in ln for ln in diff), out
-    assert "DISAGREE" in out
+    assert any("deferred_split P/C: kernel [c1, c2], model (absent)" in ln for ln in diff), out
+    assert any("deferred_split P: kernel (absent), model [c1, c2]" in ln for ln in diff), out
 
 
 def test_a_newer_preset_disagrees_where_the_design_changed():
     """v1 reparents a dying memcg's queue to its parent: P's reclaim splits P/C's THPs too."""
-    status, data = run_json(SCENARIOS / "03-offline-child-stranded.yaml", variant="v1")
+    status, data = run_json(SCENARIOS / "03-offline-child-stranded.yaml", variant="v1",
+                            kernels=("debian-6.1",))
     assert status == 1 and not data["agree"]
     sc = data["scenarios"][0]
     assert sc["variant"] == "v1" and sc["disagreements"] > 0
@@ -109,7 +207,8 @@ def test_a_newer_preset_disagrees_where_the_design_changed():
 
 def test_keep_leaves_initramfs_script_and_logs(tmp_path):
     """--keep leaves what is needed to rerun or inspect the guest."""
-    status, data = run_json(SCENARIOS / "02-full-unmap-leaves-queue.yaml", keep=True)
+    status, data = run_json(SCENARIOS / "02-full-unmap-leaves-queue.yaml", keep=True,
+                            kernels=("debian-6.1",))
     assert status == 0
     work = Path(data["scenarios"][0]["workdir"])
     try:
@@ -140,7 +239,9 @@ def test_setup_reports_what_it_found(capsys):
 
     assert main(["--setup"]) == 0
     out = capsys.readouterr().out
-    assert "qemu-system-x86_64" in out and "linux-image-6.1" in out and "probe" in out
+    assert "qemu-system-x86_64" in out and "probe" in out
+    assert "release 6.1.0-" in out and "release 6.12.117+deb12-amd64" in out
+    assert out.count("/vmlinux;") == 2
 
 
 def test_kernel_split_and_collapse_counters(suite):
@@ -168,3 +269,40 @@ def test_kernel_migration_counters(suite):
     assert kernel_delta(sc, 1, "pgmigrate_success") == 512
     assert kernel_delta(sc, 4, "thp_deferred_split_page") == 0   # was already queued
     assert kernel_delta(sc, 5, "thp_split_page") == 0            # destination not requeued
+
+
+def test_a_guest_that_does_not_finish_keeps_its_console_log(capsys):
+    from lrulab.conform import main
+
+    status = main(["--kernel", "debian-6.1", "--timeout", "3",
+                   str(SCENARIOS / "02-full-unmap-leaves-queue.yaml")])
+    err = capsys.readouterr().err
+    assert status == 2 and "did not" in err and "[logs kept in " in err
+    work = Path(err.split("[logs kept in ")[1].split("]")[0])
+    try:
+        assert (work / "console.log").exists() and (work / "script").exists()
+    finally:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_kernel_underused_split_at_the_boundary(suite):
+    """6.12 splits the THP with 256 zero subpages (> max_ptes_none 255), not the one with 255;
+    6.1 queues neither at fault and splits nothing."""
+    sc = by_name(suite[1], "10-underused", "debian-6.12.117")
+    assert kernel_delta(sc, 2, "thp_underused_split_page") == 1
+    assert kernel_delta(sc, 2, "thp_split_page") == 1
+    assert kernel_delta(by_name(suite[1], "10-underused"), 2, "thp_split_page") == 0
+
+
+def test_kernel_keeps_a_pinned_unmapped_thp_queued(suite):
+    sc = by_name(suite[1], "13-pinned")
+    after_unmap = sc["ops"][3]["kernel_state"]
+    assert after_unmap["folio f1"] == "live" and after_unmap["folio f1 mapped"] == "none"
+    assert after_unmap["deferred_split A"] == ["f1"]
+    assert sc["ops"][5]["kernel_state"]["folio f1"] == "freed"
+    assert "deferred_split A" not in sc["ops"][5]["kernel_state"]
+    assert kernel_delta(sc, 4, "thp_split_page") == 0
+    assert kernel_delta(sc, 4, "thp_split_page_failed") > 0
+    assert kernel_delta(sc, 6, "thp_split_page") == 0          # freed by the put, not split

@@ -34,3 +34,20 @@ def test_kernel_image_is_used_as_given(tmp_path):
     img = tmp_path / "vmlinuz"
     img.write_bytes(b"x")
     assert tools.find_kernel(str(img)).image == img
+
+
+def test_cached_612_image_is_not_taken_for_61(monkeypatch, tmp_path):
+    """Regression: a glob linux-image-6.1* matched linux-image-6.12...; the release decides."""
+    monkeypatch.setenv("LRULAB_CACHE", str(tmp_path))
+    monkeypatch.delenv("LRULAB_KERNEL", raising=False)
+    d = tmp_path / "kernel" / "linux-image-6.12.117+deb12-amd64"
+    d.mkdir(parents=True)
+    (d / "vmlinuz").write_bytes(b"x")
+    (d / "release").write_text("6.12.117+deb12-amd64\n")
+    (d / "version").write_text("linux-image-6.12.117+deb12-amd64 6.12.117-1~deb12u1\n")
+    with pytest.raises(tools.ToolError, match="no cached debian-6.1 kernel"):
+        tools.find_kernel(None, fetch=False, name="debian-6.1")
+    k = tools.find_kernel(None, fetch=False, name="debian-6.12.117")
+    assert k.release == "6.12.117+deb12-amd64" and k.vmlinux is None
+    (d / "vmlinux").write_bytes(b"x")
+    assert tools.find_kernel(None, fetch=False, name="debian-6.12.117").vmlinux == d / "vmlinux"

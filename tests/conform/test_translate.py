@@ -119,3 +119,30 @@ def test_scenario_level_refusals_name_the_line(tmp_path, kernel, line, words):
     with pytest.raises(NotApplicable) as e:
         plan(load_scenario(p))
     assert str(e.value).startswith(f"{p}:{line}: ") and words in str(e.value)
+
+
+def test_612_rules_allow_mthp_and_write_shrink_underused(scenario, op):
+    from lrulab.conform.kernels import RULES_612
+
+    sc = scenario(setup=[op("fault", memcg="A", node=0, order=4, **{"as": "m1"}),
+                         op("partial_unmap", folio="m1")],
+                  sysfs={"split_underused_thp": False})
+    p = plan(sc, RULES_612)
+    assert "K /sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled madvise" in p.script
+    assert "K /sys/kernel/mm/transparent_hugepage/shrink_underused 0" in p.script
+    assert "O 0 fault A 0 m1 0 16 4" in p.script
+
+
+def test_61_rules_refuse_shrink_underused_but_not_its_default(scenario, op):
+    ops = [op("fault", memcg="A", node=0, **{"as": "f1"})]
+    assert "shrink_underused" not in plan(scenario(setup=ops)).script
+    with pytest.raises(NotApplicable, match="does not exist in Linux 6.1"):
+        plan(scenario(setup=ops, sysfs={"shrink_underused": True}))
+
+
+def test_mthp_collapse_is_refused_on_612(scenario, op):
+    from lrulab.conform.kernels import RULES_612
+
+    with pytest.raises(NotApplicable, match="by fault only"):
+        plan(scenario(setup=[op("collapse", memcg="A", node=0, order=4, **{"as": "m1"})]),
+             RULES_612)

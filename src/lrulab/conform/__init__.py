@@ -1,4 +1,5 @@
-"""Conformance: run a scenario on a real Linux 6.1 kernel under QEMU and compare with the model.
+"""Conformance: run a scenario on real Linux kernels (Debian 6.1, 6.12.117) under QEMU and compare
+counters and kernel state with the model.
 
 Entry points: the click command :data:`lrulab.conform.command.conform` (to register as
 ``lrulab conform``) and :func:`main` (argv list -> exit status). See docs/conformance.md.

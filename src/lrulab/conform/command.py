@@ -1,4 +1,4 @@
-"""`lrulab conform`: run scenarios on a real Linux 6.1 kernel under QEMU and on the model.
+"""`lrulab conform`: run scenarios on real Linux kernels under QEMU and on the model.
 
 Exit status: 0 every compared counter agrees, 1 some disagree, 2 bad input, missing tools or
 a guest that did not finish. ``main(argv) -> int`` is the same thing without click's exit.
@@ -18,12 +18,13 @@ from typing import Any
 
 import click
 
-from .compare import ScenarioComparison, compare_op, format_text
-from .qemu import DEFAULT_TIMEOUT, GuestError, run_guest
+from lrulab.kstate import diff
+
+from .compare import ScenarioComparison, StateRow, compare_op, format_text, mthp_key
+from .kernels import DEFAULT_KERNELS, KERNELS, UnknownKernel, spec, spec_for_release
+from .qemu import DEFAULT_TIMEOUT, Guest, GuestError, run_guest
 from .tools import ToolError, find_tools, setup
 from .translate import NotApplicable, iter_ops, plan
-
-DEFAULT_VARIANT = "linux-6.1"
 
 
 class BadInput(Exception):
@@ -34,6 +35,7 @@ class BadInput(Exception):
 class Skipped:
     path: str
     reason: str
+    kernel_name: str = ""
 
 
 def _load(path: Path, overrides: dict | None = None) -> Any:
@@ -49,28 +51,50 @@ def _load(path: Path, overrides: dict | None = None) -> Any:
 
 @dataclass
 class ModelRun:
-    deltas: list[dict[str, int]]      # per op, as the model's vmstat_delta
+    deltas: list[dict[str, int]]      # per op, vmstat deltas and per-order stats (sysfs names)
     keys: set[str]                    # every counter the model keeps
     results: list[str]                # per op, the model's result string ("oops", ...)
     events: list[list[str]]           # per op, kernel events the model raised
+    states: list[dict]                # per op, lrulab.kstate.model.model_state after it
+
+
+def _mthp(k) -> dict[str, int]:
+    return {mthp_key(key): v for key, v in getattr(k, "mthp_stat", {}).items()}
 
 
 def run_model(path: Path, variant: str, patches: dict[str, bool]) -> ModelRun:
-    """Run the scenario on the model with preset `variant` plus `patches` (sequential runner)."""
-    try:
-        from lrulab.runner import run_scenario
-    except ImportError as e:  # pragma: no cover
-        raise BadInput(f"lrulab.runner (the model) is not available ({e})") from None
+    """Run the scenario on the model with preset `variant` plus `patches`, op by op in the
+    sequential runner's order (setup, then each thread), keeping counters and state per op."""
+    from lrulab.kstate.model import model_state
+    from lrulab.ops import build_kernel
+    from lrulab.runner import execute
+
     scenario = _load(path, {"variant": variant, "patches": patches})
     try:
-        res = run_scenario(scenario, trace=False)
+        k = build_kernel(scenario)
+        plan_ = [("setup", op) for op in scenario.setup]
+        plan_ += [(f"T{i}", op) for i, ops in enumerate(scenario.threads) for op in ops]
+        tasks: dict[str, Any] = {}
+        run = ModelRun([], set(k.vmstat), [], [], [])
+        for tname, op in plan_:
+            if tname not in tasks:
+                tasks[tname] = k.task(tname)
+            k.current = tasks[tname]
+            before, mbefore, nev = dict(k.vmstat), _mthp(k), len(k.events)
+            result = execute(k, op)
+            after = {**k.vmstat, **_mthp(k)}
+            run.deltas.append({key: v - {**before, **mbefore}.get(key, 0)
+                               for key, v in after.items()
+                               if v != {**before, **mbefore}.get(key, 0)})
+            run.results.append(str(result))
+            run.events.append([str(e) for e in k.events[nev:]])
+            run.states.append(model_state(k))
     except Exception as e:  # a model bug, not bad input: one line unless LRULAB_DEBUG is set
         if os.environ.get("LRULAB_DEBUG"):
             raise
         raise BadInput(f"{path}: the model crashed ({type(e).__name__}: {e}); "
                        "set LRULAB_DEBUG=1 for the traceback") from None
-    return ModelRun([dict(r.vmstat_delta) for r in res.ops], set(res.vmstat),
-                    [str(r.result) for r in res.ops], [list(r.events) for r in res.ops])
+    return run
 
 
 def expand(paths: tuple[str, ...]) -> list[Path]:
@@ -87,37 +111,101 @@ def expand(paths: tuple[str, ...]) -> list[Path]:
     return out
 
 
+class StateHook:
+    """Reads the stopped guest's state after every op (drgn); conform_one compares it."""
+
+    def __init__(self, vmlinux: Path):
+        from lrulab.kstate.reader import ReaderError
+
+        self.vmlinux = vmlinux
+        self.reader = None
+        self.states: dict[int, dict] = {}
+        self.error = ReaderError
+
+    def __call__(self, index: int, guest: Guest) -> None:
+        from lrulab.kstate.reader import KernelReader, Where, open_guest
+
+        if self.reader is None:
+            self.reader = KernelReader(open_guest(self.vmlinux, guest.ram, guest.release))
+        self.states[index] = self.reader.state(
+            {n: Where(f.pid, f.addr, f.size) for n, f in guest.folios.items()})
+
+
+def _state_tools(tools, want: bool | None) -> tuple[bool, str]:
+    """(compare state?, why not): needs drgn and the kernel's vmlinux."""
+    if want is False:
+        return False, "--no-state"
+    why = ""
+    try:
+        import drgn  # noqa: F401
+    except ImportError:
+        why = "drgn is not installed (pip install 'lrulab[conform]')"
+    if not why and tools.kernel.vmlinux is None:
+        why = (f"no vmlinux for {tools.kernel.release} (`lrulab conform --setup` fetches it; "
+               "LRULAB_VMLINUX=PATH for --kernel-image)")
+    if why and want:
+        raise BadInput(f"--state: {why}")
+    return not why, why
+
+
 def conform_one(path: Path, *, kernel_image: str | None, variant: str | None,
-                patches: dict[str, bool], keep: bool, timeout: float) -> ScenarioComparison:
+                patches: dict[str, bool], keep: bool, timeout: float,
+                kernel: str = DEFAULT_KERNELS[0], state: bool | None = None
+                ) -> ScenarioComparison:
     scenario = _load(path)
-    gplan = plan(scenario)                       # NotApplicable propagates
-    model_variant = variant or DEFAULT_VARIANT
-    all_patches = {**(getattr(scenario.kernel, "patches", {}) or {}), **patches}
+    tools = find_tools(kernel_image, name=kernel)
+    try:
+        kspec = spec_for_release(tools.kernel.release) if kernel_image else spec(kernel)
+    except UnknownKernel as e:
+        raise BadInput(str(e)) from None
+    gplan = plan(scenario, kspec.rules)              # NotApplicable propagates
+    point_variant, point_patches = kspec.model.resolve(_presets())
+    model_variant = variant or point_variant
+    base = point_patches if variant is None else {}
+    all_patches = {**base, **(getattr(scenario.kernel, "patches", {}) or {}), **patches}
     model = run_model(path, model_variant, all_patches)
     n_ops = len(iter_ops(scenario))
     if len(model.deltas) != n_ops:
         raise BadInput(f"{path}: the model ran {len(model.deltas)} ops, the scenario has {n_ops}")
-    tools = find_tools(kernel_image)
+    compare_state, why_not = _state_tools(tools, state)
+    hook = StateHook(tools.kernel.vmlinux) if compare_state else None
     workdir = Path(tempfile.mkdtemp(prefix=f"lrulab-conform-{path.stem}-"))
     try:
-        guest = run_guest(tools, gplan.script, workdir, gplan.nodes, gplan.boot, timeout=timeout)
-    except GuestError:
-        if not keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+        guest = run_guest(tools, gplan.script, workdir, gplan.nodes, gplan.boot, timeout=timeout,
+                          on_pause=hook)
+    except GuestError as e:
+        # a failed guest keeps its console log (and script) even without --keep
+        (workdir / "initramfs.cpio.gz").unlink(missing_ok=True)
+        raise GuestError(f"{e} [logs kept in {workdir}]") from None
+    except Exception as e:
+        if hook is not None and isinstance(e, hook.error):
+            raise BadInput(f"{path}: reading the kernel state: {e}") from None
         raise
     ops = []
     for i, gop in enumerate(gplan.ops):
         obs = guest.ops.get(gop.index)
         if obs is None:
             raise GuestError(f"guest reported nothing for op {gop.index}")
-        c = compare_op(gop, obs, model.deltas[i], model.keys)
+        c = compare_op(gop, obs, model.deltas[i], model.keys, kspec.rules)
         c.model_result, c.model_events = model.results[i], model.events[i]
+        if hook is not None:
+            kst, mst = hook.states.get(gop.index, {}), model.states[i]
+            c.state = [StateRow(*d) for d in diff(kst, mst)]
+            c.state_keys = len(set(kst) | set(mst))
+            c.kernel_state = kst
         ops.append(c)
     if not keep:
         shutil.rmtree(workdir, ignore_errors=True)
     return ScenarioComparison(str(path), getattr(scenario, "name", path.stem), guest.release,
                               tools.kernel.version, model_variant, all_patches, guest.seconds,
-                              ops, str(workdir) if keep else None)
+                              ops, str(workdir) if keep else None, kspec.name, compare_state,
+                              why_not)
+
+
+def _presets() -> set[str]:
+    from lrulab.kernel.config import PRESETS
+
+    return set(PRESETS)
 
 
 def _parse_patch(items: tuple[str, ...]) -> dict[str, bool]:
@@ -133,32 +221,45 @@ def _parse_patch(items: tuple[str, ...]) -> dict[str, bool]:
 
 def run(files: tuple[str, ...], *, kernel_image: str | None = None, as_json: bool = False,
         keep: bool = False, variant: str | None = None, patch: tuple[str, ...] = (),
-        do_setup: bool = False, timeout: float = DEFAULT_TIMEOUT, echo=click.echo) -> int:
+        do_setup: bool = False, timeout: float = DEFAULT_TIMEOUT, echo=click.echo,
+        kernels: tuple[str, ...] = (), state: bool | None = None) -> int:
     """The whole command; returns the exit status."""
     t0 = time.monotonic()
     try:
+        for name in kernels:
+            if name not in KERNELS:
+                raise BadInput(f"--kernel {name}: unknown; choose one of: {', '.join(KERNELS)}")
+        names = tuple(kernels) or DEFAULT_KERNELS
+        if kernel_image:
+            names = (names[0],)           # the image's own release picks its rules
         if do_setup:
-            tools = setup(install=True)
-            echo(f"conform setup: {tools.qemu}; kernel {tools.kernel.version} "
-                 f"({tools.kernel.image}); probe {tools.probe}", err=bool(files))
+            for tools in setup(install=True, names=names, debug=state is not False):
+                echo(f"conform setup: {tools.qemu}; kernel {tools.kernel.version} "
+                     f"({tools.kernel.image}, release {tools.kernel.release}); vmlinux "
+                     f"{tools.kernel.vmlinux or '-'}; probe {tools.probe}", err=bool(files))
             if not files:
                 return 0
         patches = _parse_patch(patch)
         paths = expand(files)
         results: list[ScenarioComparison | Skipped] = []
         for p in paths:
-            try:
-                results.append(conform_one(p, kernel_image=kernel_image, variant=variant,
-                                           patches=patches, keep=keep, timeout=timeout))
-            except NotApplicable as e:
-                if len(paths) == 1:
-                    raise BadInput(f"not applicable to Linux 6.1: {e}") from None
-                results.append(Skipped(str(p), str(e)))
-            if not as_json:
-                r = results[-1]
-                echo(format_text(r) if isinstance(r, ScenarioComparison)
-                     else f"{r.path}: SKIPPED: {r.reason}")
-                echo("")
+            for name in names:
+                try:
+                    results.append(conform_one(p, kernel_image=kernel_image, variant=variant,
+                                               patches=patches, keep=keep, timeout=timeout,
+                                               kernel=name, state=state))
+                except NotApplicable as e:
+                    if len(paths) == 1 and len(names) == 1:
+                        raise BadInput(f"not applicable to {name}: {e}") from None
+                    results.append(Skipped(str(p), str(e), name))
+                if not as_json:
+                    r = results[-1]
+                    echo(format_text(r) if isinstance(r, ScenarioComparison)
+                         else f"{r.path}: SKIPPED on {r.kernel_name}: {r.reason}")
+                    echo("")
+        if all(isinstance(r, Skipped) for r in results):
+            raise BadInput("no scenario can run on " + ", ".join(names) + ": "
+                           + "; ".join(f"{r.kernel_name}: {r.reason}" for r in results))
     except (BadInput, ToolError, GuestError) as e:
         echo(f"lrulab conform: {e}", err=True)
         return 2
@@ -169,7 +270,8 @@ def run(files: tuple[str, ...], *, kernel_image: str | None = None, as_json: boo
         echo(json.dumps({
             "agree": not bad, "seconds": round(total, 1),
             "scenarios": [r.to_json() if isinstance(r, ScenarioComparison)
-                          else {"path": r.path, "status": "skipped", "reason": r.reason}
+                          else {"path": r.path, "status": "skipped", "reason": r.reason,
+                                "kernel_name": r.kernel_name}
                           for r in results]}, indent=2))
     else:
         skipped = len(results) - len(ran)
@@ -180,23 +282,34 @@ def run(files: tuple[str, ...], *, kernel_image: str | None = None, as_json: boo
 
 @click.command("conform")
 @click.argument("files", nargs=-1, type=click.Path())
+@click.option("--kernel", "kernels", multiple=True, metavar="NAME",
+              help=f"real kernel to run on, repeatable: {', '.join(KERNELS)} "
+                   "(default: each, for every scenario it can express)")
 @click.option("--kernel-image", type=click.Path(), default=None,
-              help="vmlinuz to boot (default: Debian's linux-image-6.1.*-amd64, fetched and "
-                   "cached)")
+              help="vmlinuz to boot instead (its release picks the rules; LRULAB_VMLINUX "
+                   "gives its vmlinux)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 @click.option("--keep", is_flag=True, help="keep the initramfs, guest script and serial logs")
 @click.option("--variant", default=None,
-              help=f"model preset to compare with (default {DEFAULT_VARIANT})")
+              help="model preset to compare with (default: the kernel's point of history, "
+                   "see docs/conformance.md)")
+@click.option("--state/--no-state", default=None,
+              help="compare the kernel state after every op (drgn); default: when the "
+                   "kernel's vmlinux is cached and drgn is installed")
 @click.option("--patch", multiple=True, metavar="FLAG=BOOL", help="override a model patch flag")
 @click.option("--setup", "do_setup", is_flag=True,
-              help="install qemu-system-x86/gcc (apt), fetch the kernel, build the probe")
+              help="install qemu-system-x86/gcc/binutils (apt), fetch the kernels and (unless "
+                   "--no-state) their -dbg vmlinux, build the probe")
 @click.option("--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True,
               help="seconds one guest may run")
-def conform(files, kernel_image, as_json, keep, variant, patch, do_setup, timeout):
-    """Run scenario FILES (or directories of them) on Linux 6.1 under QEMU and on the model,
-    and compare the per-op counter deltas. Exit 0 agree, 1 disagree, 2 bad input/missing tools."""
+def conform(files, kernels, kernel_image, as_json, keep, variant, state, patch, do_setup,
+            timeout):
+    """Run scenario FILES (or directories of them) on real Linux kernels under QEMU and on the
+    model, and compare the per-op counter deltas and the kernel state after every op.
+    Exit 0 agree, 1 disagree, 2 bad input/missing tools."""
     sys.exit(run(tuple(files), kernel_image=kernel_image, as_json=as_json, keep=keep,
-                 variant=variant, patch=tuple(patch), do_setup=do_setup, timeout=timeout))
+                 variant=variant, patch=tuple(patch), do_setup=do_setup, timeout=timeout,
+                 kernels=tuple(kernels), state=state))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,14 +1,19 @@
 """Boot the kernel under QEMU with the probe as /init and parse what it reports.
 
-The kernel console goes to ttyS0 (``console.log``); the probe writes its markers to ttyS1
-(``probe.log``), so kernel messages never interleave with the data.
+The kernel console goes to ttyS0 (``console.log``); the probe writes its markers to ttyS1, a
+socket the host reads (and copies to ``probe.log``), so kernel messages never interleave with
+the data.  After every op the probe waits for one byte on ttyS1; a pause hook may read the
+stopped guest's RAM (shared-memory backend files) in between.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,94 +44,252 @@ class OpObservation:
 
 
 @dataclass
+class GuestFolio:
+    """Where the probe mapped a scenario folio: its worker's pid and the virtual range."""
+    name: str
+    pid: int
+    addr: int
+    size: int
+
+
+@dataclass
+class Guest:
+    """What a pause hook sees: the guest's RAM files (guest-physical order), the folios the
+    probe reported so far, and the release."""
+    ram: list[Path]
+    folios: dict[str, GuestFolio]
+    release: str
+    workdir: Path
+
+
+# called with (op index, guest) while the VM is stopped after op `index`
+PauseHook = Callable[[int, Guest], None]
+
+
+@dataclass
 class GuestRun:
     release: str
     ops: dict[int, OpObservation]
     seconds: float
     workdir: Path
+    folios: dict[str, GuestFolio] = field(default_factory=dict)
 
 
-def qemu_command(tools: Tools, initrd: Path, console: Path, probe_log: Path,
-                 nodes: int, boot: list[str]) -> list[str]:
+def qemu_command(tools: Tools, initrd: Path, console: Path, probe_sock: Path, qmp_sock: Path,
+                 ram: list[Path], nodes: int, boot: list[str]) -> list[str]:
+    """The guest: TCG by default; RAM in shared files (one per node) the host can read; the
+    probe's serial port a socket (it waits for the host after every op); QMP to stop it."""
     accel = os.environ.get("LRULAB_QEMU_ACCEL", "tcg")
     cpus = max(2, nodes)
+    mib = NODE_MIB * cpus // len(ram)
     cmd = [tools.qemu, "-accel", accel, "-smp", str(cpus), "-m", f"{NODE_MIB * cpus}M",
            "-kernel", str(tools.kernel.image), "-initrd", str(initrd),
            "-append", " ".join(["console=ttyS0", "quiet", "panic=-1", "rdinit=/init", *boot]),
            "-display", "none", "-monitor", "none", "-nodefaults", "-no-reboot",
-           "-serial", f"file:{console}", "-serial", f"file:{probe_log}"]
+           "-chardev", f"socket,id=probe,path={probe_sock},server=on,wait=on",
+           "-serial", f"file:{console}", "-serial", "chardev:probe",
+           "-qmp", f"unix:{qmp_sock},server=on,wait=off"]
+    for n, path in enumerate(ram):
+        cmd += ["-object", f"memory-backend-file,id=m{n},size={mib}M,mem-path={path},share=on"]
     if nodes > 1:
         for n in range(nodes):
-            cmd += ["-object", f"memory-backend-ram,id=m{n},size={NODE_MIB}M",
-                    "-numa", f"node,memdev=m{n},cpus={n}"]
+            cmd += ["-numa", f"node,memdev=m{n},cpus={n}"]
+    else:
+        cmd += ["-machine", "memory-backend=m0"]
     return cmd
 
 
+def parse_line(line: str, release: str, ops: dict[int, OpObservation],
+               folios: dict[str, GuestFolio]) -> tuple[str, str, int | None]:
+    """One probe line; returns (release, tag, op index of a WAIT or None)."""
+    line = line.strip("\r\0 ")
+    if not line.startswith(MARK):
+        return release, "", None
+    words = line[len(MARK):].split()
+    if not words:
+        return release, "", None
+    tag = words[0]
+    if tag == "HELLO":
+        release = words[1] if len(words) > 1 else "?"
+    elif tag == "SNAP":
+        obs = ops.setdefault(int(words[1]), OpObservation(int(words[1])))
+        snap = obs.pre if words[2] == "pre" else obs.post
+        for kv in words[3:]:
+            k, _, v = kv.rpartition("=")
+            try:
+                snap[k] = int(v)
+            except ValueError:
+                pass
+    elif tag == "RES":
+        obs = ops.setdefault(int(words[1]), OpObservation(int(words[1])))
+        for kv in words[2:]:
+            k, _, v = kv.partition("=")
+            if k == "rc":
+                obs.rc = int(v)
+            elif k == "err":
+                obs.err = v
+    elif tag == "FOLIO" and len(words) == 5:
+        folios[words[1]] = GuestFolio(words[1], int(words[2]), int(words[3], 16), int(words[4]))
+    elif tag == "WAIT":
+        return release, tag, int(words[1])
+    elif tag == "ERR":
+        raise GuestError(f"guest: op {words[1]}: {' '.join(words[2:])}")
+    return release, tag, None
+
+
 def parse_probe_log(text: str) -> tuple[str, dict[int, OpObservation], bool]:
-    release, ops, done = "?", {}, False
+    release, ops, done, folios = "?", {}, False, {}
     for raw in text.splitlines():
-        line = raw.strip("\r\0 ")
-        if not line.startswith(MARK):
-            continue
-        words = line[len(MARK):].split()
-        if not words:
-            continue
-        tag = words[0]
-        if tag == "HELLO":
-            release = words[1] if len(words) > 1 else "?"
-        elif tag == "SNAP":
-            obs = ops.setdefault(int(words[1]), OpObservation(int(words[1])))
-            snap = obs.pre if words[2] == "pre" else obs.post
-            for kv in words[3:]:
-                k, _, v = kv.rpartition("=")
-                try:
-                    snap[k] = int(v)
-                except ValueError:
-                    pass
-        elif tag == "RES":
-            obs = ops.setdefault(int(words[1]), OpObservation(int(words[1])))
-            for kv in words[2:]:
-                k, _, v = kv.partition("=")
-                if k == "rc":
-                    obs.rc = int(v)
-                elif k == "err":
-                    obs.err = v
-        elif tag == "ERR":
-            raise GuestError(f"guest: op {words[1]}: {' '.join(words[2:])}")
-        elif tag == "DONE":
-            done = True
+        release, tag, _ = parse_line(raw, release, ops, folios)
+        done = done or tag == "DONE"
     return release, ops, done
 
 
+class Qmp:
+    """The few QMP commands the harness needs (stop, cont), over QEMU's unix socket."""
+
+    def __init__(self, path: Path, deadline: float):
+        self.sock = _connect(path, deadline)
+        self.f = self.sock.makefile("rwb")
+        self._read()                               # greeting
+        self.command("qmp_capabilities")
+
+    def _read(self) -> dict:
+        while True:
+            line = self.f.readline()
+            if not line:
+                raise GuestError("QEMU closed its QMP socket")
+            msg = json.loads(line)
+            if "event" not in msg:
+                return msg
+
+    def command(self, name: str) -> dict:
+        self.f.write(json.dumps({"execute": name}).encode() + b"\n")
+        self.f.flush()
+        reply = self._read()
+        if "error" in reply:
+            raise GuestError(f"QMP {name}: {reply['error'].get('desc', reply)}")
+        return reply
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _connect(path: Path, deadline: float) -> socket.socket:
+    while True:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(str(path))
+            return s
+        except OSError:
+            s.close()
+            if time.monotonic() > deadline:
+                raise GuestError(f"QEMU did not open {path.name}") from None
+            time.sleep(0.05)
+
+
+def _console_tail(console: Path) -> str:
+    text = console.read_text(errors="replace") if console.exists() else ""
+    tail = text.strip().splitlines()[-1:]
+    return tail[0] if tail else "none"
+
+
 def run_guest(tools: Tools, script: str, workdir: Path, nodes: int, boot: list[str],
-              timeout: float = DEFAULT_TIMEOUT) -> GuestRun:
+              timeout: float = DEFAULT_TIMEOUT, on_pause: PauseHook | None = None) -> GuestRun:
+    """Boot, run the script; after every op the probe waits and, with `on_pause`, the VM is
+    stopped (QMP) while the hook reads its state, then resumed."""
     workdir.mkdir(parents=True, exist_ok=True)
     initrd = workdir / "initramfs.cpio.gz"
+    if on_pause is not None:
+        script = _w_first(script)
     initrd.write_bytes(build_initramfs({
         "/init": (tools.probe.read_bytes(), 0o755),
         "/script": (script.encode(), 0o644),
     }))
     (workdir / "script").write_text(script)
     console, probe_log = workdir / "console.log", workdir / "probe.log"
-    for p in (console, probe_log):
+    probe_sock, qmp_sock = workdir / "probe.sock", workdir / "qmp.sock"
+    for p in (console, probe_log, probe_sock, qmp_sock):
         p.unlink(missing_ok=True)
-    cmd = qemu_command(tools, initrd, console, probe_log, nodes, boot)
+    where = _ram_dir(workdir, NODE_MIB * max(2, nodes) << 20)
+    ram = [where / f"lrulab-{os.getpid()}-{workdir.name}-node{n}" for n in range(nodes)]
+    cmd = qemu_command(tools, initrd, console, probe_sock, qmp_sock, ram, nodes, boot)
     (workdir / "qemu.cmd").write_text(" ".join(cmd) + "\n")
     t0 = time.monotonic()
+    deadline = t0 + timeout
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    release, ops, folios, done = "?", {}, {}, False
+    qmp = None
     try:
-        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                           timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise GuestError(f"QEMU did not finish within {timeout:.0f} s (see {console})") from None
+        chan = _connect(probe_sock, deadline)
+        qmp = Qmp(qmp_sock, deadline)
+        buf = b""
+        with chan, open(probe_log, "wb") as log:
+            while not done:
+                chan.settimeout(max(0.1, deadline - time.monotonic()))
+                try:
+                    data = chan.recv(65536)
+                except TimeoutError:
+                    raise GuestError(f"QEMU did not finish within {timeout:.0f} s "
+                                     f"(see {console})") from None
+                if not data:
+                    break
+                log.write(data)
+                buf += data
+                *lines, buf = buf.split(b"\n")
+                for raw in lines:
+                    release, tag, wait = parse_line(raw.decode(errors="replace"), release, ops,
+                                                    folios)
+                    done = done or tag == "DONE"
+                    if wait is None:
+                        continue
+                    if on_pause is not None:
+                        qmp.command("stop")
+                        try:
+                            on_pause(wait, Guest(ram, dict(folios), release, workdir))
+                        finally:
+                            qmp.command("cont")
+                    chan.sendall(b"g")
+        try:
+            proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            raise GuestError(f"QEMU did not power off within {timeout:.0f} s "
+                             f"(see {console})") from None
+    finally:
+        if qmp is not None:
+            qmp.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for p in ram:
+            p.unlink(missing_ok=True)
     seconds = time.monotonic() - t0
-    if r.returncode != 0:
-        msg = (r.stderr.strip().splitlines() or [f"exit {r.returncode}"])[-1]
+    stderr = proc.stderr.read() if proc.stderr else ""
+    if proc.returncode != 0:
+        msg = (stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
         raise GuestError(f"QEMU failed: {msg}")
-    text = probe_log.read_text(errors="replace") if probe_log.exists() else ""
-    release, ops, done = parse_probe_log(text)
     if not done:
-        text = console.read_text(errors="replace") if console.exists() else ""
-        tail = text.strip().splitlines()[-1:]
         raise GuestError(f"guest stopped before the end of the scenario "
-                         f"(last console line: {tail[0] if tail else 'none'}; see {console})")
-    return GuestRun(release, ops, seconds, workdir)
+                         f"(last console line: {_console_tail(console)}; see {console})")
+    return GuestRun(release, ops, seconds, workdir, folios)
+
+
+def _ram_dir(workdir: Path, size: int) -> Path:
+    """Where the guest's RAM files go: /dev/shm when it has room (a container's is often 64 MiB),
+    else the work directory (a plain file works the same, through the page cache)."""
+    try:
+        st = os.statvfs("/dev/shm")
+        if st.f_bavail * st.f_frsize > size + (256 << 20):
+            return Path("/dev/shm")
+    except OSError:
+        pass
+    return workdir
+
+
+def _w_first(script: str) -> str:
+    """Put the W line before the first op (the probe runs lines in order)."""
+    lines = [ln for ln in script.splitlines() if ln != "W"]
+    first_op = next((i for i, ln in enumerate(lines) if ln.startswith("O ")), len(lines))
+    lines.insert(first_op, "W")
+    return "\n".join(lines) + "\n"

@@ -2,8 +2,10 @@
 
 Everything lives under ``$LRULAB_CACHE`` (default ``~/.cache/lrulab``):
 
-- ``kernel/<package>/vmlinuz`` and ``.../version``: the Debian kernel image, fetched with
-  ``apt-get download linux-image-6.1.*-amd64`` and unpacked with ``dpkg-deb``;
+- ``kernel/<package>/vmlinuz``, ``.../version`` and ``.../release``: a Debian kernel image
+  (see kernels.py: 6.1 and 6.12.117), fetched with ``apt-get download`` and unpacked with
+  ``dpkg-deb``; ``.../vmlinux``: the DWARF of its ``-dbg`` package (relocations stripped), read
+  by drgn;
 - ``probe/<sha256 of probe.c>/probe``: the guest program, built with ``gcc -static``.
 
 QEMU comes from the ``qemu-system-x86`` apt package; the harness does not need busybox or
@@ -19,6 +21,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from .kernels import DEFAULT_KERNELS, KernelSpec, UnknownKernel, bzimage_release, spec
 
 PROBE_SOURCE = Path(__file__).with_name("probe") / "probe.c"
 KERNEL_META_PACKAGE = "linux-image-amd64"
@@ -37,7 +41,9 @@ def cache_dir() -> Path:
 @dataclass(frozen=True)
 class Kernel:
     image: Path
-    version: str  # e.g. "linux-image-6.1.0-56-amd64 6.1.192-2", or the path when given by hand
+    version: str        # e.g. "linux-image-6.1.0-56-amd64 6.1.192-2", or the path when given
+    release: str = "?"  # from the bzImage header, e.g. "6.1.0-56-amd64"
+    vmlinux: Path | None = None  # DWARF for drgn (the -dbg package's vmlinux), when fetched
 
 
 @dataclass(frozen=True)
@@ -83,63 +89,101 @@ def build_probe() -> Path:
     return out
 
 
-def _kernel_package() -> tuple[str, str]:
-    """(package, version) of the 6.1 kernel image that linux-image-amd64 depends on."""
-    if not shutil.which("apt-cache"):
-        raise ToolError("apt-cache not found: pass --kernel-image PATH to a 6.1 vmlinuz")
-    r = _run(["apt-cache", "depends", KERNEL_META_PACKAGE])
-    m = re.search(r"Depends:\s*(linux-image-6\.1\.\S+-amd64)\b", r.stdout)
-    if not m and os.geteuid() == 0 and shutil.which("apt-get"):
+def _apt_update_once() -> None:
+    if os.geteuid() == 0 and shutil.which("apt-get"):
         _run(["apt-get", "update"])           # fresh machine: no package lists yet
+
+
+def _kernel_package(spec: KernelSpec) -> tuple[str, str]:
+    """(package, version) of `spec`'s kernel image: its fixed package, or (6.1) the one
+    linux-image-amd64 depends on."""
+    if not shutil.which("apt-cache"):
+        raise ToolError("apt-cache not found: pass --kernel-image PATH")
+    if spec.package is None:
+        pat = re.compile(r"Depends:\s*(linux-image-" + re.escape(spec.series) + r"\.\S+-amd64)\b")
         r = _run(["apt-cache", "depends", KERNEL_META_PACKAGE])
-        m = re.search(r"Depends:\s*(linux-image-6\.1\.\S+-amd64)\b", r.stdout)
-    if r.returncode != 0 or not m:
-        raise ToolError(
-            f"apt does not know {KERNEL_META_PACKAGE}: run `apt-get update` "
-            "(or pass --kernel-image PATH)"
-        )
-    pkg = m.group(1)
+        m = pat.search(r.stdout)
+        if not m:
+            _apt_update_once()
+            r = _run(["apt-cache", "depends", KERNEL_META_PACKAGE])
+            m = pat.search(r.stdout)
+        if r.returncode != 0 or not m:
+            raise ToolError(f"apt does not know {KERNEL_META_PACKAGE}: run `apt-get update` "
+                            "(or pass --kernel-image PATH)")
+        pkg = m.group(1)
+    else:
+        pkg = spec.package
     r = _run(["apt-cache", "policy", pkg])
     v = re.search(r"Candidate:\s*(\S+)", r.stdout)
-    return pkg, v.group(1) if v else "?"
+    if not v or v.group(1) == "(none)":
+        _apt_update_once()
+        r = _run(["apt-cache", "policy", pkg])
+        v = re.search(r"Candidate:\s*(\S+)", r.stdout)
+    if not v or v.group(1) == "(none)":
+        raise ToolError(f"apt does not know {pkg}: run `apt-get update` (Debian 12 with "
+                        "bookworm-security), or pass --kernel-image PATH")
+    return pkg, v.group(1)
 
 
-def _cached_kernels() -> list[Path]:
-    """Cached images, the most recently fetched last."""
-    found = (cache_dir() / "kernel").glob("linux-image-6.1*/vmlinuz")
+def _cached(spec: KernelSpec) -> list[Path]:
+    """Cached images of `spec`'s series, the most recently fetched last.  The release in the
+    image header decides (a name glob like linux-image-6.1* also matches 6.12)."""
+    found = [p for p in (cache_dir() / "kernel").glob("linux-image-*/vmlinuz")
+             if spec.matches(_release_of(p))]
     return sorted(found, key=lambda p: (p.parent / "version").stat().st_mtime
                   if (p.parent / "version").exists() else 0.0)
 
 
-def find_kernel(image: str | None = None, fetch: bool = True) -> Kernel:
-    """The kernel to boot: `image` if given, else the cached Debian 6.1 image, else fetch it."""
+def _release_of(image: Path) -> str:
+    cached = image.parent / "release"
+    if cached.exists():
+        return cached.read_text().strip()
+    try:
+        return bzimage_release(image)
+    except (OSError, UnknownKernel):
+        return "?"
+
+
+def _kernel_at(image: Path) -> Kernel:
+    d = image.parent
+    version = (d / "version").read_text().strip() if (d / "version").exists() else str(image)
+    vmlinux = d / "vmlinux"
+    return Kernel(image, version, _release_of(image), vmlinux if vmlinux.exists() else None)
+
+
+def find_kernel(image: str | None = None, fetch: bool = True,
+                name: str = DEFAULT_KERNELS[0]) -> Kernel:
+    """The kernel to boot: `image` if given, else the cached Debian image of kernel `name`,
+    else fetch it."""
     if image:
         p = Path(image)
         if not p.is_file():
             raise ToolError(f"kernel image {image} does not exist")
-        return Kernel(p, str(p))
+        try:
+            release = bzimage_release(p)
+        except (OSError, UnknownKernel):
+            release = "?"
+        vmlinux = os.environ.get("LRULAB_VMLINUX")
+        return Kernel(p, str(p), release, Path(vmlinux) if vmlinux else None)
     env = os.environ.get("LRULAB_KERNEL")
     if env:
         return find_kernel(env)
-    cached = _cached_kernels()
+    try:
+        sp = spec(name)
+    except UnknownKernel as e:
+        raise ToolError(str(e)) from None
+    cached = _cached(sp)
     if cached:
-        k = cached[-1]
-        return Kernel(k, (k.parent / "version").read_text().strip())
+        return _kernel_at(cached[-1])
     if not fetch:
-        raise ToolError("no cached 6.1 kernel: run `lrulab conform --setup`")
-    return fetch_kernel()
+        raise ToolError(f"no cached {name} kernel: run `lrulab conform --setup`")
+    return fetch_kernel(sp)
 
 
-def fetch_kernel() -> Kernel:
-    pkg, version = _kernel_package()
-    dest = cache_dir() / "kernel" / pkg
-    if (dest / "vmlinuz").exists():
-        (dest / "version").touch()   # most recently fetched: used by find_kernel
-        return Kernel(dest / "vmlinuz", (dest / "version").read_text().strip())
+def _apt_download(pkg: str, work: Path) -> Path:
     for tool, apt in (("apt-get", "apt"), ("dpkg-deb", "dpkg")):
         if not shutil.which(tool):
             raise ToolError(f"{tool} not found: install {apt}, or pass --kernel-image PATH")
-    work = cache_dir() / "kernel" / ".download"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     r = _run(["apt-get", "download", pkg], cwd=work)
@@ -147,24 +191,79 @@ def fetch_kernel() -> Kernel:
     if r.returncode != 0 or not debs:
         msg = (r.stderr.strip().splitlines() or ["?"])[-1]
         raise ToolError(f"`apt-get download {pkg}` failed ({msg}); run `apt-get update` first")
-    r = _run(["dpkg-deb", "-x", str(debs[0]), str(work / "x")])
+    return debs[0]
+
+
+def fetch_kernel(sp: KernelSpec | None = None) -> Kernel:
+    sp = sp or spec(DEFAULT_KERNELS[0])
+    pkg, version = _kernel_package(sp)
+    dest = cache_dir() / "kernel" / pkg
+    if (dest / "vmlinuz").exists():
+        (dest / "version").touch()   # most recently fetched: used by find_kernel
+        return _kernel_at(dest / "vmlinuz")
+    work = cache_dir() / "kernel" / f".download-{pkg}"
+    deb = _apt_download(pkg, work)
+    r = _run(["dpkg-deb", "-x", str(deb), str(work / "x")])
     images = list((work / "x" / "boot").glob("vmlinuz-*"))
     if r.returncode != 0 or not images:
-        raise ToolError(f"could not unpack {debs[0].name} with dpkg-deb -x")
+        raise ToolError(f"could not unpack {deb.name} with dpkg-deb -x")
+    release = bzimage_release(images[0])
+    if not sp.matches(release):
+        raise ToolError(f"{pkg} holds kernel {release}, not a {sp.series} kernel")
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(images[0], dest / "vmlinuz")
+    (dest / "release").write_text(release + "\n")
     (dest / "version").write_text(f"{pkg} {version}\n")
     shutil.rmtree(work, ignore_errors=True)
-    return Kernel(dest / "vmlinuz", f"{pkg} {version}")
+    return _kernel_at(dest / "vmlinuz")
 
 
-def find_tools(kernel_image: str | None = None, fetch: bool = True) -> Tools:
-    return Tools(find_qemu(), find_kernel(kernel_image, fetch=fetch), build_probe())
+def fetch_vmlinux(kernel: Kernel) -> Kernel:
+    """Fetch the kernel's `-dbg` package, keep only its vmlinux (DWARF for drgn) with the
+    relocation sections removed (half the size, loads as fast), next to the image."""
+    dest = kernel.image.parent / "vmlinux"
+    if dest.exists():
+        return _kernel_at(kernel.image)
+    pkg = kernel.version.split()[0]
+    if not pkg.startswith("linux-image-"):
+        raise ToolError(f"{kernel.image}: no Debian package known; set LRULAB_VMLINUX")
+    for tool, apt in (("objcopy", "binutils"), ("tar", "tar")):
+        if not shutil.which(tool):
+            raise ToolError(f"{tool} not found: install it with `apt-get install {apt}`")
+    work = cache_dir() / "kernel" / f".download-{pkg}-dbg"
+    deb = _apt_download(f"{pkg}-dbg", work)
+    member = f"./usr/lib/debug/boot/vmlinux-{kernel.release}"
+    tar = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL)
+    # the vmlinux is among the first members: stop there (--occurrence) instead of
+    # decompressing every module's debug info (9 s instead of about a minute)
+    r = subprocess.run(["tar", "-x", "--occurrence=1", "-C", str(work), member],
+                       stdin=tar.stdout, capture_output=True, text=True, check=False)
+    tar.stdout.close()
+    tar.wait()                    # dpkg-deb ends on a broken pipe: expected
+    full = work / member
+    if r.returncode != 0 or not full.exists():
+        raise ToolError(f"{deb.name} has no {member[1:]}")
+    tmp = dest.with_suffix(".tmp")
+    r = _run(["objcopy", "--remove-section=.rela.*", str(full), str(tmp)])
+    if r.returncode != 0:
+        raise ToolError(f"objcopy --remove-section=.rela.* {full} failed")
+    tmp.replace(dest)
+    shutil.rmtree(work, ignore_errors=True)
+    return _kernel_at(kernel.image)
 
 
-def setup(install: bool = True) -> Tools:
-    """Install the apt packages (when root and `install`), fetch the kernel, build the probe."""
-    missing = [p for p, exe in (("qemu-system-x86", "qemu-system-x86_64"), ("gcc", "gcc"))
+def find_tools(kernel_image: str | None = None, fetch: bool = True,
+               name: str = DEFAULT_KERNELS[0]) -> Tools:
+    return Tools(find_qemu(), find_kernel(kernel_image, fetch=fetch, name=name), build_probe())
+
+
+def setup(install: bool = True, names: tuple[str, ...] = DEFAULT_KERNELS,
+          debug: bool = True) -> list[Tools]:
+    """Install the apt packages (when root and `install`), fetch each kernel (and, with
+    `debug`, its vmlinux for drgn), build the probe."""
+    missing = [p for p, exe in (("qemu-system-x86", "qemu-system-x86_64"), ("gcc", "gcc"),
+                                ("binutils", "objcopy"))
                if not shutil.which(exe)]
     if not Path("/usr/lib/x86_64-linux-gnu/libc.a").exists():
         missing.append("libc6-dev")
@@ -181,5 +280,11 @@ def setup(install: bool = True) -> Tools:
                                capture_output=True, text=True, env=env, check=False)
         if r.returncode != 0:
             raise ToolError(f"`apt-get install {' '.join(missing)}` failed")
-    kernel = fetch_kernel()       # the image linux-image-amd64 depends on today
-    return Tools(find_qemu(), kernel, build_probe())
+    kernels = []
+    for name in names:
+        kernel = fetch_kernel(spec(name))
+        if debug:
+            kernel = fetch_vmlinux(kernel)
+        kernels.append(kernel)
+    probe = build_probe()
+    return [Tools(find_qemu(), k, probe) for k in kernels]

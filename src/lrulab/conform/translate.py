@@ -2,7 +2,8 @@
 
 Ops run in file order: setup, then thread 0's ops, thread 1's, ... . Each op becomes one
 ``O <idx> ...`` line, so op ``idx`` here is the ``idx``-th op the model runner executes.
-What the real 6.1 kernel cannot express raises :class:`NotApplicable` with the reason.
+What the real kernel (its rules: kernels.py) cannot express raises :class:`NotApplicable`
+with the reason.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..kernel.config import SYSFS_ALIASES
+from lrulab.kernel.config import SYSFS_ALIASES, SYSFS_DEFAULTS
 
-THP_SYSFS = "/sys/kernel/mm/transparent_hugepage"
+from .kernels import RULES_61, THP_SYSFS, KernelRules
+
 PMD_ORDER = 9
 MAX_NODES = 4
 MEMCG_RECLAIM_AMOUNT = "1G"   # more than any scenario charges: reclaim "everything possible"
@@ -25,14 +27,6 @@ BASE_KNOBS = (
     ("/proc/sys/vm/swappiness", "60"),
 )
 
-# scenario sysfs knobs that exist in 6.1, and where they live
-SYSFS_61 = {
-    "khugepaged_max_ptes_none": f"{THP_SYSFS}/khugepaged/max_ptes_none",
-}
-SYSFS_NOT_IN_61 = {
-    "shrink_underused": "shrink_underused does not exist in Linux 6.1 (added in 6.12); "
-                        "6.1 never queues or splits underused THPs",
-}
 BOOT_61 = ("cgroup.memory=nokmem", "cgroup_disable=memory")
 
 
@@ -80,8 +74,10 @@ def iter_ops(scenario: Any) -> list[Any]:
     return ops
 
 
-def plan(scenario: Any) -> GuestPlan:
-    """Translate; raise NotApplicable for anything 6.1 under QEMU cannot express."""
+def plan(scenario: Any, rules: KernelRules = RULES_61) -> GuestPlan:
+    """Translate for a kernel with `rules`; raise NotApplicable for anything that kernel under
+    QEMU cannot express."""
+    linux = f"Linux {rules.series}"
     k = scenario.kernel
     boot = list(getattr(k, "boot", []) or [])
     for opt in boot:
@@ -98,16 +94,27 @@ def plan(scenario: Any) -> GuestPlan:
                             "kernel.inject_alloc_failures: allocation failures cannot be "
                             "injected into the real kernel at chosen sites")
     lines = [f"K {p} {v}" for p, v in BASE_KNOBS]
-    for name, value in (getattr(k, "sysfs", {}) or {}).items():
-        name = SYSFS_ALIASES.get(name, name)
-        if name in SYSFS_NOT_IN_61:
+    given = {SYSFS_ALIASES.get(n, n): v for n, v in (getattr(k, "sysfs", {}) or {}).items()}
+    # every knob the kernel has gets the model's value (its default unless the file sets it),
+    # so a kernel default that differs cannot make the two sides disagree silently
+    for name, value in {**SYSFS_DEFAULTS, **given}.items():
+        if name in rules.sysfs:
+            v = int(value) if isinstance(value, bool) else value
+            lines.append(f"K {rules.sysfs[name]} {v}")
+        elif name not in given:
+            continue
+        elif name in rules.not_in_kernel:
             raise NotApplicable(f"{_at(scenario, 'sysfs')}: sysfs {name}: "
-                                f"{SYSFS_NOT_IN_61[name]}")
-        if name not in SYSFS_61:
-            raise NotApplicable(f"{_at(scenario, 'sysfs')}: sysfs knob {name} has no 6.1 "
+                                f"{rules.not_in_kernel[name]}")
+        else:
+            raise NotApplicable(f"{_at(scenario, 'sysfs')}: sysfs knob {name} has no {linux} "
                                 "equivalent")
-        v = int(value) if isinstance(value, bool) else value
-        lines.append(f"K {SYSFS_61[name]} {v}")
+    orders = sorted({int(op.args.get("order") or PMD_ORDER) for op in iter_ops(scenario)
+                     if op.kind == "fault" and op.args} - {PMD_ORDER})
+    for order in orders:
+        if order in rules.mthp_orders:
+            # mTHP: this size in madvise mode, the probe maps the folio with MADV_HUGEPAGE
+            lines.append(f"K {THP_SYSFS}/hugepages-{4 << order}kB/enabled madvise")
     lines.append("Q")
     lines.append(f"N {nodes}")
     live: set[str] = set()
@@ -143,27 +150,35 @@ def plan(scenario: Any) -> GuestPlan:
             order = a.get("order", PMD_ORDER)
             if order is None:
                 order = PMD_ORDER
-            if int(order) != PMD_ORDER:
+            order = int(order)
+            if order != PMD_ORDER and not rules.mthp_orders:
                 raise NotApplicable(
-                    f"{where}: {kind} order {order}: Linux 6.1 has no mTHP (multi-size THP came in "
+                    f"{where}: {kind} order {order}: {linux} has no mTHP (multi-size THP came in "
                     "6.8); only PMD-order (9) anonymous THPs exist")
+            if order != PMD_ORDER and (kind == "collapse" or order not in rules.mthp_orders):
+                raise NotApplicable(f"{where}: {kind} order {order}: {linux} has anonymous mTHP "
+                                    f"orders {rules.mthp_orders} by fault only (MADV_COLLAPSE "
+                                    "makes PMD-order THPs)")
             if not isinstance(node, int) or not 0 <= node < nodes:
                 raise NotApplicable(f"{where}: {kind}: node {node} is not one of the "
                                     f"{nodes} node(s)")
             if cg != "root" and cg not in live:
                 raise NotApplicable(f"{where}: {kind}: memcg {cg} is not online")
-            written = a.get("written", 512)
+            nr = 1 << order
+            written = a.get("written", nr)
             if written is None:
-                written = 512
-            if not 1 <= int(written) <= 512:
+                written = nr
+            if not 1 <= int(written) <= nr:
                 raise NotApplicable(f"{where}: {kind} written: {written}: the guest must write "
                                     "at least one page (a fault is a write)")
             slot = folios[name] = len(folios)
-            lines.append(f"O {idx} {kind} {cg} {node} {name} {slot} {int(written)}")
+            lines.append(f"O {idx} {kind} {cg} {node} {name} {slot} {int(written)}"
+                         + (f" {order}" if order != PMD_ORDER else ""))
             if kind == "fault":
-                what = "every 4 KiB page" if written == 512 else f"the first {written} 4 KiB pages"
-                action = (f"worker in {cg}: mmap 2 MiB at a 2 MiB-aligned address, mbind to node "
-                          f"{node}, write {what}")
+                what = "every 4 KiB page" if written == nr else f"the first {written} 4 KiB pages"
+                size = "2 MiB" if order == PMD_ORDER else f"{4 << order} KiB + MADV_HUGEPAGE"
+                action = (f"worker in {cg}: mmap {size} at a 2 MiB-aligned address, mbind to "
+                          f"node {node}, write {what}")
             else:
                 action = (f"worker in {cg}: mmap 2 MiB (node {node}), MADV_NOHUGEPAGE, write "
                           f"{written} pages, MADV_HUGEPAGE + MADV_COLLAPSE")
@@ -222,7 +237,7 @@ def plan(scenario: Any) -> GuestPlan:
                                     "memcg reclaim or drop_caches (no 'by')")
             extra = [k for k in ("priority", "nr_to_scan") if a.get(k) is not None]
             if extra:
-                raise NotApplicable(f"{where}: reclaim with {' and '.join(extra)}: Linux 6.1 has "
+                raise NotApplicable(f"{where}: reclaim with {' and '.join(extra)}: {linux} has "
                                     "no user interface that fixes the reclaim priority or the "
                                     "shrinker batch")
             if node != "all":
@@ -231,7 +246,7 @@ def plan(scenario: Any) -> GuestPlan:
                         f"{where}: reclaim root on node {node}: global reclaim restricted to a "
                         "node needs an allocation hog driving kswapd/direct reclaim, which is not "
                         "deterministic; use node: all")
-                raise NotApplicable(f"{where}: reclaim {cg} on node {node}: Linux 6.1 has no "
+                raise NotApplicable(f"{where}: reclaim {cg} on node {node}: {linux} has no "
                                     "node-restricted memcg reclaim interface; use node: all")
             if cg == "root":
                 lines.append(f"O {idx} dropslab")

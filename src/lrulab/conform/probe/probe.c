@@ -15,6 +15,8 @@
  *   HELLO <uname -r>            probe started
  *   SNAP <idx> <pre|post> k=v…  counters around op <idx>
  *   RES <idx> rc=<n> err=<name> result of op <idx> (rc=0 ok, else errno)
+ *   FOLIO <name> <pid> <addr> <bytes>  folio <name> was faulted in by <pid> at <addr>
+ *   WAIT <idx>                  (with W) op <idx> is done; waits for one byte on ttyS1
  *   ERR <idx> <message>         op could not be carried out; the run stops
  *   DONE                        every op ran
  *
@@ -23,11 +25,13 @@
  *   G <cgroup path>                  create a memcg (setup, +memory in parents)
  *   N <number of nodes>              nodes to snapshot
  *   Q                                quiesce khugepaged (after the K lines)
+ *   W                                pause after every op (the host reads kernel state)
  *   O <idx> <op> <args…>             an op; see run_op()
  *
  * Part of lrulab; written for the project (no kernel code).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -62,9 +66,12 @@
 #define BASE 0x200000000000UL   /* folio slot i lives at BASE + i * 8 MiB */
 #define SLOT (8UL << 20)
 #define CG "/sys/fs/cgroup"
+#define THP "/sys/kernel/mm/transparent_hugepage"
 
 static FILE *out;               /* /dev/ttyS1, the marker channel */
+static int out_fd = -1;         /* the same port, read for the host's "go on" byte */
 static int nr_nodes = 1;
+static int pause_after_op;      /* W: wait for the host after every op */
 
 /* ------------------------------------------------------------------ util */
 
@@ -262,6 +269,7 @@ static int worker_cmd(char *cmd)
 		return EINVAL;
 	switch (op) {
 	case 'F':   /* fault: map [a, a+b), bind to node, write the first <written> pages */
+	case 'm':   /* mTHP fault: the same with MADV_HUGEPAGE (hugepages-<size>kB = madvise) */
 	case 'C': { /* collapse: same, with small pages first, then MADV_COLLAPSE */
 		void *p = mmap((void *)a, b, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
@@ -270,6 +278,8 @@ static int worker_cmd(char *cmd)
 		if (mbind_(a, b, node, 0) < 0)
 			return errno;
 		if (op == 'C' && madvise(p, b, MADV_NOHUGEPAGE) < 0)
+			return errno;
+		if (op == 'm' && madvise(p, b, MADV_HUGEPAGE) < 0)
 			return errno;
 		for (unsigned long off = 0; off < b && off / PAGE < (unsigned long)written; off += PAGE)
 			((volatile char *)p)[off] = 1;
@@ -365,7 +375,7 @@ static int worker_do(int idx, struct worker *w, const char *fmt, ...)
 
 static void snapshot(int idx, const char *when)
 {
-	static char buf[65536], line[16384];
+	static char buf[65536], line[65536];
 	size_t l = 0;
 	l += snprintf(line + l, sizeof line - l, "SNAP %d %s", idx, when);
 	if (read_file("/proc/vmstat", buf, sizeof buf) > 0) {
@@ -400,6 +410,28 @@ static void snapshot(int idx, const char *when)
 		l += snprintf(line + l, sizeof line - l, " khugepaged:full_scans=%ld", atol(buf));
 	if (read_file("/sys/kernel/mm/transparent_hugepage/khugepaged/pages_collapsed", buf, 64) > 0)
 		l += snprintf(line + l, sizeof line - l, " khugepaged:pages_collapsed=%ld", atol(buf));
+	/* per-order mTHP stats (6.9+): hugepages-<size>kB/stats/<item> */
+	DIR *thp = opendir(THP);
+	for (struct dirent *d; thp && (d = readdir(thp));) {
+		if (strncmp(d->d_name, "hugepages-", 10))
+			continue;
+		char dir[320];
+		snprintf(dir, sizeof dir, THP "/%s/stats", d->d_name);
+		DIR *st = opendir(dir);
+		for (struct dirent *e; st && (e = readdir(st));) {
+			char path[600];
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+			if (read_file(path, buf, 64) > 0 && l < sizeof line - 200)
+				l += snprintf(line + l, sizeof line - l, " mthp:%s/stats/%s=%ld",
+					      d->d_name, e->d_name, atol(buf));
+		}
+		if (st)
+			closedir(st);
+	}
+	if (thp)
+		closedir(thp);
 	for (int n = 0; n < nr_nodes; n++) {
 		char path[128];
 		snprintf(path, sizeof path, "/sys/devices/system/node/node%d/meminfo", n);
@@ -430,8 +462,8 @@ static int run_op(int idx, char **f, int nf)
 {
 	const char *op = f[0];
 	char path[256];
-	if ((!strcmp(op, "fault") || !strcmp(op, "collapse")) && nf == 6) {
-		/* fault <memcg> <node> <folio> <slot> <pages to write> */
+	if ((!strcmp(op, "fault") || !strcmp(op, "collapse")) && (nf == 6 || nf == 7)) {
+		/* fault <memcg> <node> <folio> <slot> <pages to write> [<order>] */
 		if (nr_folios == MAXF)
 			die(idx, "too many folios");
 		struct worker *w = worker_for(idx, f[1]);
@@ -439,13 +471,17 @@ static int run_op(int idx, char **f, int nf)
 		int slot = atoi(f[4]);
 		snprintf(fo->name, sizeof fo->name, "%s", f[3]);
 		fo->w = w;
+		int order = nf == 7 ? atoi(f[6]) : 9;
 		fo->base = fo->start = BASE + (unsigned long)slot * SLOT;
-		fo->end = fo->start + HPAGE;
-		int rc = worker_do(idx, w, "%c %lx %lx %d %d %d", op[0] == 'f' ? 'F' : 'C',
-				   fo->start, HPAGE, atoi(f[2]), nr_folios, atoi(f[5]));
+		fo->end = fo->start + (PAGE << order);
+		/* 'm': an mTHP (order < 9): MADV_HUGEPAGE on a folio-sized mapping */
+		int rc = worker_do(idx, w, "%c %lx %lx %d %d %d",
+				   op[0] == 'f' ? (order == 9 ? 'F' : 'm') : 'C',
+				   fo->start, fo->end - fo->start, atoi(f[2]), nr_folios, atoi(f[5]));
 		if (rc)
 			die(idx, "%s %s: %s", op, f[3], strerror(rc));
 		nr_folios++;
+		outf("FOLIO %s %d 0x%lx %lu", fo->name, w->pid, fo->base, fo->end - fo->base);
 		return 0;
 	}
 	if (!strcmp(op, "partial") && nf == 2) {
@@ -488,7 +524,7 @@ static int run_op(int idx, char **f, int nf)
 		struct folio *fo = folio_by_name(idx, f[1]);
 		char val[128];
 		snprintf(val, sizeof val, "%d,0x%lx,0x%lx", fo->w->pid, fo->base,
-			 fo->base + HPAGE);
+			 fo->base + HPAGE);   /* the whole slot: any folio size */
 		return write_file("/sys/kernel/debug/split_huge_pages", val);
 	}
 	if (!strcmp(op, "migrate") && nf == 3) {
@@ -589,7 +625,7 @@ static void setup_fs(void)
 
 static void open_out(void)
 {
-	int fd = open("/dev/ttyS1", O_WRONLY | O_NOCTTY);
+	int fd = open("/dev/ttyS1", O_RDWR | O_NOCTTY);
 	if (fd >= 0) {
 		struct termios t;
 		if (tcgetattr(fd, &t) == 0) {
@@ -597,6 +633,7 @@ static void open_out(void)
 			tcsetattr(fd, TCSANOW, &t);
 		}
 		out = fdopen(fd, "w");
+		out_fd = fd;
 	}
 	if (!out)
 		out = stdout;
@@ -642,12 +679,20 @@ int main(void)
 			nr_nodes = atoi(f[1]);
 		} else if (!strcmp(f[0], "Q") && nf == 1) {
 			quiesce_khugepaged();
+		} else if (!strcmp(f[0], "W") && nf == 1) {
+			pause_after_op = out_fd >= 0;
 		} else if (!strcmp(f[0], "O") && nf >= 3) {
 			int idx = atoi(f[1]);
 			snapshot(idx, "pre");
 			int rc = run_op(idx, f + 2, nf - 2);
 			outf("RES %d rc=%d err=%s", idx, rc, errname(rc));
 			snapshot(idx, "post");
+			if (pause_after_op) {
+				char go;
+				outf("WAIT %d", idx);
+				if (read(out_fd, &go, 1) != 1)
+					die(idx, "host did not answer WAIT");
+			}
 		} else {
 			die(-1, "bad script line starting with '%s'", f[0]);
 		}
