@@ -30,11 +30,15 @@ def failures(body: str, variant: str = "v7.2") -> list:
     ("not_split", "[a1]", None),
     ("bit", "{memcg: A, node: 0, shrinker: thp-deferred_split, set: true}",
      "{memcg: A, node: 1, set: true}"),
-    ("vmstat", "{thp_fault_alloc: 1, nr_anon_partially_mapped: 1}", "{thp_split_page: 1}"),
+    # a /proc/vmstat event and the per-order partially-mapped count (a sysfs stat from 6.12)
+    ("vmstat", "{thp_fault_alloc: 1, hugepages-2048kB/stats/nr_anon_partially_mapped: 1}",
+     "{thp_split_page: 1}"),
     ("reachable", "{folio: a1, by: {memcg: A, node: 0}}", "{folio: a1, by: {memcg: B}}"),
     ("unreachable", "{folio: a1, by: {memcg: B, node: all}}",
      "{folio: a1, by: {memcg: root, node: 0}}"),
     ("state", "{memcg: A, is: online}", "{memcg: A, is: dying}"),
+    ("any_of", "[{split: [a1]}, {queued: a1, state: {memcg: A, is: online}}]",
+     "[{split: [a1]}, {queued: a1, state: {memcg: A, is: dying}}]"),
 ])
 def test_predicate_holds_and_fails_at_the_end_of_setup(pred, good, bad):
     body = f"  - assert: {{{pred}: {good}}}\n"
@@ -113,6 +117,9 @@ setup:
     ("  - assert: {state: {memcg: A, is: gone}}\n", "t.yaml:7: assert: state: is must be"),
     ("  - assert: {queued: {folio: a1, node: 5}}\n", "t.yaml:7: assert: node 5 does not exist"),
     ("threads:\n  - [ {assert: {split: a1}} ]\n", "t.yaml:8: an assert follows an op"),
+    ("  - assert: {any_of: [{split: [a1]}]}\n", "t.yaml:7: assert: any_of takes a list of two"),
+    ("  - assert: {any_of: [{split: [a1]}, {split: [nope]}]}\n",
+     "t.yaml:7: assert: unknown folio 'nope'"),
 ])
 def test_bad_assert_is_one_line_with_file_and_line(body, fragment):
     with pytest.raises(ScenarioError) as e:
@@ -127,3 +134,20 @@ def test_mthp_stat_names_are_counters():
     assert _mthp_order("hugepages-3kB/stats/split") is None
     assert failures("  - assert: {vmstat: {hugepages-2048kB/stats/anon_fault_alloc: 1}}\n") \
         == []
+
+
+def test_any_of_holds_when_one_alternative_holds_and_names_every_failure():
+    body = "  - assert: {any_of: [{split: [a1]}, {queued: {folio: a1, memcg: B}}]}\n"
+    assert failures(body) == ["t.yaml:7: any_of: none holds: (1) split: a1 is not split | "
+                              "(2) queued: a1 is queued on A node 0, not B node 0"]
+    assert failures(body.replace("memcg: B", "memcg: A")) == []
+
+
+def test_any_of_counts_vmstat_since_the_previous_assert():
+    body = """threads:
+  - - split: a1
+    - assert: {any_of: [{vmstat: {thp_split_page: 2}}, {vmstat: {thp_split_page: 1}}]}
+"""
+    assert scen(body).threads[0][0].asserts[0].uses_vmstat()
+    assert failures(body) == []
+    assert failures(body.replace("thp_split_page: 1", "thp_split_page: 3")) != []

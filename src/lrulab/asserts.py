@@ -24,7 +24,7 @@ from .kernel.vmstat import mthp_stats, new_vmstat
 ASSERTION = "assertion"  # the property failing asserts are reported under
 MEMCG_STATES = ("online", "dying", "offline", "released")
 PREDICATES = ("split", "not_split", "queued", "not_queued", "bit", "vmstat", "reachable",
-              "unreachable", "state")
+              "unreachable", "state", "any_of")
 THP_SHRINKER = "thp-deferred_split"  # shrinker_alloc(..., "thp-deferred_split")
 # per-order mTHP stats, named as under /sys/kernel/mm/transparent_hugepage/
 _MTHP = re.compile(r"^hugepages-(\d+)kB/stats/([a-z_]+)$")
@@ -44,11 +44,17 @@ class Assert:
         return f"{self.file}:{self.line}"
 
     def text(self) -> str:
-        inner = ", ".join(f"{n}: {v}" for n, v in self.preds)
-        return f"assert: {{{inner}}}"
+        return f"assert: {self.body()}"
+
+    def body(self) -> str:
+        """The predicates as written: ``{name: value, ...}``."""
+        inner = ", ".join(f"{n}: [{', '.join(a.body() for a in v)}]" if n == "any_of"
+                          else f"{n}: {v}" for n, v in self.preds)
+        return f"{{{inner}}}"
 
     def uses_vmstat(self) -> bool:
-        return any(n == "vmstat" for n, _ in self.preds)
+        return any(n == "vmstat" or (n == "any_of" and any(a.uses_vmstat() for a in v))
+                   for n, v in self.preds)
 
 
 # -- parsing ------------------------------------------------------------------------------
@@ -181,9 +187,16 @@ def _p_state(fail, line, val, names):
     return (("memcg", _memcg(fail, line, val["memcg"], names)), ("is", val["is"]))
 
 
+def _p_any_of(fail, line, val, names):
+    if not isinstance(val, list) or len(val) < 2 or not all(isinstance(a, dict) for a in val):
+        fail(line, "assert: any_of takes a list of two or more mappings of predicates, e.g. "
+             "'any_of: [{split: [f1]}, {queued: f1}]'")
+    return tuple(parse_assert(fail, alt, line, "", names) for alt in val)
+
+
 _PARSE = {"split": _p_folios, "not_split": _p_folios, "queued": _p_queued, "not_queued": _p_folios,
           "bit": _p_bit, "vmstat": _p_vmstat, "reachable": _p_reach, "unreachable": _p_reach,
-          "state": _p_state}
+          "state": _p_state, "any_of": _p_any_of}
 
 
 # -- evaluation ---------------------------------------------------------------------------
@@ -197,11 +210,15 @@ def counters(k) -> dict:
 def evaluate(k, a: Assert, base: dict | None) -> list[str]:
     """The failed predicates of ``a`` in kernel state ``k``; ``base``: the counters at the
     previous assert of the same sequence (for ``vmstat``)."""
+    return [f"{a.where()}: {name}: {why}" for name, why in _failures(k, a, base)]
+
+
+def _failures(k, a: Assert, base: dict | None) -> list[tuple[str, str]]:
     out = []
     for name, val in a.preds:
         why = _EVAL[name](k, val, base)
         if why:
-            out.append(f"{a.where()}: {name}: {why}")
+            out.append((name, why))
     return out
 
 
@@ -355,6 +372,17 @@ def _state(k, spec, _base):
     return "" if got == d["is"] else f"{d['memcg']} is {got}"
 
 
+def _any_of(k, alts, base):
+    """Holds when all the predicates of one alternative hold; else names every failure."""
+    whys = []
+    for alt in alts:
+        fails = _failures(k, alt, base)
+        if not fails:
+            return ""
+        whys.append("; ".join(f"{name}: {why}" for name, why in fails))
+    return "none holds: " + " | ".join(f"({i}) {w}" for i, w in enumerate(whys, 1))
+
+
 _EVAL = {"split": _split, "not_split": _not_split, "queued": _queued, "not_queued": _not_queued,
          "bit": _bit, "vmstat": _vmstat, "reachable": _reachable, "unreachable": _unreachable,
-         "state": _state}
+         "state": _state, "any_of": _any_of}

@@ -12,8 +12,8 @@ step (sched.py); starting an op (its code up to the first yield) is a step of it
 
 Fingerprint: a canonical encoding (check/canon.py) of the whole kernel object graph and of
 each thread's position (op index, generator frames with their locals).  Maps the model only
-looks up by name (``k.folios``, ``k.mmap_locks``, an lru user's ``items``) are encoded in key
-order, not insertion order.  Left out, because no
+looks up by key (``k.folios``, ``k.mmap_locks``, an lru user's ``items``, the per-order mTHP
+stats ``k.mthp_stat``) are encoded in key order, not insertion order.  Left out, because no
 future step reads them: ``events``, ``split_log``, ``scan_log``, ``reclaim_passes`` (history:
 the step properties that read events and split_log are checked on the step that appends to
 them), ``current`` (set before each step) and ``cfg`` (constant).  RCU generation counters are
@@ -46,8 +46,9 @@ _SKIP_KERNEL = {"events", "split_log", "scan_log", "reclaim_passes", "current", 
 _HELPERS = ("lrulab.kernel.sched", "lrulab.kernel.list")
 
 
-# name -> object maps the model only looks up by key: their insertion order is not state
-_BY_KEY = {"folios", "mmap_locks"}
+# maps the model only looks up by key (name -> object; the per-order mTHP stats, a fixed
+# array in the kernel): their insertion order is not state
+_BY_KEY = {"folios", "mmap_locks", "mthp_stat"}
 
 
 def _sorted(d: dict) -> list:
@@ -339,7 +340,10 @@ class KernelWorld:
         self._deciders = [[decide_from(op) for op in ops] for ops in self.ops]
         self.por = False
         self.symmetries = find_symmetries(sc, k)  # non-trivial (memcgs, names, threads) maps
-        self._sym = None  # [(Canon, word map, thread permutation)] while symmetry is on
+        # [(Canon, word map, thread permutation, walks it reorders)] while symmetry is on
+        self._sym = None
+        # per thread, per op index: the memcgs whose subtree its ops from there on walk
+        self._walks = [_walk_targets(ops) for ops in self.ops]
 
     def set_symmetry(self, on: bool) -> bool:
         """Fingerprints up to the scenario's symmetries (the minimum over the group) when
@@ -347,8 +351,8 @@ class KernelWorld:
         if on and self.symmetries:
             if self._sym is None:
                 h = self.initial()
-                self._sym = [_sym_canon(self._base, h, g) for g in
-                             [_identity(self.sc, self._base)] + self.symmetries]
+                self._sym = [_sym_canon(self._base, h, g) + (_reordered_walks(g[0]),)
+                             for g in [_identity(self.sc, self._base)] + self.symmetries]
         else:
             self._sym = None
         return bool(on and self.symmetries)
@@ -521,8 +525,13 @@ class KernelWorld:
             if self.vm_asserts:  # the baselines of vmstat asserts decide their future
                 return _CANON.digest([h.k, h.pc, h.done, h.gens, wants, h.marks])
             return _CANON.digest([h.k, h.pc, h.done, h.gens, wants])
+        walks = set()
+        for i, done in enumerate(h.done):
+            if not done:
+                walks |= self._walks[i][h.pc[i]]
+        # a symmetry that reorders a walk still to come is not one of this state (see above)
         return min(_sym_digest(c, words, perm, [h.pc, h.done, h.gens, wants], h.k)
-                   for c, words, perm in self._sym)
+                   for c, words, perm, reordered in self._sym if not reordered & walks)
 
     def end_violations(self, h: Live) -> list:
         """At a state without moves: the quiescent properties if every thread finished, else
@@ -651,7 +660,14 @@ class KernelWorld:
 # state g(s) is encoded from s by renaming, in the encoding, every memcg-derived name and
 # number (path, id, kmemcg_id, xarray keys, lock and list names, task ids/names of threads)
 # and putting creation-ordered containers (k.memcgs, children, k.tasks) and maps encoded by
-# key back in their order for the new names.  The fingerprint is the minimum over the group.
+# key back in their order for the new names.  The fingerprint is the minimum over the group,
+# less the symmetries that reorder a walk still to come: a reclaim op not finished (pending or
+# running) walks its target's subtree in creation order (mem_cgroup_iter) at every priority,
+# so when the target is a strict ancestor of a memcg g moves, s and g(s) do not have mirrored
+# futures (both walks meet the swapped siblings in the same order) and g is left out for that
+# state.  The model's other walks of the tree (css_has_online_children,
+# memcg_reparent_list_lrus, expand_shrinker_info) run within one step and do not depend on
+# the order.
 
 _WORD = re.compile(r"[A-Za-z0-9_/]+")
 _SAFE = re.compile(r"^[A-Za-z0-9_/]+$")
@@ -754,6 +770,28 @@ def _identity(sc, k):
     return ({}, {}, tuple(range(len(sc.threads))))
 
 
+def _walk_targets(ops: list) -> list:
+    """For each op index: the memcgs ("root" included) that the reclaim ops from there on
+    walk the subtree of, across steps (mem_cgroup_iter in creation order).  The last entry
+    (thread finished) is empty."""
+    out = [frozenset()]
+    for op in reversed(ops):
+        here = {op.args["memcg"]} if op.kind == "reclaim" else set()
+        out.append(out[-1] | here)
+    return out[::-1]
+
+
+def _reordered_walks(pm: dict) -> frozenset:
+    """The memcgs whose subtree walk a memcg permutation reorders: the strict ancestors
+    ("root" included) of the memcgs it moves (moved siblings swap places in the walk)."""
+    out = set()
+    for path in pm:
+        out.add("root")
+        parts = path.split("/")
+        out.update("/".join(parts[:i]) for i in range(1, len(parts)))
+    return frozenset(out)
+
+
 def _sym_canon(base: Kernel, h: Live, g):
     """The Canon (hooks), word map and thread permutation that encode g(s) from s.  Strings
     are renamed after the walk (map_strings), so the hooks only reorder by renamed keys."""
@@ -782,7 +820,7 @@ def _sym_canon(base: Kernel, h: Live, g):
             if n in _SKIP_KERNEL:
                 continue
             if n in _BY_KEY:
-                v = sorted(v.items(), key=lambda kv: ren(kv[0]))
+                v = sorted(v.items(), key=lambda kv: ren(kv[0]) if type(kv[0]) is str else kv[0])
             elif n == "memcgs":
                 v = sorted(v.items(), key=lambda kv: rank.get(ren(kv[0]), len(rank)))
             elif n == "tasks":

@@ -45,6 +45,21 @@ def test_different_states_differ_and_order_of_independent_steps_does_not():
     assert w.fingerprint(h) != w.fingerprint(a)
 
 
+def test_fingerprint_encodes_maps_looked_up_by_key_in_key_order():
+    """The per-order mTHP stats are a fixed array in the kernel: which stat a schedule bumped
+    first is not state (regression: split / split_failed in either order), their values are;
+    with and without symmetry."""
+    for sym in (False, True):
+        w = world("sym-siblings")
+        w.set_symmetry(sym)
+        a, b = w.initial(), w.initial()
+        a.k.mthp_stat = {(9, "split"): 1, (9, "split_failed"): 1}
+        b.k.mthp_stat = {(9, "split_failed"): 1, (9, "split"): 1}
+        assert w.fingerprint(a) == w.fingerprint(b)
+        b.k.mthp_stat[(9, "split")] = 2
+        assert w.fingerprint(a) != w.fingerprint(b)
+
+
 def test_starting_an_op_is_a_step_of_its_own():
     w = world("b5-isolate-uaf", variant="series-v4")
     h = w.initial()

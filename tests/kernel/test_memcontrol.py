@@ -98,14 +98,37 @@ def test_parent_goes_offline_after_its_children(kh):
 
 
 def test_zombie_child_pins_its_parent(kh):
-    """init_and_link_css: a child holds a reference on its parent until it is freed."""
-    h = kh("v7.2", memcgs=("P", "P/C"))
+    """init_and_link_css: a child holds a reference on its parent until it is freed.  Before
+    7.1's folio reparenting a charged folio keeps the removed child a zombie."""
+    h = kh("linux-6.13", memcgs=("P", "P/C"))
     p, c = h.memcg("P"), h.memcg("P/C")
     f = h.run(memory.handle_mm_fault(h.k, "f", c, 0, 9, 512))
     h.run(mc.cgroup_rmdir(h.k, c))
     h.run(mc.cgroup_rmdir(h.k, p))
     assert not p.online and p.rcu_free is None and c.rcu_free is None  # zombies
     h.run(rmap.zap_all(h.k, f))
+    assert c.rcu_free is not None and p.rcu_free is not None and not h.k.events
+
+
+def test_lru_folio_reparent_leaves_no_zombie_but_a_pinned_child_pins_its_parent(kh):
+    """7.1+ (f1cf8d2f36dc): each offline moves the charged folio up (C -> P -> root), so both
+    are released at rmdir; a css reference (mem_cgroup_iter's) still keeps the removed child,
+    and the child its parent (init_and_link_css), until it is dropped."""
+    h = kh("v7.2", memcgs=("P", "P/C"))
+    p, c = h.memcg("P"), h.memcg("P/C")
+    f = h.run(memory.handle_mm_fault(h.k, "f", c, 0, 9, 512))
+    h.run(mc.cgroup_rmdir(h.k, c))
+    h.run(mc.cgroup_rmdir(h.k, p))
+    assert f.memcg is h.k.root_mem_cgroup
+    assert c.rcu_free is not None and p.rcu_free is not None and not h.k.events
+    h = kh("v7.2", memcgs=("P", "P/C"))
+    p, c = h.memcg("P"), h.memcg("P/C")
+    it = mc.mem_cgroup_iter_pinned(h.k, None)
+    assert [next(it) for _ in range(3)] == [h.k.root_mem_cgroup, p, c]
+    h.run(mc.cgroup_rmdir(h.k, c))
+    h.run(mc.cgroup_rmdir(h.k, p))
+    assert not p.online and p.rcu_free is None and c.rcu_free is None  # C pinned, P by C
+    assert list(it) == []
     assert c.rcu_free is not None and p.rcu_free is not None and not h.k.events
 
 
@@ -141,8 +164,9 @@ def test_no_task_in_a_cgroup_with_children(kh):
 
 def test_mem_cgroup_iter_pins_the_memcg_it_hands_out(kh):
     """mem_cgroup_iter: css_tryget on the memcg handed out, css_put at the next call, so a
-    memcg released meanwhile stays allocated until reclaim moves on (audit A7)."""
-    h = kh("v7.2", memcgs=("A",))
+    memcg released meanwhile stays allocated until reclaim moves on (audit A7).  Before 7.1's
+    folio reparenting the charged folio keeps the removed A until it is unmapped."""
+    h = kh("linux-6.13", memcgs=("A",))
     a = h.memcg("A")
     f = h.run(memory.handle_mm_fault(h.k, "f", a, 0, 9, 512))
     h.run(mc.cgroup_rmdir(h.k, a))
@@ -151,3 +175,17 @@ def test_mem_cgroup_iter_pins_the_memcg_it_hands_out(kh):
     h.run(rmap.zap_all(h.k, f))  # the last charge goes
     assert a.rcu_free is None  # still pinned by the iterator
     assert list(it) == [] and a.rcu_free is not None
+
+
+def test_mem_cgroup_iter_pin_outlives_rmdir_with_lru_folio_reparent(kh):
+    """7.1+: rmdir moves A's folio to root and would release A at once; the iterator's
+    css_tryget keeps A allocated until the next mem_cgroup_iter call drops it (audit A7)."""
+    h = kh("v7.2", memcgs=("A",))
+    a = h.memcg("A")
+    f = h.run(memory.handle_mm_fault(h.k, "f", a, 0, 9, 512))
+    it = mc.mem_cgroup_iter_pinned(h.k, None)
+    assert next(it) is h.k.root_mem_cgroup and next(it) is a
+    h.run(mc.cgroup_rmdir(h.k, a))
+    assert f.memcg is h.k.root_mem_cgroup and not a.online
+    assert a.rcu_free is None  # still pinned by the iterator
+    assert list(it) == [] and a.rcu_free is not None and not h.k.events
