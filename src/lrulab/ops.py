@@ -9,7 +9,7 @@ from __future__ import annotations
 from .kernel import huge_memory, khugepaged, lru_user, memory, migrate, rmap, vmscan
 from .kernel import memcontrol as mc
 from .kernel.config import make_config
-from .kernel.folio import folio_get, folio_put
+from .kernel.folio import folio_put, folio_try_get
 from .kernel.kernel import Kernel, boot
 from .kernel.sched import SpinLock, run_sync, spin_lock, spin_unlock
 from .scenario import Op, Scenario
@@ -122,15 +122,28 @@ def _run_op(k: Kernel, op: Op):
         spin_unlock(k, lock)
         return res
     if kind == "get":
+        # mm/gup.c: get_user_pages -- under the mm's mmap_lock the page-table walk finds only
+        # a folio that is still mapped, and try_grab_folio fails on a frozen (being split or
+        # migrated) or freed one: then no pin is taken, as GUP returns nothing for that page
+        lock = _mmap_lock(k, a["folio"])
+        yield from spin_lock(k, lock)
         folio = _live(k, a["folio"])
-        if folio is None:
+        pinned = False
+        if folio is not None and (folio.pmd_mapped or folio.nr_pages_mapped):
+            pinned = yield from folio_try_get(k, folio)
+        spin_unlock(k, lock)
+        if not pinned:
             return "gone"
-        yield from folio_get(k, folio)
+        k.pins.setdefault(a["folio"], []).append(folio)
         return "pinned"
     if kind == "put":
-        folio = _live(k, a["folio"])
-        if folio is None:
-            return "gone"
+        # unpin_user_page: only a pin this program took (a get that found the folio)
+        pins = k.pins.get(a["folio"])
+        if not pins:
+            return "not pinned"
+        folio = pins.pop()
+        if not pins:
+            del k.pins[a["folio"]]
         yield from folio_put(k, folio)
         return "freed" if folio.freed else "unpinned"
     if kind == "split":

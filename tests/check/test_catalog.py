@@ -35,6 +35,8 @@ EXPECTED = {
     "b7-stale-bits": {"v1": V, "series-v5": V, "v7.2": OK},
     "b13-node-locality": {"linux-6.1": V, "v0": V, "v1": V, "series-v3": OK, "series-v4": OK,
                           "series-v5": OK, "v7.2": OK, "v7.2-fixes": OK},
+    "v72-nokmem-stale-shrinker-id": {"linux-6.1": OK, "v0": OK, "series-v5": OK, "v7.2": V,
+                                     "v7.2-fixes": V},
 }
 PROPERTY = {"a1-reparent-erase-first": "list_integrity",
             "a1-thp-free-erase-first": "list_integrity",
@@ -42,7 +44,8 @@ PROPERTY = {"a1-reparent-erase-first": "list_integrity",
             "b2-nokmem-shared-list": "memcg_reclaim_reach",
             "b4-memcg-disabled-collapse": "no_oops", "b5-isolate-uaf": "no_use_after_free",
             "b6-collapse-alloc-fail": "honest_results", "b7-stale-bits": "stale_bits",
-            "b13-node-locality": "node_locality"}
+            "b13-node-locality": "node_locality",
+            "v72-nokmem-stale-shrinker-id": "no_warn"}
 # file -> (preset with the bug, flag, value that fixes it)
 FLIP = {
     "a1-reparent-erase-first": ("series-v5", "list_lru_drain_before_erase", True),
