@@ -147,10 +147,18 @@ def _run_op(k: Kernel, op: Op):
         yield from folio_put(k, folio)
         return "freed" if folio.freed else "unpinned"
     if kind == "split":
+        # mm/huge_memory.c: split_huge_pages_pid (debugfs) -- finds the folio through the page
+        # tables and splits it under mmap_read_lock, so a munmap of the range waits for it; a
+        # folio no longer mapped is not found
+        lock = _mmap_lock(k, a["folio"])
+        yield from spin_lock(k, lock)
         folio = _live(k, a["folio"])
-        if folio is None:
+        ret = None
+        if folio is not None and (folio.pmd_mapped or folio.nr_pages_mapped):
+            ret = yield from huge_memory.split_folio(k, folio)
+        spin_unlock(k, lock)
+        if ret is None:
             return "gone"
-        ret = yield from huge_memory.split_folio(k, folio)
         return "split" if ret == 0 else f"failed ({ret})"
     if kind == "migrate":
         folio = _live(k, a["folio"])

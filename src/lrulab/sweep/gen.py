@@ -10,7 +10,9 @@ The kernel's rules a scenario must respect (kernel/cgroup/cgroup.c,
 Documentation/admin-guide/cgroup-v2.rst), kept by construction:
 - no internal processes: fault, collapse and a first lru_add (the ops that charge a new
   object to the task's memcg) run in root or in a memcg that is a leaf of the final tree (no
-  child is declared or made anywhere) and that no op removes before them;
+  child is declared or made anywhere); in threads, never in a memcg any op removes (its task
+  keeps it populated: rmdir would fail with -EBUSY); in setup, which runs before every rmdir,
+  also in one removed later (the task leaves it first);
 - no mkdir under a memcg that any op removes; memcg paths are written ``A/B``;
 - a pin is dropped only by the thread that took it (``put`` after a ``get`` of the same
   folio in the same thread, or of a setup pin), so no thread drops a reference it does not own;
@@ -75,14 +77,12 @@ class _Gen:
         every = self.memcgs + self.made
         return [m for m in every if not any(o.startswith(m + "/") for o in every)]
 
-    def task_memcg(self, thread_made: list, gone: set) -> str:
-        """A memcg a task may live in: root, or a leaf nobody removes -- or, sometimes, a
-        leaf another thread removes concurrently (the add racing rmdir of B1) that is not
-        ``gone`` (removed by setup or earlier in this thread)."""
-        ok = [m for m in self.leaves()
-              if m not in self.removed and (m in self.memcgs or m in thread_made)]
-        ok += [m for m in self.leaves() if m in self.removed and m not in gone
-               and m in self.memcgs and self.rnd.random() < 0.3]
+    def task_memcg(self, thread_made: list, in_setup: bool = False) -> str:
+        """A memcg a task may live in (see the module docstring).  Races of an add with rmdir
+        come from objects charged earlier: a THP faulted in setup and unmapped by a thread, a
+        dentry re-added (dput) by a thread."""
+        ok = [m for m in self.leaves() if (in_setup or m not in self.removed)
+              and (m in self.memcgs or m in thread_made)]
         return self.rnd.choice(["root", *ok]) if self.rnd.random() < 0.15 or not ok \
             else self.rnd.choice(ok)
 
@@ -143,10 +143,9 @@ class _Gen:
         return (f"{{lru_add: {{lru: {lru}, memcg: {memcg}, node: {node}, item: {name}"
                 f"{self.fails('lru_add')}}}}}")
 
-    def thread(self, setup_removed: set) -> list:
+    def thread(self) -> list:
         """2-5 ops of one thread."""
         rnd = self.rnd
-        gone = set(setup_removed)
         n = rnd.choices([2, 3, 4, 5], [5, 4, 2, 1])[0]
         mine: list = []  # folios this thread made (it may pin them)
         pins: list = []
@@ -180,14 +179,12 @@ class _Gen:
                 if not pool:
                     kind = "reclaim"
                 else:
-                    victim = rnd.choice(pool)
-                    gone.add(victim)
-                    ops.append(f"{{rmdir: {victim}}}")
+                    ops.append(f"{{rmdir: {rnd.choice(pool)}}}")
                     continue
             if kind == "fault":
-                ops.append(self.fault(self.task_memcg(made, gone), mine))
+                ops.append(self.fault(self.task_memcg(made), mine))
             elif kind == "collapse":
-                ops.append(self.collapse(self.task_memcg(made, gone), mine))
+                ops.append(self.collapse(self.task_memcg(made), mine))
             elif kind in ("partial_unmap", "unmap", "split"):
                 ops.append(f"{{{kind}: {rnd.choice(folios)}}}")
             elif kind == "get":
@@ -207,7 +204,7 @@ class _Gen:
                     memcg = self.item_memcg[item]
                     ops.append(f"{{lru_add: {{lru: {lru}, memcg: {memcg}, item: {item}}}}}")
                 else:
-                    memcg = self.task_memcg(made, gone)
+                    memcg = self.task_memcg(made)
                     ops.append(self.lru_add(memcg, items))
                     self.item_memcg[items[-1][1]] = memcg
             elif kind == "lru_del":
@@ -215,14 +212,13 @@ class _Gen:
                 ops.append(f"{{lru_del: {{lru: {lru}, item: {item}}}}}")
         return ops
 
-    def setup(self) -> tuple[list, set]:
+    def setup(self) -> list:
         """0-4 ops run to completion before the threads: THPs (often partially mapped, so
         queued), list_lru objects, setup mkdirs and rmdirs (zombie memcgs)."""
         rnd = self.rnd
         ops: list = []
-        removed: set = set()
         for _ in range(rnd.choice([0, 1, 1, 2, 2, 3])):
-            memcg = self.task_memcg([], removed)
+            memcg = self.task_memcg([], in_setup=True)
             if self.lrus and rnd.random() < 0.3:
                 ops.append(self.lru_add(memcg, self.items))
                 self.item_memcg[self.items[-1][1]] = memcg
@@ -236,8 +232,7 @@ class _Gen:
         for m in sorted(self.removed & set(self.memcgs)):
             if rnd.random() < 0.3 and not any(o.startswith(m + "/") for o in self.made):
                 ops.append(f"{{rmdir: {m}}}")
-                removed.add(m)
-        return ops, removed
+        return ops
 
     def text(self, seed: int, preset: str) -> str:
         rnd = self.rnd
@@ -247,9 +242,9 @@ class _Gen:
         boot = rnd.choice(BOOTS)
         inject = rnd.random() < 0.1
         self.in_setup = True
-        setup, setup_removed = self.setup()
+        setup = self.setup()
         self.in_setup = False
-        threads = [self.thread(setup_removed) for _ in range(rnd.choice([2, 2, 2, 3]))]
+        threads = [self.thread() for _ in range(rnd.choice([2, 2, 2, 3]))]
         lines = [f"name: sweep {seed}", "kernel:", f"  variant: {preset}",
                  f"  nodes: {self.nodes}"]
         if boot:

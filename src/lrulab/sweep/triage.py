@@ -35,7 +35,41 @@ class Entry:
     note: str = ""
 
 
-TABLE: list[Entry] = []
+_BUGS = "scenarios/bugs/"
+TABLE: list[Entry] = [
+    # -- real kernel bugs (docs/known-kernel-bugs.md) ---------------------------------------
+    Entry("S1", "kernel-bug", "no_warn", r"set_shrinker_bit$",
+          flags={"thp_list_lru": True, "shrinker_nonslab": False},
+          boot=("cgroup.memory=nokmem",), catalog=_BUGS + "v72-nokmem-stale-shrinker-id.yaml",
+          note="7.2 nokmem: lru->shrinker_id copied from a shrinker that fell back"),
+    Entry("S2", "kernel-bug", "reparent_complete", r"end: F stranded on offline M's queue",
+          flags={"thp_list_lru": False, "reparent_split_queue": False},
+          catalog=_BUGS + "offline-memcg-queue-stranded.yaml",
+          note="6.1..6.18: an offline memcg's deferred split queue is never reparented"),
+    Entry("S2", "kernel-bug", "memcg_reclaim_reach",
+          r"end: memcg reclaim of M on node N would not reach F$",
+          flags={"thp_list_lru": False, "reparent_split_queue": False},
+          catalog=_BUGS + "offline-memcg-queue-stranded.yaml",
+          note="the same stranded THPs, seen from the parent's reclaim"),
+    Entry("B1", "kernel-bug", "bit_coverage",
+          r"end: I is queued for M on node N, but M's bit for dcache-shrinker",
+          flags={"list_lru_bit_on_effective_memcg": False},
+          catalog=_BUGS + "b1-dcache-rmdir-race.yaml",
+          note="list_lru_add sets the bit on the dying memcg (4.19 .. 7.1)"),
+    Entry("B7", "kernel-bug", "stale_bits",
+          r"end: M: bit for thp-deferred_split on node N stays set",
+          flags={"count_shrink_empty": False}, catalog=_BUGS + "b7-stale-bits.yaml",
+          note="deferred_split_count returns 0, never SHRINK_EMPTY (through 7.1)"),
+    Entry("B13", "kernel-bug", "node_locality", r".*", flags={"thp_list_lru": False},
+          catalog=_BUGS + "b13-node-locality.yaml",
+          note="a memcg's open-coded queue mixes nodes (through 7.1)"),
+    # -- known false alarms of the model (/work/shared/audit.md), fixes pending ------------
+    Entry("A8", "audit", "no_warn", r"folio_put_refs$",
+          note="a split's unmap leaves the mappings counted: a racing munmap drops the "
+               "references again (refcount underflow)"),
+    Entry("A8", "audit", "counters", r"end: nr_anon_transparent_hugepages N but N PMD-mapped",
+          note="a failed split remaps a PMD that a racing munmap already zapped"),
+]
 
 
 def matches(e: Entry, flags: dict, boot, prop: str, where: str) -> bool:
