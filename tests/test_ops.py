@@ -45,3 +45,29 @@ def test_a_pin_keeps_the_folio_until_its_put():
     assert [rec.result for rec in r.ops][1:] == ["pinned", "unmapped", "freed"]
     assert r.ok
     assert _explore("  - [ {get: f1}, {put: f1} ]\n  - [ {unmap: f1} ]\n").verdict == "ok"
+
+
+def test_migrate_finds_its_folio_under_mmap_lock():
+    """move_pages takes the folio's reference where it finds it mapped, under mmap_read_lock:
+    a migrate racing the last munmap never touches the freed folio."""
+    sc = parse_scenario("""kernel: {variant: v0, nodes: 2}
+memcgs: [A]
+setup:
+  - fault: {memcg: A, node: 0, as: f1}
+threads:
+  - [ {unmap: f1} ]
+  - [ {migrate: {folio: f1, node: 1}} ]
+check: [no_use_after_free, no_oops]
+""", "ops.yaml")
+    res = explore(KernelWorld(sc), Bounds(timeout=60), sleep=True)
+    assert res.verdict == "ok" and res.states > 10
+
+
+def test_split_runs_under_mmap_lock_and_finds_only_a_mapped_folio():
+    """debugfs split_huge_pages splits under mmap_read_lock: a munmap of the range waits for
+    it, and a split after the munmap finds nothing."""
+    res = _explore("  - [ {unmap: f1} ]\n  - [ {split: f1} ]\n")
+    assert res.verdict == "ok" and res.states > 5
+    sc = parse_scenario(SETUP + "threads:\n  - [ {unmap: f1}, {split: f1} ]\n" + CHECK,
+                        "ops.yaml")
+    assert [rec.result for rec in run_scenario(sc, trace=False).ops][1:] == ["unmapped", "gone"]

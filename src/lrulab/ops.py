@@ -161,10 +161,19 @@ def _run_op(k: Kernel, op: Op):
             return "gone"
         return "split" if ret == 0 else f"failed ({ret})"
     if kind == "migrate":
+        # move_pages(2): add_page_for_migration finds the folio through the page tables and
+        # takes its reference under mmap_read_lock (a folio no longer mapped is not found);
+        # the migration itself runs after the lock is dropped
+        lock = _mmap_lock(k, a["folio"])
+        yield from spin_lock(k, lock)
         folio = _live(k, a["folio"])
-        if folio is None or folio.split:
-            return "not a large folio"
-        dst = yield from migrate.migrate_pages(k, folio, a["node"], a["folio"])
+        found = folio is not None and (folio.pmd_mapped or folio.nr_pages_mapped)
+        if found and not folio.split:
+            found = yield from folio_try_get(k, folio)
+        spin_unlock(k, lock)
+        if folio is None or folio.split or not found:
+            return "not a large folio" if folio is not None and folio.split else "gone"
+        dst = yield from migrate.migrate_pages(k, folio, a["node"], a["folio"], isolated=True)
         if dst is None:
             return "failed"
         k.folios[a["folio"]] = dst

@@ -70,9 +70,9 @@ def test_no_mthp_order_on_a_preset_without_mthp(parsed):
 
 
 def test_respects_the_cgroup_v2_rules(parsed):
-    """Tasks (fault, collapse) live in root or in a leaf of the final tree, in threads one
-    that no op removes, in setup one that setup has not removed yet; no mkdir under a memcg
-    any op removes; a thread's put follows its own get."""
+    """Tasks (fault, collapse, lru_add) live in root or in a leaf of the final tree that
+    setup or their own thread has not removed before; no mkdir under a memcg any op removes; a
+    thread's put follows its own get."""
     for (s, _), sc in parsed.items():
         paths = set(sc.memcgs) | {op.args["path"] for op in sc.all_ops() if op.kind == "mkdir"}
         removed = {op.args["path"] for op in sc.all_ops() if op.kind == "rmdir"}
@@ -85,14 +85,16 @@ def test_respects_the_cgroup_v2_rules(parsed):
                 m = op.args["memcg"]
                 assert m == "root" or (m not in inner and m not in gone), (s, op)
         for t in sc.threads:
-            pins, made = [], set()
+            pins, made, own_gone = [], set(), set(gone)
             for op in t:
                 if op.kind == "mkdir":
                     assert op.args["path"].rpartition("/")[0] not in removed, (s, op)
                     made.add(op.args["path"])
-                if op.kind in ("fault", "collapse"):
+                if op.kind == "rmdir":
+                    own_gone.add(op.args["path"])
+                if op.kind in ("fault", "collapse", "lru_add"):
                     m = op.args["memcg"]
-                    assert m == "root" or (m not in inner and m not in removed), (s, op)
+                    assert m == "root" or (m not in inner and m not in own_gone), (s, op)
                     assert m in sc.memcgs or m in made or m == "root", (s, op)
                 if op.kind == "get":
                     pins.append(op.args["folio"])

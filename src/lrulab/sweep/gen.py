@@ -10,9 +10,10 @@ The kernel's rules a scenario must respect (kernel/cgroup/cgroup.c,
 Documentation/admin-guide/cgroup-v2.rst), kept by construction:
 - no internal processes: fault, collapse and a first lru_add (the ops that charge a new
   object to the task's memcg) run in root or in a memcg that is a leaf of the final tree (no
-  child is declared or made anywhere); in threads, never in a memcg any op removes (its task
-  keeps it populated: rmdir would fail with -EBUSY); in setup, which runs before every rmdir,
-  also in one removed later (the task leaves it first);
+  child is declared or made anywhere) that setup or the same thread has not removed before
+  (another thread's rmdir may race it: rmdir moves the cgroup's tasks out first, and an op that
+  starts after it finds the cgroup gone, -ENOENT; docs/scenarios.md, "Tasks and cgroups");
+  a re-add of an existing lru object (a dput) is by such a task too;
 - no mkdir under a memcg that any op removes; memcg paths are written ``A/B``;
 - a pin is dropped only by the thread that took it (``put`` after a ``get`` of the same
   folio in the same thread, or of a setup pin), so no thread drops a reference it does not own;
@@ -77,12 +78,16 @@ class _Gen:
         every = self.memcgs + self.made
         return [m for m in every if not any(o.startswith(m + "/") for o in every)]
 
-    def task_memcg(self, thread_made: list, in_setup: bool = False) -> str:
-        """A memcg a task may live in (see the module docstring).  Races of an add with rmdir
-        come from objects charged earlier: a THP faulted in setup and unmapped by a thread, a
-        dentry re-added (dput) by a thread."""
-        ok = [m for m in self.leaves() if (in_setup or m not in self.removed)
+    def task_memcg(self, thread_made: list, gone: set | None = None) -> str:
+        """A memcg a task may live in (see the module docstring): ``gone`` is None in setup,
+        else what setup and this thread removed so far.  A thread's task sometimes lives in a
+        leaf another thread removes: the kernel's rmdir moves it out first (or the op finds
+        the cgroup gone: -ENOENT)."""
+        ok = [m for m in self.leaves() if (gone is None or m not in self.removed)
               and (m in self.memcgs or m in thread_made)]
+        if gone is not None and self.rnd.random() < 0.2:
+            ok += [m for m in self.leaves() if m in self.removed and m not in gone
+                   and m in self.memcgs]
         return self.rnd.choice(["root", *ok]) if self.rnd.random() < 0.15 or not ok \
             else self.rnd.choice(ok)
 
@@ -119,8 +124,8 @@ class _Gen:
     def reclaim(self, memcg: str) -> str:
         rnd = self.rnd
         node = rnd.randrange(self.nodes)
-        form = rnd.choices(["pass", "memcg_node", "memory.reclaim", "drop_caches", "kswapd",
-                            "nr_to_scan"], [6, 2, 1, 1, 2, 1])[0]
+        form = rnd.choices(["pass", "memcg_node", "memory.reclaim", "drop_caches", "direct",
+                            "kswapd", "nr_to_scan"], [6, 2, 1, 1, 1, 1, 1])[0]
         if form == "pass":
             return f"{{reclaim: {{memcg: {memcg}, node: {node}, priority: 0}}}}"
         if form == "memcg_node":
@@ -130,8 +135,10 @@ class _Gen:
                 "{reclaim: {memcg: root}}"
         if form == "drop_caches":
             return "{reclaim: {memcg: root}}"
+        if form == "direct":
+            return f"{{reclaim: {{memcg: root, node: {node}, by: direct}}}}"
         if form == "kswapd":
-            return f"{{reclaim: {{memcg: root, node: {node}}}}}"
+            return f"{{reclaim: {{memcg: root, node: {node}, by: kswapd}}}}"
         return (f"{{reclaim: {{memcg: {memcg}, node: {node}, priority: 0, "
                 f"nr_to_scan: {rnd.choice([1, 2])}}}}}")
 
@@ -151,6 +158,7 @@ class _Gen:
         pins: list = []
         items = list(self.items)
         made: list = []
+        gone = set(self.setup_removed)
         ops: list = []
         kinds = [k for k in OP_WEIGHTS if k not in ("lru_add", "lru_del") or self.lrus]
         weights = [OP_WEIGHTS[k] for k in kinds]
@@ -179,12 +187,14 @@ class _Gen:
                 if not pool:
                     kind = "reclaim"
                 else:
-                    ops.append(f"{{rmdir: {rnd.choice(pool)}}}")
+                    victim = rnd.choice(pool)
+                    gone.add(victim)
+                    ops.append(f"{{rmdir: {victim}}}")
                     continue
             if kind == "fault":
-                ops.append(self.fault(self.task_memcg(made), mine))
+                ops.append(self.fault(self.task_memcg(made, gone), mine))
             elif kind == "collapse":
-                ops.append(self.collapse(self.task_memcg(made), mine))
+                ops.append(self.collapse(self.task_memcg(made, gone), mine))
             elif kind in ("partial_unmap", "unmap", "split"):
                 ops.append(f"{{{kind}: {rnd.choice(folios)}}}")
             elif kind == "get":
@@ -199,14 +209,14 @@ class _Gen:
             elif kind == "reclaim":
                 ops.append(self.reclaim(rnd.choice(["root", *self.memcgs, *made])))
             elif kind == "lru_add":
-                if items and rnd.random() < 0.3:  # re-add an object that exists (dput again)
+                memcg = self.task_memcg(made, gone)
+                if items and rnd.random() < 0.3:
+                    # re-add an object that exists (a dput by any task): it goes to the list
+                    # of the memcg it was charged to, which may be gone by now
                     lru, item = rnd.choice(items)
-                    memcg = self.item_memcg[item]
                     ops.append(f"{{lru_add: {{lru: {lru}, memcg: {memcg}, item: {item}}}}}")
                 else:
-                    memcg = self.task_memcg(made)
                     ops.append(self.lru_add(memcg, items))
-                    self.item_memcg[items[-1][1]] = memcg
             elif kind == "lru_del":
                 lru, item = rnd.choice(items)
                 ops.append(f"{{lru_del: {{lru: {lru}, item: {item}}}}}")
@@ -218,10 +228,9 @@ class _Gen:
         rnd = self.rnd
         ops: list = []
         for _ in range(rnd.choice([0, 1, 1, 2, 2, 3])):
-            memcg = self.task_memcg([], in_setup=True)
+            memcg = self.task_memcg([])
             if self.lrus and rnd.random() < 0.3:
                 ops.append(self.lru_add(memcg, self.items))
-                self.item_memcg[self.items[-1][1]] = memcg
                 if rnd.random() < 0.3:
                     lru, item = self.items[-1]
                     ops.append(f"{{lru_del: {{lru: {lru}, item: {item}}}}}")
@@ -232,15 +241,16 @@ class _Gen:
         for m in sorted(self.removed & set(self.memcgs)):
             if rnd.random() < 0.3 and not any(o.startswith(m + "/") for o in self.made):
                 ops.append(f"{{rmdir: {m}}}")
+                self.setup_removed.add(m)
         return ops
 
     def text(self, seed: int, preset: str) -> str:
         rnd = self.rnd
         self.made_by_someone: set = set()
-        self.item_memcg: dict = {}
         self.plan_tree()
         boot = rnd.choice(BOOTS)
         inject = rnd.random() < 0.1
+        self.setup_removed: set = set()
         self.in_setup = True
         setup = self.setup()
         self.in_setup = False
