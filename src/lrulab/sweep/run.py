@@ -28,11 +28,13 @@ _NUMBER = re.compile(r"-?\d+")
 
 
 def default_presets() -> list[str]:
-    """The Debian points (linux-6.1; the 6.12 point: a ``debian-6.12*`` preset if history
-    has one, else v0) and the newest point of history (the last preset)."""
+    """The Debian points (6.1: a ``debian-6.1.*`` preset if history has one, else linux-6.1;
+    6.12: a ``debian-6.12*`` preset, else v0) and the newest point of history (the last
+    preset)."""
     names = list(PRESETS)
+    six1 = [p for p in names if p.startswith("debian-6.1.")] or ["linux-6.1"]
     six12 = [p for p in names if p.startswith("debian-6.12")] or [p for p in names if p == "v0"]
-    out = [p for p in names if p in ("linux-6.1", "debian-6.1")][:1] + six12[:1]
+    out = [p for p in six1[:1] + six12[:1] if p in names]
     if names[-1] not in out:
         out.append(names[-1])
     return out
