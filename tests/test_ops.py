@@ -71,3 +71,20 @@ def test_split_runs_under_mmap_lock_and_finds_only_a_mapped_folio():
     sc = parse_scenario(SETUP + "threads:\n  - [ {unmap: f1}, {split: f1} ]\n" + CHECK,
                         "ops.yaml")
     assert [rec.result for rec in run_scenario(sc, trace=False).ops][1:] == ["unmapped", "gone"]
+
+
+def test_get_racing_migration_never_grabs_the_freed_source():
+    """GUP's page-table walk and try_grab_folio are one step under the page table lock: racing
+    a migration it pins the source before the unmap, finds the migration entry (nothing), or
+    pins the destination -- never the freed source."""
+    sc = parse_scenario("""kernel: {variant: linux-6.1, nodes: 2}
+memcgs: [A]
+setup:
+  - fault: {memcg: A, node: 1, as: f2}
+threads:
+  - [ {migrate: {folio: f2, node: 0}} ]
+  - [ {get: f2}, {put: f2} ]
+check: [no_use_after_free, no_warn]
+""", "ops.yaml")
+    res = explore(KernelWorld(sc), Bounds(timeout=60), sleep=True)
+    assert res.verdict == "ok" and res.states > 10

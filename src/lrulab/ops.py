@@ -9,7 +9,7 @@ from __future__ import annotations
 from .kernel import huge_memory, khugepaged, lru_user, memory, migrate, rmap, vmscan
 from .kernel import memcontrol as mc
 from .kernel.config import make_config
-from .kernel.folio import folio_put, folio_try_get
+from .kernel.folio import folio_put
 from .kernel.kernel import Kernel, boot
 from .kernel.sched import SpinLock, run_sync, spin_lock, spin_unlock
 from .scenario import Op, Scenario
@@ -40,6 +40,19 @@ def _mmap_lock(k: Kernel, name: str) -> SpinLock:
     if lock is None:
         lock = k.mmap_locks[name] = SpinLock(f"mm({name}).mmap_lock")
     return lock
+
+
+def _follow_page(k: Kernel, name: str):
+    """mm/gup.c: follow_page (folio_walk_start in 6.12) and try_grab_folio, under the page
+    table lock: one atomic step that finds the folio mapped at the range and takes a reference,
+    or nothing -- the mapping is gone, or a migration or split entry stands there (the folio
+    frozen at refcount 0), where GUP would wait and retry; the model takes nothing then."""
+    yield "follow_page"
+    folio = _live(k, name)
+    if folio is None or not (folio.pmd_mapped or folio.nr_pages_mapped) or folio.refcount <= 0:
+        return None
+    folio.refcount += 1
+    return folio
 
 
 def _live(k: Kernel, name: str):
@@ -127,12 +140,9 @@ def _run_op(k: Kernel, op: Op):
         # migrated) or freed one: then no pin is taken, as GUP returns nothing for that page
         lock = _mmap_lock(k, a["folio"])
         yield from spin_lock(k, lock)
-        folio = _live(k, a["folio"])
-        pinned = False
-        if folio is not None and (folio.pmd_mapped or folio.nr_pages_mapped):
-            pinned = yield from folio_try_get(k, folio)
+        folio = yield from _follow_page(k, a["folio"])
         spin_unlock(k, lock)
-        if not pinned:
+        if folio is None:
             return "gone"
         k.pins.setdefault(a["folio"], []).append(folio)
         return "pinned"
@@ -166,13 +176,13 @@ def _run_op(k: Kernel, op: Op):
         # the migration itself runs after the lock is dropped
         lock = _mmap_lock(k, a["folio"])
         yield from spin_lock(k, lock)
-        folio = _live(k, a["folio"])
-        found = folio is not None and (folio.pmd_mapped or folio.nr_pages_mapped)
-        if found and not folio.split:
-            found = yield from folio_try_get(k, folio)
+        folio = yield from _follow_page(k, a["folio"])
         spin_unlock(k, lock)
-        if folio is None or folio.split or not found:
-            return "not a large folio" if folio is not None and folio.split else "gone"
+        if folio is None:
+            return "gone"
+        if folio.split:
+            yield from folio_put(k, folio)
+            return "not a large folio"
         dst = yield from migrate.migrate_pages(k, folio, a["node"], a["folio"], isolated=True)
         if dst is None:
             return "failed"
