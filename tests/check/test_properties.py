@@ -193,3 +193,21 @@ check: [bit_coverage]
     # charged (kmem on): B's bit is owed and set at the first add
     w, res, _ = _check_text(tmp_path, text.replace("  boot: [cgroup.memory=nokmem]\n", ""))
     assert res.verdict == "ok"
+
+
+def test_no_leak_counts_each_childs_pin_on_its_parent(tmp_path):
+    """A parent holds its base reference plus one per child not yet released
+    (init_and_link_css); a failed rmdir (-EBUSY) leaks nothing either."""
+    text = """kernel: {variant: linux-6.1}
+memcgs: [A, A/C]
+setup:
+  - fault: {memcg: A/C, node: 0, as: f1}
+  - rmdir: A
+threads:
+  - [ {unmap: f1} ]
+check: [no_leak]
+"""
+    w, res, _ = _check_text(tmp_path, text)
+    assert res.verdict == "ok"
+    w, res, _ = _check_text(tmp_path, text.replace("rmdir: A\n", "rmdir: A/C\n"))
+    assert res.verdict == "ok"
