@@ -258,6 +258,7 @@ def run(file, variant, patch, boot, as_json, check_props, ignore_props, strict):
 def _register():
     for modname, names in (("lrulab.check.commands", ("check", "replay", "bugs")),
                            ("lrulab.sim.commands", ("simulate",)),
+                           ("lrulab.sweep.commands", ("sweep_cmd",)),
                            ("lrulab.conform.command", ("conform",)),
                            ("lrulab.bisect", ("bisect",))):
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from .kernel import huge_memory, khugepaged, lru_user, memory, migrate, rmap, vmscan
 from .kernel import memcontrol as mc
 from .kernel.config import make_config
-from .kernel.folio import folio_get, folio_put
+from .kernel.folio import folio_put
 from .kernel.kernel import Kernel, boot
 from .kernel.sched import SpinLock, run_sync, spin_lock, spin_unlock
 from .scenario import Op, Scenario
@@ -40,6 +40,19 @@ def _mmap_lock(k: Kernel, name: str) -> SpinLock:
     if lock is None:
         lock = k.mmap_locks[name] = SpinLock(f"mm({name}).mmap_lock")
     return lock
+
+
+def _follow_page(k: Kernel, name: str):
+    """mm/gup.c: follow_page (folio_walk_start in 6.12) and try_grab_folio, under the page
+    table lock: one atomic step that finds the folio mapped at the range and takes a reference,
+    or nothing -- the mapping is gone, or a migration or split entry stands there (the folio
+    frozen at refcount 0), where GUP would wait and retry; the model takes nothing then."""
+    yield "follow_page"
+    folio = _live(k, name)
+    if folio is None or not (folio.pmd_mapped or folio.nr_pages_mapped) or folio.refcount <= 0:
+        return None
+    folio.refcount += 1
+    return folio
 
 
 def _live(k: Kernel, name: str):
@@ -122,28 +135,55 @@ def _run_op(k: Kernel, op: Op):
         spin_unlock(k, lock)
         return res
     if kind == "get":
-        folio = _live(k, a["folio"])
+        # mm/gup.c: get_user_pages -- under the mm's mmap_lock the page-table walk finds only
+        # a folio that is still mapped, and try_grab_folio fails on a frozen (being split or
+        # migrated) or freed one: then no pin is taken, as GUP returns nothing for that page
+        lock = _mmap_lock(k, a["folio"])
+        yield from spin_lock(k, lock)
+        folio = yield from _follow_page(k, a["folio"])
+        spin_unlock(k, lock)
         if folio is None:
             return "gone"
-        yield from folio_get(k, folio)
+        k.pins.setdefault(a["folio"], []).append(folio)
         return "pinned"
     if kind == "put":
-        folio = _live(k, a["folio"])
-        if folio is None:
-            return "gone"
+        # unpin_user_page: only a pin this program took (a get that found the folio)
+        pins = k.pins.get(a["folio"])
+        if not pins:
+            return "not pinned"
+        folio = pins.pop()
+        if not pins:
+            del k.pins[a["folio"]]
         yield from folio_put(k, folio)
         return "freed" if folio.freed else "unpinned"
     if kind == "split":
+        # mm/huge_memory.c: split_huge_pages_pid (debugfs) -- finds the folio through the page
+        # tables and splits it under mmap_read_lock, so a munmap of the range waits for it; a
+        # folio no longer mapped is not found
+        lock = _mmap_lock(k, a["folio"])
+        yield from spin_lock(k, lock)
         folio = _live(k, a["folio"])
-        if folio is None:
+        ret = None
+        if folio is not None and (folio.pmd_mapped or folio.nr_pages_mapped):
+            ret = yield from huge_memory.split_folio(k, folio)
+        spin_unlock(k, lock)
+        if ret is None:
             return "gone"
-        ret = yield from huge_memory.split_folio(k, folio)
         return "split" if ret == 0 else f"failed ({ret})"
     if kind == "migrate":
-        folio = _live(k, a["folio"])
-        if folio is None or folio.split:
+        # move_pages(2): add_page_for_migration finds the folio through the page tables and
+        # takes its reference under mmap_read_lock (a folio no longer mapped is not found);
+        # the migration itself runs after the lock is dropped
+        lock = _mmap_lock(k, a["folio"])
+        yield from spin_lock(k, lock)
+        folio = yield from _follow_page(k, a["folio"])
+        spin_unlock(k, lock)
+        if folio is None:
+            return "gone"
+        if folio.split:
+            yield from folio_put(k, folio)
             return "not a large folio"
-        dst = yield from migrate.migrate_pages(k, folio, a["node"], a["folio"])
+        dst = yield from migrate.migrate_pages(k, folio, a["node"], a["folio"], isolated=True)
         if dst is None:
             return "failed"
         k.folios[a["folio"]] = dst

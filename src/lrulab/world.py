@@ -12,8 +12,9 @@ step (sched.py); starting an op (its code up to the first yield) is a step of it
 
 Fingerprint: a canonical encoding (check/canon.py) of the whole kernel object graph and of
 each thread's position (op index, generator frames with their locals).  Maps the model only
-looks up by key (``k.folios``, ``k.mmap_locks``, an lru user's ``items``, the per-order mTHP
-stats ``k.mthp_stat``) are encoded in key order, not insertion order.  Left out, because no
+looks up by key (``k.folios``, ``k.mmap_locks``, ``k.pins``, an lru user's ``items``, the
+per-order mTHP stats ``k.mthp_stat``) are encoded in key order, not insertion order.  Left out,
+because no
 future step reads them: ``events``, ``split_log``, ``scan_log``, ``reclaim_passes`` (history:
 the step properties that read events and split_log are checked on the step that appends to
 them), ``current`` (set before each step) and ``cfg`` (constant).  RCU generation counters are
@@ -48,7 +49,7 @@ _HELPERS = ("lrulab.kernel.sched", "lrulab.kernel.list")
 
 # maps the model only looks up by key (name -> object; the per-order mTHP stats, a fixed
 # array in the kernel): their insertion order is not state
-_BY_KEY = {"folios", "mmap_locks", "mthp_stat"}
+_BY_KEY = {"folios", "mmap_locks", "pins", "mthp_stat"}
 
 
 def _sorted(d: dict) -> list:

@@ -40,6 +40,10 @@ EXPECTED = {
     "v1-unqueue-rmdir-len": {"linux-6.1": OK, "v0": OK, "debian-6.12.117": OK,
                              "linux-6.13": OK, "v1": V, "series-v3": OK, "series-v4": OK,
                              "series-v5": OK, "v7.2": OK, "v7.2-fixes": OK},
+    "v72-nokmem-stale-shrinker-id": {"linux-6.1": OK, "v0": OK, "series-v5": OK, "v7.2": V,
+                                     "v7.2-fixes": V},
+    "offline-memcg-queue-stranded": {"linux-6.1": V, "v0": V, "v1": OK, "series-v3": OK,
+                                     "v7.2": OK, "v7.2-fixes": OK},
 }
 PROPERTY = {"a1-reparent-erase-first": "list_integrity",
             "a1-thp-free-erase-first": "list_integrity",
@@ -48,7 +52,9 @@ PROPERTY = {"a1-reparent-erase-first": "list_integrity",
             "b4-memcg-disabled-collapse": "no_oops", "b5-isolate-uaf": "no_use_after_free",
             "b6-collapse-alloc-fail": "honest_results", "b7-stale-bits": "stale_bits",
             "b13-node-locality": "node_locality",
-            "v1-unqueue-rmdir-len": "split_queue_len"}
+            "v1-unqueue-rmdir-len": "split_queue_len",
+            "v72-nokmem-stale-shrinker-id": "no_warn",
+            "offline-memcg-queue-stranded": "reparent_complete"}
 # file -> (preset with the bug, flag, value that fixes it)
 FLIP = {
     "a1-reparent-erase-first": ("series-v5", "list_lru_drain_before_erase", True),
@@ -61,6 +67,7 @@ FLIP = {
     "b6-collapse-alloc-fail": ("series-v4", "collapse_alloc_fail_result", True),
     "b7-stale-bits": ("series-v5", "count_shrink_empty", True),
     "b13-node-locality": ("v1", "thp_list_lru", True),
+    "offline-memcg-queue-stranded": ("linux-6.1", "reparent_split_queue", True),
 }
 # ... and the reverse: the fixed preset with the fix taken out has the bug again
 UNFIX = {

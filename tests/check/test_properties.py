@@ -30,7 +30,8 @@ CASES = {
                       {"variant": "series-v3"}),
     "reparent_complete": (EX / "rmdir-with-queued-thps.yaml", {"variant": "v0"},
                           {"variant": "v1"}),
-    "no_warn": (HERE / "get-put-race.yaml", {}, None),
+    "no_warn": (BUGS / "v72-nokmem-stale-shrinker-id.yaml", {"variant": "v7.2"},
+                {"variant": "series-v5"}),
 }
 
 
@@ -145,3 +146,68 @@ def test_termination_reports_a_livelocking_scan(monkeypatch):
     # so the stack ends at its caller; the step's label names it)
     assert r["trace"][-1]["functions"][-1] == "do_shrink_slab"
     assert r["trace"][-1]["detail"].startswith("deferred_split_scan")
+
+
+def _check_text(tmp_path, text, ov=None):
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    return _check(path, ov or {})
+
+
+QUEUED_AT_END = """kernel: {variant: v7.2}
+memcgs: [A]
+setup:
+  - fault: {memcg: A, node: 0, as: a1}
+threads:
+  - [ {partial_unmap: a1} ]
+check: [stale_bits]
+"""
+
+
+def test_stale_bits_waits_for_the_lazy_clear(tmp_path):
+    """A THP still queued at the end is split by the property's first reclaim pass; its bit is
+    cleared only by the next call that finds SHRINK_EMPTY (shrink_slab_memcg), so it is not
+    stale on 7.2 -- and stays stale where count returns 0 instead (B7, v1)."""
+    w, res, _ = _check_text(tmp_path, QUEUED_AT_END)
+    assert res.verdict == "ok"
+    w, res, rendered = _check_text(tmp_path, QUEUED_AT_END, {"variant": "v1"})
+    assert res.verdict == "violation" and rendered[0]["property"] == "stale_bits"
+
+
+def test_bit_coverage_needs_no_bit_for_uncharged_slab_objects(tmp_path):
+    """Under nokmem slab objects are not charged: list_lru_add_obj passes a NULL memcg, no bit
+    is set, and memcg reclaim skips the (non-NONSLAB) shrinker anyway -- no bit is owed."""
+    text = """kernel:
+  variant: v0
+  boot: [cgroup.memory=nokmem]
+  lrus: {dcache: {memcg_aware: true, shrinker: [numa_aware, memcg_aware]}}
+memcgs: [A, B]
+setup:
+  - lru_add: {lru: dcache, memcg: B, node: 0, item: d1}
+threads:
+  - [ {reclaim: {memcg: A, node: 0, priority: 0}} ]
+check: [bit_coverage]
+"""
+    w, res, _ = _check_text(tmp_path, text)
+    assert res.verdict == "ok"
+    # charged (kmem on): B's bit is owed and set at the first add
+    w, res, _ = _check_text(tmp_path, text.replace("  boot: [cgroup.memory=nokmem]\n", ""))
+    assert res.verdict == "ok"
+
+
+def test_no_leak_counts_each_childs_pin_on_its_parent(tmp_path):
+    """A parent holds its base reference plus one per child not yet released
+    (init_and_link_css); a failed rmdir (-EBUSY) leaks nothing either."""
+    text = """kernel: {variant: linux-6.1}
+memcgs: [A, A/C]
+setup:
+  - fault: {memcg: A/C, node: 0, as: f1}
+  - rmdir: A
+threads:
+  - [ {unmap: f1} ]
+check: [no_leak]
+"""
+    w, res, _ = _check_text(tmp_path, text)
+    assert res.verdict == "ok"
+    w, res, _ = _check_text(tmp_path, text.replace("rmdir: A\n", "rmdir: A/C\n"))
+    assert res.verdict == "ok"

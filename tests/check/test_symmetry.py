@@ -97,8 +97,9 @@ def test_trace_out_replays_with_symmetry(tmp_path):
 
     from lrulab.cli import main
     out = tmp_path / "t.json"
+    # v1: deferred_split_count never returns SHRINK_EMPTY, so A's bit stays stale (B7)
     r = CliRunner().invoke(main, ["check", str(HERE / "sym-siblings.yaml"), "--symmetry",
-                                  "--trace-out", str(out)])
+                                  "--variant", "v1", "--trace-out", str(out)])
     assert r.exit_code == 1, r.output
     r2 = CliRunner().invoke(main, ["replay", str(out)])
     assert r2.exit_code == 0, r2.output

@@ -68,6 +68,7 @@ class Kernel:
         self.reclaim_passes = 0
         self.scan_log: list = []  # folios a deferred-split scan took off a list
         self.mmap_locks: dict = {}
+        self.pins: dict = {}  # folio name -> folios a scenario's get pinned (put drops them)
 
     def task(self, name: str) -> Task:
         t = Task(len(self.tasks), name)

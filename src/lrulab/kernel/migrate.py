@@ -19,7 +19,7 @@ from .sched import may_fail
 from .vmstat import count_vm_event, count_vm_events, mod_node_page_state
 
 
-def migrate_pages(k, folio, nid: int, new_name: str):
+def migrate_pages(k, folio, nid: int, new_name: str, isolated: bool = False):
     """mm/migrate.c: migrate_pages -> migrate_folio_unmap / migrate_folio_move for one folio.
 
     The destination (same order, same memcg, node nid; allocation site migrate_alloc) takes over
@@ -29,9 +29,10 @@ def migrate_pages(k, folio, nid: int, new_name: str):
     PTE-mapped source queues it first (page_remove_rmap).  6.10+ (migrate_split_deferred):
     a queued, partially mapped source is split instead and its small folios migrate (see
     try_split_folio).  Returns the destination (the split folio itself after a split) or
-    None."""
+    None.  ``isolated``: the caller already holds the folio's isolation reference, taken where
+    it found the folio mapped (mm/migrate.c: add_page_for_migration, under mmap_read_lock)."""
     yield "migrate_pages"
-    if not (yield from folio_try_get(k, folio)):
+    if not isolated and not (yield from folio_try_get(k, folio)):
         return None
     yield from folio_lock(k, folio)
     if k.cfg.patch.migrate_split_deferred:

@@ -1,0 +1,109 @@
+"""The triage table: what each distinct violation the sweep finds is.
+
+An entry matches a violation by its property, *where* it fired (a regular expression over the
+kernel function, or over ``end: <normalised message>`` for a quiescent property, see run.py)
+and a condition on the configuration: patch flags that must have given values (so an entry
+follows a kernel change, not a preset's name) and boot options that must (or must not) be
+present.  Its ``kind`` says what it is:
+
+- ``kernel-bug``: a real kernel bug; ``catalog`` names its scenario in scenarios/bugs/ and
+  docs/known-kernel-bugs.md describes it (source lines, releases, fix);
+- ``audit``: a known false alarm of the model listed in the fidelity audit (its item id),
+  to be fixed in the model; the sweep's test expects none once the fixes land.
+
+Anything that matches no entry is ``untriaged``: the sweep's test fails on it.
+``model_error`` never matches an entry of kind ``kernel-bug``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+UNTRIAGED = "untriaged"
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    kind: str  # kernel-bug | audit
+    property: str
+    where: str  # regular expression, matched from the start
+    flags: dict = field(default_factory=dict)  # flag -> required value
+    boot: tuple = ()  # boot options that must be present ("!opt": must be absent)
+    catalog: str = ""  # scenarios/bugs/<file> for a kernel bug
+    note: str = ""
+
+
+_BUGS = "scenarios/bugs/"
+TABLE: list[Entry] = [
+    # -- real kernel bugs (docs/known-kernel-bugs.md) ---------------------------------------
+    Entry("S1", "kernel-bug", "no_warn", r"set_shrinker_bit$",
+          flags={"thp_list_lru": True, "shrinker_nonslab": False},
+          boot=("cgroup.memory=nokmem",), catalog=_BUGS + "v72-nokmem-stale-shrinker-id.yaml",
+          note="7.2 nokmem: lru->shrinker_id copied from a shrinker that fell back"),
+    Entry("S2", "kernel-bug", "reparent_complete", r"end: F stranded on offline M's queue",
+          flags={"thp_list_lru": False, "reparent_split_queue": False},
+          catalog=_BUGS + "offline-memcg-queue-stranded.yaml",
+          note="6.1..6.18: an offline memcg's deferred split queue is never reparented"),
+    Entry("S2", "kernel-bug", "memcg_reclaim_reach",
+          r"end: memcg reclaim of M on node N would not reach F$",
+          flags={"thp_list_lru": False, "reparent_split_queue": False},
+          catalog=_BUGS + "offline-memcg-queue-stranded.yaml",
+          note="the same stranded THPs, seen from the parent's reclaim"),
+    Entry("S2", "kernel-bug", "no_orphan",
+          r"end: F is partially mapped and queued, but no reclaim of node N reaches it",
+          flags={"thp_list_lru": False, "reparent_split_queue": False},
+          catalog=_BUGS + "offline-memcg-queue-stranded.yaml",
+          note="the same stranded THPs: global reclaim skips the offline memcg too"),
+    Entry("B1", "kernel-bug", "bit_coverage",
+          r"end: I is queued for M on node N, but M's bit for dcache-shrinker",
+          flags={"list_lru_bit_on_effective_memcg": False},
+          catalog=_BUGS + "b1-dcache-rmdir-race.yaml",
+          note="list_lru_add sets the bit on the dying memcg (4.19 .. 7.1)"),
+    Entry("B7", "kernel-bug", "stale_bits",
+          r"end: M: bit for thp-deferred_split on node N stays set",
+          flags={"count_shrink_empty": False}, catalog=_BUGS + "b7-stale-bits.yaml",
+          note="deferred_split_count returns 0, never SHRINK_EMPTY (through 7.1)"),
+    Entry("B13", "kernel-bug", "node_locality", r".*", flags={"thp_list_lru": False},
+          catalog=_BUGS + "b13-node-locality.yaml",
+          note="a memcg's open-coded queue mixes nodes (through 7.1)"),
+    # -- known false alarms of the model (/work/shared/audit.md), fixes pending ------------
+    Entry("A8", "audit", "no_warn", r"folio_put_refs$",
+          note="a split's unmap leaves the mappings counted: a racing munmap drops the "
+               "references again (refcount underflow)"),
+    Entry("A8", "audit", "counters", r"end: nr_anon_transparent_hugepages N but N PMD-mapped",
+          note="a failed split remaps a PMD that a racing munmap already zapped"),
+]
+
+
+def matches(e: Entry, flags: dict, boot, prop: str, where: str) -> bool:
+    if e.property != prop or not re.match(e.where, where):
+        return False
+    if any(flags.get(f) != v for f, v in e.flags.items()):
+        return False
+    for b in e.boot:
+        if b.startswith("!") and b[1:] in boot:
+            return False
+        if not b.startswith("!") and b not in boot:
+            return False
+    return True
+
+
+def classify(flags: dict, boot, prop: str, where: str) -> str:
+    """The id of the first entry that matches, else ``untriaged``."""
+    for e in TABLE:
+        if matches(e, flags, boot, prop, where):
+            return e.id
+    return UNTRIAGED
+
+
+def kind_of(tid: str) -> str:
+    for e in TABLE:
+        if e.id == tid:
+            return e.kind
+    return UNTRIAGED
+
+
+def entry(tid: str) -> Entry | None:
+    return next((e for e in TABLE if e.id == tid), None)

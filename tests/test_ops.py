@@ -1,0 +1,90 @@
+"""Scenario ops as kernel calls (src/lrulab/ops.py)."""
+
+from lrulab.check.engine import Bounds, explore
+from lrulab.runner import run_scenario
+from lrulab.scenario import parse_scenario
+from lrulab.world import KernelWorld
+
+SETUP = """kernel: {variant: v0}
+memcgs: [A]
+setup:
+  - fault: {memcg: A, node: 0, as: f1}
+"""
+CHECK = "check: [no_warn, no_use_after_free, counters]\n"
+
+
+def _explore(threads: str):
+    sc = parse_scenario(SETUP + "threads:\n" + threads + CHECK, "ops.yaml")
+    return explore(KernelWorld(sc), Bounds(timeout=60), sleep=True)
+
+
+def test_get_pins_only_a_folio_that_is_still_mapped():
+    """GUP walks the page tables under mmap_lock: racing the last munmap it either pins the
+    folio before the unmap or finds nothing; it never takes a reference on a folio whose
+    refcount already reached 0 (no folio_get WARN, no use-after-free)."""
+    res = _explore("  - [ {unmap: f1} ]\n  - [ {get: f1}, {put: f1} ]\n")
+    assert res.verdict == "ok" and not res.bound_hit
+    assert res.states > 10  # the race was explored, not a single order
+
+
+def test_put_drops_only_a_pin_the_program_took():
+    """get after the unmap finds nothing; the put after it and a put with no get at all drop
+    no reference (the last reference is not dropped twice)."""
+    sc = parse_scenario(SETUP + "threads:\n  - [ {unmap: f1}, {get: f1}, {put: f1}, "
+                        "{put: f1} ]\n" + CHECK, "ops.yaml")
+    r = run_scenario(sc, trace=False)
+    assert [rec.result for rec in r.ops][1:] == ["unmapped", "gone", "not pinned",
+                                                 "not pinned"]
+    assert r.ok
+
+
+def test_a_pin_keeps_the_folio_until_its_put():
+    sc = parse_scenario(SETUP + "threads:\n  - [ {get: f1}, {unmap: f1}, {put: f1} ]\n" + CHECK,
+                        "ops.yaml")
+    r = run_scenario(sc, trace=False)
+    assert [rec.result for rec in r.ops][1:] == ["pinned", "unmapped", "freed"]
+    assert r.ok
+    assert _explore("  - [ {get: f1}, {put: f1} ]\n  - [ {unmap: f1} ]\n").verdict == "ok"
+
+
+def test_migrate_finds_its_folio_under_mmap_lock():
+    """move_pages takes the folio's reference where it finds it mapped, under mmap_read_lock:
+    a migrate racing the last munmap never touches the freed folio."""
+    sc = parse_scenario("""kernel: {variant: v0, nodes: 2}
+memcgs: [A]
+setup:
+  - fault: {memcg: A, node: 0, as: f1}
+threads:
+  - [ {unmap: f1} ]
+  - [ {migrate: {folio: f1, node: 1}} ]
+check: [no_use_after_free, no_oops]
+""", "ops.yaml")
+    res = explore(KernelWorld(sc), Bounds(timeout=60), sleep=True)
+    assert res.verdict == "ok" and res.states > 10
+
+
+def test_split_runs_under_mmap_lock_and_finds_only_a_mapped_folio():
+    """debugfs split_huge_pages splits under mmap_read_lock: a munmap of the range waits for
+    it, and a split after the munmap finds nothing."""
+    res = _explore("  - [ {unmap: f1} ]\n  - [ {split: f1} ]\n")
+    assert res.verdict == "ok" and res.states > 5
+    sc = parse_scenario(SETUP + "threads:\n  - [ {unmap: f1}, {split: f1} ]\n" + CHECK,
+                        "ops.yaml")
+    assert [rec.result for rec in run_scenario(sc, trace=False).ops][1:] == ["unmapped", "gone"]
+
+
+def test_get_racing_migration_never_grabs_the_freed_source():
+    """GUP's page-table walk and try_grab_folio are one step under the page table lock: racing
+    a migration it pins the source before the unmap, finds the migration entry (nothing), or
+    pins the destination -- never the freed source."""
+    sc = parse_scenario("""kernel: {variant: linux-6.1, nodes: 2}
+memcgs: [A]
+setup:
+  - fault: {memcg: A, node: 1, as: f2}
+threads:
+  - [ {migrate: {folio: f2, node: 0}} ]
+  - [ {get: f2}, {put: f2} ]
+check: [no_use_after_free, no_warn]
+""", "ops.yaml")
+    res = explore(KernelWorld(sc), Bounds(timeout=60), sleep=True)
+    assert res.verdict == "ok" and res.states > 10
