@@ -34,8 +34,8 @@ def test_bisect_names_the_series_v5_patch_that_fixes_it():
 
 def test_bisect_walks_points_in_history_order():
     out = json.loads(lrulab("bisect", B5, "--good", "v0", "--bad", "v7.2", "--json").stdout)
-    assert [p["point"] for p in out["points"]] == ["6.12", "6.13", "6.19", "7.0", "7.1",
-                                                   "series-v1"]
+    assert [p["point"] for p in out["points"]] == ["6.12", "6.13", "6.18", "6.19", "7.0",
+                                                   "7.1", "series-v1"]
 
 
 def test_bisect_exit_1_when_the_verdict_never_changes():
