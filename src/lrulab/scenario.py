@@ -24,7 +24,7 @@ from .kernel.sched import ALLOC_SITES
 PROPERTIES = ("no_warn", "no_oops", "no_use_after_free", "list_integrity", "counters",
               "bit_coverage", "memcg_reclaim_reach", "node_locality", "stale_bits",
               "honest_results", "reparent_complete", "memcg_locality", "no_orphan", "no_leak",
-              "termination", asserts_mod.ASSERTION)
+              "termination", "no_data_race", asserts_mod.ASSERTION)
 
 # op -> (field -> (required, kind)); kind: path | memcg | node | nodeall | int | name | folio |
 # lru | item | sites | priority

@@ -28,6 +28,7 @@ from .list import (
     list_splice_init,
 )
 from .sched import (
+    READ_ONCE,
     WARN_ON,
     KObject,
     SpinLock,
@@ -265,7 +266,7 @@ def list_lru_count_one(k, lru: ListLru, nid: int, memcg):
     l = list_lru_from_memcg_idx(k, lru, nid, mc.memcg_kmem_id(memcg))
     count = 0
     if l is not None and kasan_check(k, l, "list_lru_count_one"):
-        count = l.nr_items
+        count = READ_ONCE(l, "nr_items")
     rcu_read_unlock(k)
     return max(count, 0)
 
