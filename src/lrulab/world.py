@@ -260,12 +260,16 @@ _UNWATCHED = {c: _unwatched(c) for c in _TRACKED}
 
 def _access_site() -> str:
     """The kernel functions of the access being made, outermost first (the last three)."""
-    names = []
+    names: list = []
     f = sys._getframe(3)
     while f is not None and len(names) < 3:
         mod = f.f_globals.get("__name__", "")
-        if mod.startswith("lrulab.kernel.") and mod != "lrulab.kernel.sched":
-            names.append(f.f_code.co_name)
+        n = f.f_code.co_name
+        # model helpers (_unlink, ...) fold into their kernel caller; a dispatcher and the
+        # design it dispatches to share a name
+        if mod.startswith("lrulab.kernel.") and mod != "lrulab.kernel.sched" and \
+                (n[0] != "_" or n[:2] == "__") and (not names or names[-1] != n):
+            names.append(n)
         f = f.f_back
     return " > ".join(reversed(names))
 
@@ -337,10 +341,11 @@ def data_races(ti: str, acc_i: dict, tj: str, acc_j: dict) -> list:
         ej = acc_j.get(loc)
         if ej is None:
             continue
-        hit = next(((a, b) for a in ei.items() for b in ej.items()
-                    if (a[0][0] or b[0][0]) and not a[0][1] & b[0][1]), None)
-        if hit is None:
+        hits = [(a, b) for a in ei.items() for b in ej.items()
+                if (a[0][0] or b[0][0]) and not a[0][1] & b[0][1]]
+        if not hits:
             continue
+        hit = max(hits, key=lambda ab: ab[0][0][0] + ab[1][0][0])  # writes first
         ((wi, _), (si, what, li)), ((wj, _), (sj, _, lj)) = hit
         out.append(f"data race on {what}: {ti} {'write' if wi else 'read'} in {si} "
                    f"({li}) and {tj} {'write' if wj else 'read'} in {sj} ({lj}) can run back "

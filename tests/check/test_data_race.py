@@ -9,6 +9,7 @@ import pytest
 from lrulab.check.engine import Bounds
 from lrulab.check.report import check_file
 from lrulab.kernel import huge_memory
+from lrulab.kernel import list as list_mod
 from lrulab.kernel import split_queue as sq
 from lrulab.kernel.folio import PG_partially_mapped, folio_put
 from lrulab.kernel.list import ListHead, list_del_init, list_empty, list_splice_tail_init
@@ -99,8 +100,10 @@ def test_sleep_sets_find_the_same_data_race(monkeypatch):
 
 
 def test_a_marked_access_is_no_data_race(monkeypatch):
-    """The lockless list_empty of folio_unqueue_deferred_split is data_race() in the kernel;
-    unmarked, it races with the scan's locked list_move."""
+    """The lockless list_empty of folio_unqueue_deferred_split is marked in the kernel
+    (data_race() around list_empty's READ_ONCE), and so is list_del_init's store of ->next
+    (INIT_LIST_HEAD's WRITE_ONCE); both plain, they race with the scan's locked isolation
+    (B5's schedule)."""
     import lrulab.kernel.sched as sched
 
     class unmarked:
@@ -110,12 +113,17 @@ def test_a_marked_access_is_no_data_race(monkeypatch):
         def __exit__(self, *exc):
             pass
 
-    _, res, _ = _check(PRIVATE)
+    b5 = BUGS / "b5-isolate-uaf.yaml"
+    ov = {"check": ["no_data_race"], "variant": "v7.2"}
+    _, res, _ = _check(b5, ov)
     assert res.verdict == "ok"
     monkeypatch.setattr(huge_memory, "data_race", unmarked)
-    _, res, _ = _check(PRIVATE)
+    monkeypatch.setattr(huge_memory, "list_empty", lambda h: h.next is h)
+    monkeypatch.setattr(list_mod, "WRITE_ONCE", setattr)  # and list.h's stores plain
+    _, res, _ = _check(b5, ov)
     msgs = [v.message for v in _races(res)]
-    assert any("folio_unqueue_deferred_split > list_empty" in m for m in msgs), msgs
+    assert any("_deferred_list)->next" in m and "folio_unqueue_deferred_split (" in m
+               for m in msgs), msgs
     assert sched.marked == 0
 
 

@@ -30,6 +30,7 @@ from .list import (
 from .sched import (
     READ_ONCE,
     WARN_ON,
+    WRITE_ONCE,
     KObject,
     SpinLock,
     _acquired,
@@ -459,7 +460,7 @@ def _memcg_reparent_list_lrus_pernode(k, memcg, parent):
     src_idx, dst_idx = memcg.kmemcg_id, parent.kmemcg_id
     yield "memcg_reparent_list_lrus"
     for m in mc.mem_cgroup_iter(k, memcg):
-        m.kmemcg_id = dst_idx
+        WRITE_ONCE(m, "kmemcg_id", dst_idx)  # 6.1: WRITE_ONCE(child->kmemcg_id, ...)
     for lru in list(k.memcg_list_lrus):
         for nid in range(k.cfg.nodes):
             nlru = lru.node[nid]
