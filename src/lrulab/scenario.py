@@ -509,9 +509,9 @@ def _task_rules(v: _V, line: int, kind: str, memcg: str, st: _Names) -> None:
 
 
 def _check(v: _V, doc: LDict, ov: dict, has_asserts: bool) -> list:
-    """The properties to check: the file's 'check:' (default: all but OPT_IN), plus 'assertion' when the
-    file has asserts (the user's own expectations are always checked), or the CLI's --check
-    list instead; then minus --ignore."""
+    """The properties to check: the file's 'check:' (default: all but OPT_IN), plus
+    'assertion' when the file has asserts (the user's own expectations are always checked),
+    or the CLI's --check list instead; then minus --ignore."""
     raw = doc.get("check")
     if ov.get("check") is not None:
         out = list(ov["check"])
