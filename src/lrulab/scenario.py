@@ -25,7 +25,9 @@ PROPERTIES = ("no_warn", "no_oops", "no_use_after_free", "list_integrity", "coun
               "split_queue_len",
               "bit_coverage", "memcg_reclaim_reach", "node_locality", "stale_bits",
               "honest_results", "reparent_complete", "memcg_locality", "no_orphan", "no_leak",
-              "termination", asserts_mod.ASSERTION)
+              "termination", "no_data_race", asserts_mod.ASSERTION)
+# checked only when named (check: or --check): each state costs a replay per other thread
+OPT_IN = ("no_data_race",)
 
 # op -> (field -> (required, kind)); kind: path | memcg | node | nodeall | int | name | folio |
 # lru | item | sites | priority
@@ -549,14 +551,15 @@ def _task_rules(v: _V, line: int, kind: str, memcg: str, st: _Names) -> None:
 
 
 def _check(v: _V, doc: LDict, ov: dict, has_asserts: bool) -> list:
-    """The properties to check: the file's 'check:' (default: all), plus 'assertion' when the
-    file has asserts (the user's own expectations are always checked), or the CLI's --check
-    list instead; then minus --ignore."""
+    """The properties to check: the file's 'check:' (default: all but OPT_IN), plus
+    'assertion' when the file has asserts (the user's own expectations are always checked),
+    or the CLI's --check list instead; then minus --ignore."""
     raw = doc.get("check")
     if ov.get("check") is not None:
         out = list(ov["check"])
     elif raw is None:
-        out = [p for p in PROPERTIES if p != asserts_mod.ASSERTION or has_asserts]
+        out = [p for p in PROPERTIES if (p != asserts_mod.ASSERTION or has_asserts)
+               and p not in OPT_IN]
     else:
         line = doc.lines["check"]
         if isinstance(raw, str):

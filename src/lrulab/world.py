@@ -28,12 +28,16 @@ import copy
 import itertools
 import pickle
 import re
+import sys
 
 from . import asserts as am
 from .check.canon import Canon, _slot_names, map_strings
 from .check.engine import Accepted
-from .kernel.config import Config
+from .kernel import sched as _sched
+from .kernel.config import Config, Patches
+from .kernel.folio import Folio
 from .kernel.kernel import Kernel, LruUser
+from .kernel.list import ListHead
 from .kernel.list_lru import ListLru
 from .kernel.memcontrol import MemCgroup
 from .kernel.sched import Choice, GracePeriod, KernelEvent, KObject, Oops, SpinLock, Task, run_sync
@@ -193,6 +197,164 @@ class Recorder:
         return frozenset(self.R), frozenset(self.W)
 
 
+# -- data races: no_data_race ---------------------------------------------------------------
+#
+# KCSAN's question asked of the model (docs/properties.md).  Two steps of different threads
+# that are enabled in the same state can run back to back in either order: they are
+# concurrent.  A data race is such a pair touching the same field of the same kernel object,
+# at least one writing, with no lock in common at the two accesses (each access carries the
+# locks its task held at that moment: spinlocks, cgroup_mutex, folio locks), and neither
+# access marked (a field the kernel declares atomic -- a class's ``__atomic__`` -- or an
+# access under READ_ONCE / WRITE_ONCE / data_race(): kernel/sched.py).  Both steps' accesses
+# are recorded from the same state, so an access a step only makes after seeing the other's
+# effect (message passing through a marked flag) is not a pair.  Locations: objects that
+# exist in the state by their number in a deterministic walk of it (the same in every replay
+# of it), objects a step creates by (thread, how many it created before).  Contents of the
+# Python containers that stand for kernel structures with their own synchronization
+# (xarray, idr, RCU lists, per-cpu counters) are not watched, only their fields.
+
+NO_DATA_RACE = "no_data_race"
+# the concurrency vocabulary and the model's own bookkeeping: not kernel memory KCSAN watches
+_RACE_SKIP_CLASSES = (SpinLock, Task, GracePeriod, Choice, KernelEvent, LruUser, Config, Patches)
+_RACE_SKIP_FIELDS = {
+    ListHead: {"owner", "lock", "container", "name"},  # DEBUG_LIST bookkeeping of the model
+    Kernel: _SKIP_KERNEL | {"warned_once", "results", "folios", "mmap_locks", "tasks"},
+    # a cgroup's populated state: the kernel keeps it under cgroup_mutex / css_set_lock in
+    # attach, exit and rmdir; the model's attach and exit (plain functions around an op) do
+    # not take those locks
+    MemCgroup: {"nr_tasks", "procs_gen",
+                # its LRU lists: under lruvec->lru_lock in the kernel, which the model does
+                # not have (nor the LRU moves of the free path)
+                "lru_folios"},
+    # the pages a folio still holds: the model's charge bookkeeping (page_counter atomics
+    # and LRU moves under lru_lock in the kernel); migration entries: page-table contents,
+    # under the page table lock in the kernel, which the model does not have
+    Folio: {"nr_pages", "migration"},
+}
+# kernel data races the property does not report: benign, documented with their sources in
+# docs/known-kernel-bugs.md ("Data races no_data_race does not report")
+_RACE_SKIP_FIELDS[MemCgroup] |= {
+    "dying",  # css_is_dying -> percpu_ref_is_dying: a plain read of the DEAD bit
+}
+# struct names for messages
+_STRUCT = {"Folio": "folio", "ListHead": "list_head", "MemCgroup": "mem_cgroup",
+           "ListLruOne": "list_lru_one", "ListLruNode": "list_lru_node",
+           "ListLruMemcg": "list_lru_memcg", "ListLru": "list_lru", "Shrinker": "shrinker",
+           "ShrinkerInfo": "shrinker_info", "ShrinkControl": "shrink_control",
+           "DeferredSplit": "deferred_split", "PglistData": "pglist_data",
+           "LruObject": "object"}
+
+
+def _unwatched(cls):
+    """True for a class none of whose fields is watched, else the set of its fields that are
+    not (atomic in the kernel, or the model's bookkeeping)."""
+    if issubclass(cls, _RACE_SKIP_CLASSES):
+        return True
+    out = {"freed", "rcu_free"}  # KASAN's view of the object, not its memory
+    for c in cls.__mro__:
+        out |= set(c.__dict__.get("__marked__", ()))
+        out |= _RACE_SKIP_FIELDS.get(c, set())
+    return frozenset(out)
+
+
+_UNWATCHED = {c: _unwatched(c) for c in _TRACKED}
+
+
+def _access_site() -> str:
+    """The kernel functions of the access being made, outermost first (the last three)."""
+    names: list = []
+    f = sys._getframe(3)
+    while f is not None and len(names) < 3:
+        mod = f.f_globals.get("__name__", "")
+        n = f.f_code.co_name
+        # model helpers (_unlink, ...) fold into their kernel caller; a dispatcher and the
+        # design it dispatches to share a name
+        if mod.startswith("lrulab.kernel.") and mod != "lrulab.kernel.sched" and \
+                (n[0] != "_" or n[:2] == "__") and (not names or names[-1] != n):
+            names.append(n)
+        f = f.f_back
+    return " > ".join(reversed(names))
+
+
+def _describe(obj, attr: str) -> str:
+    t = type(obj)
+    if t is Kernel:
+        return attr
+    d = _NAME_ATTR.get(t)
+    try:
+        name = d.__get__(obj, t) if d is not None else None
+    except AttributeError:  # being constructed
+        name = None
+    struct = _STRUCT.get(t.__name__, t.__name__)
+    return f"{struct}({name})->{attr}" if name is not None else f"{struct}->{attr}"
+
+
+class RaceRecorder(Recorder):
+    """A Recorder (when ``por``) that also keeps every unmarked access of a watched field:
+    acc[location] = {(write?, locks held): (kernel functions, field, lock names)}."""
+
+    __slots__ = ("num", "acc", "por")
+
+    def __init__(self, h, num: dict, por: bool):
+        super().__init__(h)
+        self.num = num
+        self.acc: dict = {}
+        self.por = por
+
+    def read(self, obj, attr, v):
+        if self.por:
+            Recorder.read(self, obj, attr, v)
+        if not _sched.marked:
+            self.access(obj, attr, False)
+
+    def write(self, obj, attr):
+        if self.por:
+            Recorder.write(self, obj, attr)
+        if not _sched.marked:
+            self.access(obj, attr, True)
+
+    def oname(self, obj):
+        n = self.num.get(id(obj))
+        return ("#", n) if n is not None else self.name(obj)
+
+    def access(self, obj, attr, write: bool) -> None:
+        global _REC
+        u = _UNWATCHED.get(type(obj), ())
+        if u is True or attr in u:
+            return
+        _REC = None  # what we read here is not the step's
+        try:
+            held = self.h.k.current.held
+            locks = frozenset(self.oname(lk) for lk in held)
+            ent = self.acc.setdefault((self.oname(obj), attr), {})
+            if (write, locks) not in ent:
+                ent[(write, locks)] = (_access_site(), _describe(obj, attr),
+                                       ", ".join(lk.name for lk in held) or "no lock")
+        finally:
+            _REC = self
+
+
+def data_races(ti: str, acc_i: dict, tj: str, acc_j: dict) -> list:
+    """The data races between two concurrent steps' accesses (one message per location)."""
+    if ti > tj:
+        ti, acc_i, tj, acc_j = tj, acc_j, ti, acc_i
+    out = []
+    for loc, ei in acc_i.items():
+        ej = acc_j.get(loc)
+        if ej is None:
+            continue
+        hits = [(a, b) for a in ei.items() for b in ej.items()
+                if (a[0][0] or b[0][0]) and not a[0][1] & b[0][1]]
+        if not hits:
+            continue
+        hit = max(hits, key=lambda ab: ab[0][0][0] + ab[1][0][0])  # writes first
+        ((wi, _), (si, what, li)), ((wj, _), (sj, _, lj)) = hit
+        out.append(f"data race on {what}: {ti} {'write' if wi else 'read'} in {si} "
+                   f"({li}) and {tj} {'write' if wj else 'read'} in {sj} ({lj}) can run back "
+                   "to back in either order")
+    return sorted(out)
+
+
 class _Slot:
     __slots__ = ("orig", "attr")
 
@@ -288,7 +450,7 @@ class Live:
     """One live state: the kernel and each thread's generator."""
 
     __slots__ = ("k", "tasks", "pc", "gens", "want", "done", "counts", "results", "nev",
-                 "nsplit", "names", "keep", "created", "stepping", "marks", "pending")
+                 "nsplit", "names", "keep", "created", "stepping", "marks", "pending", "path")
 
     def __init__(self, k, ntreads):
         self.k = k
@@ -309,6 +471,7 @@ class Live:
         self.nsplit = len(k.split_log)
         self.marks = [None] * ntreads  # counters at each thread's previous assert (vmstat)
         self.pending: list = []  # assert failures of the step being run
+        self.path: list = []  # the moves that led here (no_data_race's per-state cache)
 
 
 class KernelWorld:
@@ -340,6 +503,11 @@ class KernelWorld:
         self._blob = pickle.dumps(k, protocol=pickle.HIGHEST_PROTOCOL)
         self._deciders = [[decide_from(op) for op in ops] for ops in self.ops]
         self.por = False
+        self.races = NO_DATA_RACE in sc.check
+        if self.races:
+            enable_naming()
+        self._rkey = None  # no_data_race: the state (its path) whose steps' accesses ...
+        self._rcache: dict = {}  # ... are cached, move -> accesses
         self.symmetries = find_symmetries(sc, k)  # non-trivial (memcgs, names, threads) maps
         # [(Canon, word map, thread permutation, walks it reorders)] while symmetry is on
         self._sym = None
@@ -366,7 +534,14 @@ class KernelWorld:
 
     def apply_fp(self, h: Live, move):
         """apply, also returning the step's footprint (reads, writes) in stable names."""
+        if self.races:
+            return self._apply_race(h, move, True)
         rec = Recorder(h)
+        self._tracked_step(h, move, rec)
+        fp = rec.finish()
+        return self._check_step(h), fp
+
+    def _tracked_step(self, h: Live, move, rec) -> None:
         i = move[0]
         _track_on(rec)
         try:
@@ -378,8 +553,48 @@ class KernelWorld:
             self._step(h, move)
         finally:
             _track_off()
-        fp = rec.finish()
-        return self._check_step(h), fp
+        if _sched.marked:  # a 'with data_race():' around a yield: a bug of the model
+            _sched.marked = 0
+            h.k.events.append(KernelEvent(MODEL_ERROR, "data_race() held across a step",
+                                          h.k.current.name))
+
+    def _race_step(self, h: Live, move, por: bool) -> RaceRecorder:
+        """Run one step recording its accesses for no_data_race (and its footprint)."""
+        rec = RaceRecorder(h, _CANON.numbering([h.k, h.gens]), por)
+        self._tracked_step(h, move, rec)
+        return rec
+
+    def _apply_race(self, h: Live, move, por: bool):
+        """apply (apply_fp when ``por``) with no_data_race: the step's accesses against those
+        of every other thread's step enabled in the same state (computed on replays of it
+        and cached while the checker expands that state)."""
+        key = tuple(h.path)
+        if key != self._rkey:
+            self._rkey, self._rcache = key, {}
+        cache = self._rcache
+        others = [u for u in self.moves(h) if u[0] != move[0]]
+        mine = cache.get(move)
+        fp = None
+        if mine is None:
+            rec = self._race_step(h, move, por)
+            mine = cache[move] = rec.acc
+            fp = rec.finish() if por else None
+        elif por:
+            rec = Recorder(h)
+            self._tracked_step(h, move, rec)
+            fp = rec.finish()
+        else:
+            self._step(h, move)
+        viol = self._check_step(h)
+        if mine:
+            for u in others:
+                acc = cache.get(u)
+                if acc is None:
+                    hh = self._replay_quiet(key)
+                    acc = cache[u] = self._race_step(hh, u, False).acc
+                viol += [(NO_DATA_RACE, m) for m in
+                         data_races(self.threads[move[0]], mine, self.threads[u[0]], acc)]
+        return viol, fp
 
     # -- the interface ------------------------------------------------------------------
 
@@ -398,16 +613,16 @@ class KernelWorld:
             [(am.ASSERTION, m) for m in self.setup_assert_fails]
 
     def violation_key(self, prop: str, msg: str):
-        """Violations the checker traces separately: one per property, one per assert."""
+        """Violations the checker traces separately: one per property, one per assert, one per
+        field with a data race."""
         if prop == am.ASSERTION:
+            return (prop, msg.split(": ", 1)[0])
+        if prop == NO_DATA_RACE:  # one per racy field, as KCSAN reports them
             return (prop, msg.split(": ", 1)[0])
         return prop
 
     def replay(self, path) -> Live:
-        h = self.initial()
-        for m in path:
-            self.apply(h, m)
-        return h
+        return self._replay_quiet(path)
 
     def moves(self, h: Live) -> list:
         out = []
@@ -433,14 +648,25 @@ class KernelWorld:
 
     def apply(self, h: Live, move) -> list:
         """Run one step; returns the step properties it violated, [(property, message)]."""
+        if self.races:
+            return self._apply_race(h, move, False)[0]
         self._step(h, move)
         return self._check_step(h)
+
+    def _replay_quiet(self, path) -> Live:
+        """The state after ``path``, without no_data_race's work on the way."""
+        h = self.initial()
+        for m in path:
+            self._step(h, m)
+            self._check_step(h)
+        return h
 
     def _step(self, h: Live, move):
         global _NAMING
         i, choice = move
         k = h.k
-        if self.por:
+        h.path.append(move)
+        if self.por or self.races:
             _NAMING = h
             h.stepping = i
         try:

@@ -51,6 +51,18 @@ class Canon:
         self._keep = self._out = self._memo = None
         return out
 
+    def numbering(self, roots) -> dict:
+        """id(obj) -> the number the walk gives obj: names for the objects of a state that
+        are the same in every replay of it (valid while the roots keep the objects alive)."""
+        self._memo = {}
+        self._out = []
+        self._keep = []
+        for r in roots:
+            self._enc(r)
+        memo = self._memo
+        self._keep = self._out = self._memo = None
+        return memo
+
     def digest(self, roots) -> bytes:
         """128-bit BLAKE2 of the encoding, serialised by pickle without its memo (so equal
         encodings give equal bytes whatever objects their strings happen to share)."""

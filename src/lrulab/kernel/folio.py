@@ -32,6 +32,9 @@ class Folio(KObject):
     __slots__ = ("name", "order", "nid", "memcg", "refcount", "mapcount", "pmd_mapped",
                  "nr_pages_mapped", "flags", "_deferred_list", "nr_pages", "written",
                  "locked", "frozen", "split", "migration")
+    # fields every kernel access of which is marked (KCSAN, sched.py): _refcount,
+    # _mapcount / _nr_pages_mapped / _entire_mapcount are atomic_t; flags change by bitops
+    __marked__ = ("refcount", "mapcount", "nr_pages_mapped", "pmd_mapped", "flags")
 
     def __init__(self, name: str, order: int, nid: int):
         super().__init__()
@@ -177,6 +180,7 @@ def folio_trylock(k, folio: Folio):
     if folio.locked.owner is not None:
         return False
     folio.locked.owner = k.current
+    k.current.held.append(folio.locked)  # a lock for lockdep and KCSAN's "lock in common"
     return True
 
 
@@ -184,10 +188,14 @@ def folio_lock(k, folio: Folio):
     """include/linux/pagemap.h: folio_lock -- sleeps until the lock bit is free."""
     yield folio.locked
     folio.locked.owner = k.current
+    k.current.held.append(folio.locked)
 
 
 def folio_unlock(k, folio: Folio) -> None:
     """mm/filemap.c: folio_unlock."""
+    owner = folio.locked.owner
+    if owner is not None and folio.locked in owner.held:
+        owner.held.remove(folio.locked)
     folio.locked.owner = None
 
 

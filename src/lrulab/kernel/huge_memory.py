@@ -28,7 +28,14 @@ from .folio import (
     free_folio,
 )
 from .list import ListHead, list_del_init, list_empty
-from .sched import WARN_ON, WARN_ON_ONCE, may_fail, rcu_read_lock, rcu_read_unlock
+from .sched import (
+    WARN_ON,
+    WARN_ON_ONCE,
+    data_race,
+    may_fail,
+    rcu_read_lock,
+    rcu_read_unlock,
+)
 from .vmstat import count_mthp_stat, count_vm_event, mod_mthp_stat, mod_node_page_state
 
 SCAN_FAIL, SCAN_SUCCEED, SCAN_ALLOC_HUGE_PAGE_FAIL, SCAN_CGROUP_CHARGE_FAIL = (
@@ -124,7 +131,9 @@ def folio_unqueue_deferred_split(k, folio: Folio):
         return False
     if k.cfg.patch.free_lockless_fastpath:
         yield "folio_unqueue_deferred_split"
-        if list_empty(folio._deferred_list):
+        with data_race():  # data_race(list_empty(&folio->_deferred_list)): marked racy
+            empty = list_empty(folio._deferred_list)
+        if empty:
             return False
     return (yield from __folio_unqueue_deferred_split(k, folio))
 

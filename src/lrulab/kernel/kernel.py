@@ -16,6 +16,8 @@ class PglistData:
     """``pg_data_t`` of one NUMA node: its deferred-split queue and the pages in use."""
 
     __slots__ = ("node_id", "deferred_split_queue", "nr_used_pages")
+    # the node's page counts are per-cpu vmstat counters in the kernel (KCSAN: marked)
+    __marked__ = ("nr_used_pages",)
 
     def __init__(self, nid: int):
         self.node_id = nid

@@ -8,7 +8,7 @@ lists).  Violations are reported as ``list`` events, never raised.
 
 from __future__ import annotations
 
-from .sched import report
+from .sched import READ_ONCE, WRITE_ONCE, report
 
 
 class ListHead:
@@ -32,14 +32,16 @@ class ListHead:
 
 
 def INIT_LIST_HEAD(h: ListHead) -> None:
-    """include/linux/list.h: INIT_LIST_HEAD."""
-    h.prev = h.next = h
+    """include/linux/list.h: INIT_LIST_HEAD (WRITE_ONCE of both links)."""
+    WRITE_ONCE(h, "next", h)
+    WRITE_ONCE(h, "prev", h)
     h.owner = None
 
 
 def list_empty(h: ListHead) -> bool:
-    """include/linux/list.h: list_empty (a plain read: lockless callers make it a step)."""
-    return h.next is h
+    """include/linux/list.h: list_empty -- READ_ONCE(head->next) (lockless callers make it a
+    step)."""
+    return READ_ONCE(h, "next") is h
 
 
 def _locked(k, head: ListHead, what: str) -> None:
@@ -54,10 +56,11 @@ def _locked(k, head: ListHead, what: str) -> None:
 
 
 def _link(new: ListHead, prev: ListHead, nxt: ListHead, head: ListHead) -> None:
+    # __list_add: only the store that publishes the entry is WRITE_ONCE
     nxt.prev = new
     new.next = nxt
     new.prev = prev
-    prev.next = new
+    WRITE_ONCE(prev, "next", new)
     new.owner = head
 
 
@@ -88,8 +91,9 @@ def _unlink(k, entry: ListHead, what: str) -> bool:
     head = entry.owner
     if head is not None:
         _locked(k, head, what)
-    entry.prev.next = entry.next
-    entry.next.prev = entry.prev
+    nxt, prev = entry.next, entry.prev
+    nxt.prev = prev  # __list_del: next->prev = prev; WRITE_ONCE(prev->next, next)
+    WRITE_ONCE(prev, "next", nxt)
     entry.owner = None
     return True
 
@@ -97,7 +101,7 @@ def _unlink(k, entry: ListHead, what: str) -> bool:
 def list_del_init(k, entry: ListHead) -> None:
     """include/linux/list.h: list_del_init."""
     _unlink(k, entry, "list_del_init")
-    entry.next = entry.prev = entry
+    INIT_LIST_HEAD(entry)
 
 
 def list_del(k, entry: ListHead) -> None:

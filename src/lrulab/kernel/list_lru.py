@@ -28,7 +28,9 @@ from .list import (
     list_splice_init,
 )
 from .sched import (
+    READ_ONCE,
     WARN_ON,
+    WRITE_ONCE,
     KObject,
     SpinLock,
     _acquired,
@@ -265,7 +267,7 @@ def list_lru_count_one(k, lru: ListLru, nid: int, memcg):
     l = list_lru_from_memcg_idx(k, lru, nid, mc.memcg_kmem_id(memcg))
     count = 0
     if l is not None and kasan_check(k, l, "list_lru_count_one"):
-        count = l.nr_items
+        count = READ_ONCE(l, "nr_items")
     rcu_read_unlock(k)
     return max(count, 0)
 
@@ -458,7 +460,7 @@ def _memcg_reparent_list_lrus_pernode(k, memcg, parent):
     src_idx, dst_idx = memcg.kmemcg_id, parent.kmemcg_id
     yield "memcg_reparent_list_lrus"
     for m in mc.mem_cgroup_iter(k, memcg):
-        m.kmemcg_id = dst_idx
+        WRITE_ONCE(m, "kmemcg_id", dst_idx)  # 6.1: WRITE_ONCE(child->kmemcg_id, ...)
     for lru in list(k.memcg_list_lrus):
         for nid in range(k.cfg.nodes):
             nlru = lru.node[nid]

@@ -25,8 +25,11 @@ from __future__ import annotations
 
 from . import list_lru, shrinker, split_queue
 from .sched import (
+    READ_ONCE,
     WARN_ON,
+    WRITE_ONCE,
     KObject,
+    kernel_holds,
     kvfree_rcu,
     may_fail,
     spin_lock,
@@ -44,6 +47,11 @@ class MemCgroup(KObject):
                  "shrinker_info", "deferred_split_queue", "css_refcnt", "nr_pages", "stat",
                  "objcg_parent", "lru_folios", "online_cnt", "nr_tasks", "procs_gen",
                  "subtree_control")
+    # fields every kernel access of which is marked (KCSAN, sched.py): css.refcnt is a
+    # percpu_ref, css->online_cnt an atomic_t, memory.current a page_counter (atomic_long),
+    # the stats per-cpu counters; objcg_parent stands for objcg->memcg, read with READ_ONCE
+    # (obj_cgroup_memcg) and switched with WRITE_ONCE (memcg_reparent_objcgs)
+    __marked__ = ("css_refcnt", "online_cnt", "nr_pages", "stat", "objcg_parent")
 
     def __init__(self, mid: int, path: str, parent: MemCgroup | None, nodes: int):
         super().__init__()
@@ -116,7 +124,10 @@ def memcg_kmem_id(memcg: MemCgroup | None) -> int:
 
 def folio_memcg(k, folio) -> MemCgroup | None:
     """include/linux/memcontrol.h: folio_memcg -- the memcg the folio is charged to (NULL when
-    uncharged or with cgroup_disable=memory)."""
+    uncharged or with cgroup_disable=memory).  With lru_folio_reparent (7.1) it goes through
+    the folio's objcg: obj_cgroup_memcg's READ_ONCE(objcg->memcg)."""
+    if k.cfg.patch.lru_folio_reparent:
+        return READ_ONCE(folio, "memcg")
     return folio.memcg
 
 
@@ -255,12 +266,13 @@ def cgroup_attach_task(k, memcg: MemCgroup | None) -> int:
     its subtree_control takes no tasks).  None is the root cgroup.  Returns 0 or -errno."""
     if memcg is None:
         return 0
-    if css_is_dying(memcg):
-        return -ENOENT
-    if memcg.subtree_control and not mem_cgroup_is_root(k, memcg) and \
-            not mem_cgroup_disabled(k) and not k.cfg.cgroup_v1:
-        return -EBUSY
-    memcg.nr_tasks += 1
+    with kernel_holds(k, k.cgroup_mutex):  # cgroup_procs_write_start: cgroup_kn_lock_live
+        if css_is_dying(memcg):
+            return -ENOENT
+        if memcg.subtree_control and not mem_cgroup_is_root(k, memcg) and \
+                not mem_cgroup_disabled(k) and not k.cfg.cgroup_v1:
+            return -EBUSY
+        memcg.nr_tasks += 1
     return 0
 
 
@@ -378,7 +390,7 @@ def lru_reparent_memcg(k, memcg: MemCgroup, parent: MemCgroup):
     folios' charges and css references follow, so they no longer pin the dying memcg."""
     yield "lru_reparent_memcg"
     for folio in memcg.lru_folios:
-        folio.memcg = parent
+        WRITE_ONCE(folio, "memcg", parent)  # WRITE_ONCE(objcg->memcg, parent): all at once
         parent.lru_folios.append(folio)
         css_get(parent)
         memcg.nr_pages -= folio.nr_pages

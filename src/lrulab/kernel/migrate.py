@@ -15,7 +15,7 @@ from .folio import (
 )
 from .list import list_empty
 from .rmap import folio_add_new_anon_rmap
-from .sched import may_fail
+from .sched import data_race, may_fail
 from .vmstat import count_vm_event, count_vm_events, mod_node_page_state
 
 
@@ -37,7 +37,9 @@ def migrate_pages(k, folio, nid: int, new_name: str, isolated: bool = False):
     yield from folio_lock(k, folio)
     if k.cfg.patch.migrate_split_deferred:
         yield "migrate_pages_batch"  # the lockless list_empty(&folio->_deferred_list)
-        if (folio.order > 1 and not list_empty(folio._deferred_list)
+        with data_race():  # !data_race(list_empty(&folio->_deferred_list))
+            queued = not list_empty(folio._deferred_list)
+        if (folio.order > 1 and queued
                 and (not k.cfg.patch.partially_mapped_flag
                      or folio.flags & PG_partially_mapped)):
             if (yield from try_split_folio(k, folio, nid)) == 0:

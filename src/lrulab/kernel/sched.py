@@ -253,6 +253,73 @@ def kasan_check(k, obj, what: str) -> bool:
     return True
 
 
+# -- marked accesses (KCSAN) ----------------------------------------------------------------
+#
+# KCSAN reports two concurrent accesses to the same memory, at least one a write, unless the
+# code marks them: atomic_*() / refcount / bitops, READ_ONCE()/WRITE_ONCE(), or data_race()
+# around an access the author knows to be racy (include/linux/compiler.h,
+# Documentation/dev-tools/kcsan.rst).  The model marks the same way: a field that is an
+# atomic type in the kernel is listed in its class's ``__atomic__``; a single access is
+# marked by READ_ONCE / WRITE_ONCE or done inside ``with data_race():``.  A driver that looks
+# for data races (the checker's no_data_race) reads ``marked``; nothing else does.
+# ``with data_race():`` must not span a ``yield``.
+
+marked = 0  # > 0 while the running code makes a marked access
+
+
+class data_race:
+    """include/linux/compiler.h: data_race(expr) -- the accesses inside are intentionally
+    racy (and READ_ONCE/WRITE_ONCE, atomic_read/atomic_set: marked)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        global marked
+        marked += 1
+
+    def __exit__(self, *exc) -> None:
+        global marked
+        marked -= 1
+
+
+class kernel_holds:
+    """The kernel holds ``lock`` around this code, which the model runs inside one atomic
+    step without taking it (a plain function called from an op): for the 'lock in common'
+    of no_data_race it counts as held.  Must not span a ``yield``."""
+
+    __slots__ = ("task", "lock")
+
+    def __init__(self, k, lock: SpinLock):
+        self.task = k.current
+        self.lock = lock
+
+    def __enter__(self) -> None:
+        self.task.held.append(self.lock)
+
+    def __exit__(self, *exc) -> None:
+        self.task.held.remove(self.lock)
+
+
+def READ_ONCE(obj, field: str):
+    """include/asm-generic/rwonce.h: READ_ONCE(obj->field)."""
+    global marked
+    marked += 1
+    try:
+        return getattr(obj, field)
+    finally:
+        marked -= 1
+
+
+def WRITE_ONCE(obj, field: str, value) -> None:
+    """include/asm-generic/rwonce.h: WRITE_ONCE(obj->field, value)."""
+    global marked
+    marked += 1
+    try:
+        setattr(obj, field, value)
+    finally:
+        marked -= 1
+
+
 class KObject:
     """Base for model objects whose lifetime is tracked (KASAN-like)."""
 

@@ -54,6 +54,9 @@ class ShrinkerInfo:
     """``struct shrinker_info`` of one memcg on one node: bitmap and memcg-level nr_deferred."""
 
     __slots__ = ("map_nr_max", "map", "nr_deferred")
+    # KCSAN-marked (sched.py): the bitmap changes only by set_bit/clear_bit, nr_deferred is
+    # atomic_long_t
+    __marked__ = ("map", "nr_deferred")
 
     def __init__(self, map_nr_max: int):
         self.map_nr_max = map_nr_max

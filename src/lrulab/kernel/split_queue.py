@@ -30,6 +30,7 @@ from .list import (
     list_splice_tail_init,
 )
 from .sched import (
+    READ_ONCE,
     WARN_ON_ONCE,
     SpinLock,
     rcu_read_lock,
@@ -281,7 +282,7 @@ def deferred_split_count(k, s, sc):
     read that never says SHRINK_EMPTY unless count_shrink_empty."""
     yield "deferred_split_count"
     q = memcg_split_queue(k, sc.nid, sc.memcg)
-    n = q.split_queue_len
+    n = READ_ONCE(q, "split_queue_len")
     if n == 0 and k.cfg.patch.count_shrink_empty:
         return SHRINK_EMPTY
     return n
