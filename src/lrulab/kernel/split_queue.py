@@ -52,6 +52,8 @@ class DeferredSplit:
 
     __slots__ = ("split_queue_lock", "split_queue", "split_queue_len", "owner", "name",
                  "reparent_nested")
+    # reparent_nested is the model's lockdep annotation, no kernel memory: KCSAN-marked
+    __marked__ = ("reparent_nested",)
 
     def __init__(self, name: str, owner=None):
         self.name = name
