@@ -56,3 +56,36 @@ def test_unknown_variant(run_cli):
 def test_unknown_option_is_a_usage_error(run_cli):
     status, _out, err = run_cli("--frob")
     assert status == 2 and "Traceback" not in err
+
+
+def test_a_guest_cache_boots_each_kernel_run_once(monkeypatch, tmp_path):
+    """One kernel run (same image, same guest script) serves several models: the second
+    comparison reuses it; --keep always boots but fills the cache."""
+    from types import SimpleNamespace as NS
+
+    from lrulab.conform import command
+    from lrulab.conform.qemu import GuestRun, OpObservation
+
+    boots = []
+
+    def fake_boot(path, tools, gplan, compare_state, timeout):
+        boots.append(path.name)
+        work = tmp_path / f"w{len(boots)}"
+        work.mkdir()
+        ops = {g.index: OpObservation(g.index) for g in gplan.ops}
+        return GuestRun("6.1.0-56-amd64", ops, 1.0, work), {}, work
+
+    kernel = NS(image=tmp_path / "vmlinuz", release="6.1.0-56-amd64", vmlinux=None, version="x")
+    monkeypatch.setattr(command, "find_tools", lambda image, name: NS(kernel=kernel))
+    monkeypatch.setattr(command, "_boot", fake_boot)
+    f = SCENARIOS / "02-full-unmap-leaves-queue.yaml"
+    cache = command.GuestCache()
+    kw = dict(kernel_image=None, patches={}, timeout=1, kernel="debian-6.1", state=False)
+    kept = command.conform_one(f, variant=None, keep=True, guests=cache, **kw)
+    a = command.conform_one(f, variant=None, keep=False, guests=cache, **kw)
+    b = command.conform_one(f, variant="v1", keep=False, guests=cache, **kw)
+    assert boots == ["02-full-unmap-leaves-queue.yaml"] and len(cache) == 1
+    assert (a.variant, b.variant) == ("linux-6.1", "v1")
+    assert kept.workdir and Path(kept.workdir).exists()    # a reuse does not remove it
+    command.conform_one(f, variant=None, keep=False, guests=None, **kw)
+    assert len(boots) == 2                                  # no cache: a boot per call

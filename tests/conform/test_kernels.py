@@ -43,9 +43,18 @@ def test_unknown_kernel_names_the_choices():
         kernels.spec_for_release("5.10.0-30-amd64")
 
 
-def test_model_point_uses_a_faithful_preset_when_the_model_has_one():
-    point = kernels.spec("debian-6.12.117").model
-    assert point.resolve({"v0", "linux-6.1"}) == ("v0", {"migrate_requeue_dst": True})
-    assert point.resolve({"v0", "debian-6.12.117"}) == ("debian-6.12.117", {})
+def test_every_kernel_is_compared_with_a_preset_the_model_has():
+    """Each kernel's point of history is a preset of the model: debian-6.12.117 (6.12 plus the
+    backports Debian carries) with no extra --patch."""
+    from lrulab.kernel.config import PRESETS
+
+    assert kernels.spec("debian-6.12.117").model.resolve(PRESETS) == ("debian-6.12.117", {})
+    assert kernels.spec("debian-6.1").model.resolve(PRESETS) == ("linux-6.1", {})
+
+
+def test_model_point_takes_the_first_preset_the_model_knows():
+    point = kernels.ModelPoint(("new", "old"), {"flag": True})
+    assert point.resolve({"old"}) == ("old", {"flag": True})
+    assert point.resolve({"new", "old"}) == ("new", {"flag": True})
     with pytest.raises(kernels.UnknownKernel):
         point.resolve({"linux-6.1"})

@@ -7,11 +7,12 @@ These boot Debian's kernels (fetched and cached by `lrulab conform --setup`). Th
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
-from lrulab.conform.command import run
+from lrulab.conform.command import GuestCache, run
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios" / "conformance"
 
@@ -26,9 +27,21 @@ def run_json(*files, **kw):
 
 
 @pytest.fixture(scope="module")
-def suite():
-    """The whole suite on both kernels, counters and state."""
-    return run_json(SCENARIOS)
+def guests():
+    """Kernel runs shared by this module: a test comparing another model with a scenario the
+    suite already ran on the same kernel reuses the suite's guest instead of booting again."""
+    return GuestCache()
+
+
+@pytest.fixture(scope="module")
+def suite(guests):
+    """The whole suite on both kernels, counters and state; work directories kept (the --keep
+    test looks at one) and removed at the end."""
+    result = run_json(SCENARIOS, keep=True, guests=guests)
+    yield result
+    for sc in result[1]["scenarios"]:
+        if sc.get("workdir"):
+            shutil.rmtree(sc["workdir"], ignore_errors=True)
 
 
 def by_name(data, stem, kernel="debian-6.1"):
@@ -75,77 +88,17 @@ def test_every_scenario_runs_on_612_with_its_own_point_of_history(suite):
     assert len(ran) == len(list(SCENARIOS.glob("*.yaml")))
     for s in ran:
         assert s["status"] != "skipped" and s["kernel"].startswith("6.12.117")
-        assert s["variant"] in ("debian-6.12.117", "v0") and s["state_compared"]
+        assert s["variant"] == "debian-6.12.117" and s["state_compared"]
 
 
-# Debian 6.12.117 against its point of history (kernels.py): what still disagrees, and the audit
-# item (/work/shared/audit.md) that explains it.  These are being fixed in the model on another
-# branch; the per-scenario test below is xfail(strict), so it fails once a fix lands and this
-# table must shrink.
-#   A2  v0 has 6.13's list_lru layout: offline does not rewrite kmemcg_id to the parent's
-#   B1  6.10+ memcg reclaim retries the whole sweep: thp_split_page_failed 35 / slabs_scanned 70
-#   B4  per-order stats (split, split_failed, nr_anon, nr_anon_partially_mapped) are not kept
-#       per order; thp_split_page counts PMD order only; nr_anon_partially_mapped is no vmstat
-#   B5  6.12 migration splits a queued partially mapped THP instead of migrating it
-PENDING_612 = {
-    "01-reclaim-b-spares-a-nokmem.yaml": {"B4"},
-    "01-reclaim-b-spares-a.yaml": {"B4"},
-    "02-full-unmap-leaves-queue.yaml": {"B4"},
-    "03-offline-child-stranded.yaml": {"B4", "A2"},
-    "04-extra-ref-blocks-split.yaml": {"B4", "B1"},
-    "05-mthp-orders.yaml": {"B4"},
-    "06-root-memcg-queue.yaml": {"B4"},
-    "07-memcg-disabled-node-queues.yaml": {"B4"},
-    "08-split-and-collapse.yaml": {"B4"},
-    "09-migrate.yaml": {"B4", "B5"},
-    "10-underused-boundary.yaml": {"B4"},
-    "11-underused-and-partial.yaml": {"B4"},
-    "12-nested-reclaim.yaml": {"B4"},
-    "13-pinned-unmapped-then-put.yaml": {"B4", "B1"},
-    "14-mthp-free-and-split.yaml": {"B4"},
-}
-
-
-def audit_item(stem: str, op: dict, key: str) -> str | None:
-    """The pending audit item a 6.12 disagreement (counter or state key) belongs to."""
-    if "/stats/" in key or key == "nr_anon_partially_mapped":
-        return "B4"
-    if stem.startswith(("05-mthp", "14-mthp")) and key == "thp_split_page":
-        return "B4"                                  # an order-4 split counts no thp_split_page
-    if stem.startswith(("04-extra-ref", "13-pinned")) and op["text"].startswith("reclaim") \
-            and key in ("thp_split_page_failed", "slabs_scanned"):
-        return "B1"                                  # a pinned THP fails twice as often
-    if stem.startswith("09-migrate") and op["index"] >= 4:
-        return "B5"                                  # the migrate op and what follows from it
-    if key.startswith("memcg ") and key.endswith(" kmemcg_id") and op["text"].startswith("rmdir"):
-        return "A2"
-    return None
-
-
-def test_every_612_disagreement_is_a_pending_audit_item(suite):
-    """No disagreement on 6.12 that the audit does not explain (fixed ones may be gone)."""
-    unexplained, items = [], {}
-    for sc in suite[1]["scenarios"]:
-        if sc["kernel_name"] != "debian-6.12.117":
-            continue
-        stem = Path(sc["path"]).name
-        found = items.setdefault(stem, set())
-        for index, key, kernel, model in counter_disagreements(sc) + state_disagreements(sc):
-            item = audit_item(stem, sc["ops"][index], key)
-            found.add(item)
-            if item is None or item not in PENDING_612[stem]:
-                unexplained.append((stem, index, key, kernel, model))
-    assert unexplained == []
-    assert set(items) == set(PENDING_612)
-
-
-@pytest.mark.parametrize("stem", [
-    pytest.param(stem, marks=pytest.mark.xfail(strict=True, reason="pending audit "
-                                               + ", ".join(sorted(items))))
-    if items else stem for stem, items in PENDING_612.items()])
+@pytest.mark.parametrize("stem", sorted(p.name for p in SCENARIOS.glob("*.yaml")))
 def test_612_scenario_agrees_with_its_point_of_history(suite, stem):
+    """Debian 6.12.117 against preset debian-6.12.117: counters at every op and the kernel
+    state after every op, key for key."""
     sc = by_name(suite[1], stem, "debian-6.12.117")
+    assert sc["variant"] == "debian-6.12.117" and sc["state_compared"]
     assert (counter_disagreements(sc), state_disagreements(sc)) == ([], [])
+    assert sum(o["state_keys"] for o in sc["ops"]) > 0
 
 
 def test_kernel_reclaim_of_b_splits_only_bs_thps(suite):
@@ -178,15 +131,16 @@ def test_full_unmap_leaves_the_queue_without_split(suite):
     assert kernel_delta(sc, 8, "thp_split_page") == 1
 
 
-def test_a_model_that_reparents_the_queue_disagrees_at_the_rmdir(capsys):
+def test_a_model_that_reparents_the_queue_disagrees_at_the_rmdir(suite, guests):
     """A wrong model: reparent_split_queue flipped on. Counters first differ at P's reclaim
     (op 7: it also splits P/C's THPs); the kernel state already differs after the rmdir (op 6):
-    P/C's queue moved to P in the model, not in the kernel."""
-    from lrulab.conform import main
-
-    status = main(["--kernel", "debian-6.1", "--patch", "reparent_split_queue=true",
-                   str(SCENARIOS / "03-offline-child-stranded.yaml")])
-    out = capsys.readouterr().out
+    P/C's queue moved to P in the model, not in the kernel.  (The suite's 6.1 guest of this
+    scenario is reused: the kernel side does not depend on the model.)"""
+    lines: list[str] = []
+    status = run((str(SCENARIOS / "03-offline-child-stranded.yaml"),), kernels=("debian-6.1",),
+                 patch=("reparent_split_queue=true",), guests=guests,
+                 echo=lambda s="", err=False: lines.append(s))
+    out = "\n".join(lines)
     assert status == 1 and "DISAGREE" in out and "state differs from op 6 on" in out
     diff = [ln for ln in out.splitlines() if "<< DIFFERS" in ln]
     assert any("thp_split_page " in ln for ln in diff), out
@@ -194,10 +148,10 @@ def test_a_model_that_reparents_the_queue_disagrees_at_the_rmdir(capsys):
     assert any("deferred_split P: kernel (absent), model [c1, c2]" in ln for ln in diff), out
 
 
-def test_a_newer_preset_disagrees_where_the_design_changed():
+def test_a_newer_preset_disagrees_where_the_design_changed(suite, guests):
     """v1 reparents a dying memcg's queue to its parent: P's reclaim splits P/C's THPs too."""
     status, data = run_json(SCENARIOS / "03-offline-child-stranded.yaml", variant="v1",
-                            kernels=("debian-6.1",))
+                            kernels=("debian-6.1",), guests=guests)
     assert status == 1 and not data["agree"]
     sc = data["scenarios"][0]
     assert sc["variant"] == "v1" and sc["disagreements"] > 0
@@ -205,21 +159,13 @@ def test_a_newer_preset_disagrees_where_the_design_changed():
     assert row["kernel"] == 1 and row["model"] != 1 and not row["agree"]
 
 
-def test_keep_leaves_initramfs_script_and_logs(tmp_path):
-    """--keep leaves what is needed to rerun or inspect the guest."""
-    status, data = run_json(SCENARIOS / "02-full-unmap-leaves-queue.yaml", keep=True,
-                            kernels=("debian-6.1",))
-    assert status == 0
-    work = Path(data["scenarios"][0]["workdir"])
-    try:
-        names = {p.name for p in work.iterdir()}
-        assert {"initramfs.cpio.gz", "script", "console.log", "probe.log", "qemu.cmd"} <= names
-        assert "@@LRULAB DONE" in (work / "probe.log").read_text()
-        assert "-accel tcg" in (work / "qemu.cmd").read_text()
-    finally:
-        import shutil
-
-        shutil.rmtree(work, ignore_errors=True)
+def test_keep_leaves_initramfs_script_and_logs(suite):
+    """--keep leaves what is needed to rerun or inspect the guest (the suite runs with it)."""
+    work = Path(by_name(suite[1], "02-full-unmap")["workdir"])
+    names = {p.name for p in work.iterdir()}
+    assert {"initramfs.cpio.gz", "script", "console.log", "probe.log", "qemu.cmd"} <= names
+    assert "@@LRULAB DONE" in (work / "probe.log").read_text()
+    assert "-accel tcg" in (work / "qemu.cmd").read_text()
 
 
 def test_a_kernel_that_does_not_boot_is_a_one_line_error(tmp_path, capsys):

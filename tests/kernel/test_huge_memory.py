@@ -173,3 +173,30 @@ def test_scan_skips_an_mlocked_underused_thp_from_618(kh, variant, split):
     f.flags |= hm.PG_mlocked
     h.run(vmscan.shrink_node(h.k, 0, h.memcg("A"), 0))
     assert f.split == split
+
+
+@pytest.mark.parametrize("variant", ["v0", "debian-6.12.117", "v7.2"])
+def test_split_unmap_queues_a_fully_pte_mapped_folio_as_partially_mapped(kh, variant):
+    """unmap_folio -> try_to_migrate_one replaces one PTE at a time (folio_remove_rmap_pte ->
+    __folio_remove_rmap: partially_mapped = nr && _nr_pages_mapped), so a fully mapped mTHP
+    split through debugfs is queued and counted split_deferred +1 on its way to the split
+    (6.12.117 under QEMU, conformance 14: hugepages-16kB/stats/split_deferred +1); the split
+    then dequeues it and nr_anon_partially_mapped is back at 0."""
+    h = kh(variant, memcgs=("A",))
+    m = fault(h, "m", order=2, written=4)
+    assert h.k.mthp_stat.get((2, "split_deferred"), 0) == 0
+    assert h.run(hm.split_folio(h.k, m)) == 0
+    assert m.split and h.k.mthp_stat[(2, "split_deferred")] == 1
+    assert h.k.mthp_stat[(2, "split")] == 1 and h.k.mthp_stat[(2, "nr_anon_partially_mapped")] == 0
+    assert list_empty(m._deferred_list) and h.k.vmstat["thp_deferred_split_page"] == 0
+
+
+def test_split_unmap_does_not_requeue_a_partially_mapped_folio(kh):
+    """The same unmap of a folio already flagged partially mapped counts nothing new (6.12
+    tests folio_test_partially_mapped before deferred_split_folio)."""
+    h = kh("debian-6.12.117", memcgs=("A",))
+    m = fault(h, "m", order=4, written=16)
+    h.run(rmap.zap_partial(h.k, m))
+    assert h.k.mthp_stat[(4, "split_deferred")] == 1
+    assert h.run(hm.split_folio(h.k, m)) == 0
+    assert h.k.mthp_stat[(4, "split_deferred")] == 1 and h.k.mthp_stat[(4, "split")] == 1

@@ -39,12 +39,12 @@ def test_migrate_requeue_dst_destination_requeued_only_with_fix(kh, variant, req
 def test_migrate_split_deferred_splits_partially_mapped_queued_thp(kh):
     """6.12 migrate_pages_batch -> try_split_folio: no THP migration; the 256 still-mapped
     small pages migrate (measured on 6.12: thp_migration_fail, thp_migration_split,
-    thp_split_page)."""
+    thp_split_page); pgmigrate_success counts all 512 subpages (below)."""
     h, f, dst = _queued_then_migrated(kh, "v0")
     vm = h.k.vmstat
     assert dst is f and f.split and f.nid == 1
     assert (vm["thp_migration_fail"], vm["thp_migration_split"], vm["thp_split_page"],
-            vm["thp_migration_success"], vm["pgmigrate_success"]) == (1, 1, 1, 0, 256)
+            vm["thp_migration_success"], vm["pgmigrate_success"]) == (1, 1, 1, 0, 512)
     assert h.k.nodes[0].nr_used_pages == 0 and h.k.nodes[1].nr_used_pages == 256
 
 
@@ -62,3 +62,14 @@ def test_migrate_split_deferred_pinned_folio_fails_whole(kh):
     vm = h.k.vmstat
     assert dst is None and not f.split and f.nid == 0 and not list_empty(f._deferred_list)
     assert vm["thp_split_page_failed"] == 1 and vm["thp_migration_fail"] == 1
+
+
+@pytest.mark.parametrize("variant", ["v0", "debian-6.12.117"])
+def test_migrate_split_counts_every_subpage_in_pgmigrate_success(kh, variant):
+    """try_split_folio puts every subpage on split_folios with a reference (lru_add_page_tail);
+    migrate_folio_unmap counts the unmapped ones, which only that reference holds, as
+    succeeded.  Debian 6.12.117 (conformance 09, migrate f2): pgmigrate_success +512 for a
+    THP with 256 pages mapped; only the mapped ones use memory on the new node."""
+    h, f, _ = _queued_then_migrated(kh, variant)
+    assert f.nr_pages == 256 and h.k.vmstat["pgmigrate_success"] == 512
+    assert h.k.nodes[1].nr_used_pages == 256

@@ -148,10 +148,26 @@ def _state_tools(tools, want: bool | None) -> tuple[bool, str]:
     return not why, why
 
 
+@dataclass
+class KernelRun:
+    """What one guest boot observed: its counters per op and (with the state) the kernel state
+    after every op.  The kernel side depends only on the kernel image and the guest script, so
+    one boot can be compared with several model configurations (see `GuestCache`)."""
+    guest: Any                        # qemu.GuestRun
+    states: dict[int, dict]
+
+
+class GuestCache(dict):
+    """Kernel runs by (kernel image, guest script, nodes, boot options, state compared), for
+    callers that compare one kernel run with several models in one process (the qemu tests:
+    a wrong model against the suite's own guest).  Only passed explicitly.  A run with `keep`
+    always boots (its work directory is its own) but is stored for later runs without it."""
+
+
 def conform_one(path: Path, *, kernel_image: str | None, variant: str | None,
                 patches: dict[str, bool], keep: bool, timeout: float,
-                kernel: str = DEFAULT_KERNELS[0], state: bool | None = None
-                ) -> ScenarioComparison:
+                kernel: str = DEFAULT_KERNELS[0], state: bool | None = None,
+                guests: GuestCache | None = None) -> ScenarioComparison:
     scenario = _load(path)
     tools = find_tools(kernel_image, name=kernel)
     try:
@@ -168,6 +184,39 @@ def conform_one(path: Path, *, kernel_image: str | None, variant: str | None,
     if len(model.deltas) != n_ops:
         raise BadInput(f"{path}: the model ran {len(model.deltas)} ops, the scenario has {n_ops}")
     compare_state, why_not = _state_tools(tools, state)
+    key = (str(tools.kernel.image), gplan.script, gplan.nodes, tuple(gplan.boot), compare_state)
+    reused = guests is not None and not keep and key in guests
+    if reused:
+        guest, states = guests[key].guest, guests[key].states
+        workdir = guest.workdir
+    else:
+        guest, states, workdir = _boot(path, tools, gplan, compare_state, timeout)
+        if guests is not None:
+            guests[key] = KernelRun(guest, states)
+    ops = []
+    for i, gop in enumerate(gplan.ops):
+        obs = guest.ops.get(gop.index)
+        if obs is None:
+            raise GuestError(f"guest reported nothing for op {gop.index}")
+        c = compare_op(gop, obs, model.deltas[i], model.keys, kspec.rules)
+        c.model_result, c.model_events = model.results[i], model.events[i]
+        if compare_state:
+            kst, mst = states.get(gop.index, {}), model.states[i]
+            c.state = [StateRow(*d) for d in diff(kst, mst)]
+            c.state_keys = len(set(kst) | set(mst))
+            c.kernel_state = kst
+        ops.append(c)
+    if not keep and not reused:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return ScenarioComparison(str(path), getattr(scenario, "name", path.stem), guest.release,
+                              tools.kernel.version, model_variant, all_patches, guest.seconds,
+                              ops, str(workdir) if keep else None, kspec.name, compare_state,
+                              why_not)
+
+
+def _boot(path: Path, tools, gplan, compare_state: bool, timeout: float
+          ) -> tuple[Any, dict[int, dict], Path]:
+    """Run the guest (reading its state after every op when `compare_state`)."""
     hook = StateHook(tools.kernel.vmlinux) if compare_state else None
     workdir = Path(tempfile.mkdtemp(prefix=f"lrulab-conform-{path.stem}-"))
     try:
@@ -181,25 +230,7 @@ def conform_one(path: Path, *, kernel_image: str | None, variant: str | None,
         if hook is not None and isinstance(e, hook.error):
             raise BadInput(f"{path}: reading the kernel state: {e}") from None
         raise
-    ops = []
-    for i, gop in enumerate(gplan.ops):
-        obs = guest.ops.get(gop.index)
-        if obs is None:
-            raise GuestError(f"guest reported nothing for op {gop.index}")
-        c = compare_op(gop, obs, model.deltas[i], model.keys, kspec.rules)
-        c.model_result, c.model_events = model.results[i], model.events[i]
-        if hook is not None:
-            kst, mst = hook.states.get(gop.index, {}), model.states[i]
-            c.state = [StateRow(*d) for d in diff(kst, mst)]
-            c.state_keys = len(set(kst) | set(mst))
-            c.kernel_state = kst
-        ops.append(c)
-    if not keep:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return ScenarioComparison(str(path), getattr(scenario, "name", path.stem), guest.release,
-                              tools.kernel.version, model_variant, all_patches, guest.seconds,
-                              ops, str(workdir) if keep else None, kspec.name, compare_state,
-                              why_not)
+    return guest, (hook.states if hook is not None else {}), workdir
 
 
 def _presets() -> set[str]:
@@ -222,8 +253,10 @@ def _parse_patch(items: tuple[str, ...]) -> dict[str, bool]:
 def run(files: tuple[str, ...], *, kernel_image: str | None = None, as_json: bool = False,
         keep: bool = False, variant: str | None = None, patch: tuple[str, ...] = (),
         do_setup: bool = False, timeout: float = DEFAULT_TIMEOUT, echo=click.echo,
-        kernels: tuple[str, ...] = (), state: bool | None = None) -> int:
-    """The whole command; returns the exit status."""
+        kernels: tuple[str, ...] = (), state: bool | None = None,
+        guests: GuestCache | None = None) -> int:
+    """The whole command; returns the exit status.  `guests`: reuse kernel runs across calls
+    (see GuestCache)."""
     t0 = time.monotonic()
     try:
         for name in kernels:
@@ -247,7 +280,7 @@ def run(files: tuple[str, ...], *, kernel_image: str | None = None, as_json: boo
                 try:
                     results.append(conform_one(p, kernel_image=kernel_image, variant=variant,
                                                patches=patches, keep=keep, timeout=timeout,
-                                               kernel=name, state=state))
+                                               kernel=name, state=state, guests=guests))
                 except NotApplicable as e:
                     if len(paths) == 1 and len(names) == 1:
                         raise BadInput(f"not applicable to {name}: {e}") from None

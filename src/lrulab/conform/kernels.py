@@ -32,8 +32,7 @@ class ModelPoint:
     def resolve(self, known: set[str] | dict) -> tuple[str, dict[str, bool]]:
         for name in self.presets:
             if name in known:
-                # a preset named after the kernel is assumed to carry its backports already
-                return name, ({} if name.startswith("debian-") else dict(self.patches))
+                return name, dict(self.patches)
         raise UnknownKernel(f"the model has none of the presets {', '.join(self.presets)}")
 
 
@@ -87,14 +86,12 @@ KERNELS: dict[str, KernelSpec] = {
     "debian-6.1": KernelSpec(
         "debian-6.1", None, "6.1", RULES_61,
         ModelPoint(("linux-6.1",), {}, "Debian 6.1: preset linux-6.1")),
-    # Debian 12's 6.12 backport.  Until the model has a debian-6.12.117 preset, v0 (the 6.12
-    # point) with the stable backport Debian carries: 8a8ca142a488 "mm: migrate: requeue
-    # destination folio on deferred split queue" (audit B6).
+    # Debian 12's 6.12 backport: the model's preset debian-6.12.117 (the 6.12 point plus the
+    # stable backports Debian carries, e.g. 8a8ca142a488 "mm: migrate: requeue destination
+    # folio on deferred split queue", audit B6; kernel/history.py).
     "debian-6.12.117": KernelSpec(
         "debian-6.12.117", "linux-image-6.12.117+deb12-amd64", "6.12", RULES_612,
-        ModelPoint(("debian-6.12.117", "v0"), {"migrate_requeue_dst": True},
-                   "Debian 6.12.117: preset debian-6.12.117 if the model has it, else v0 "
-                   "+ migrate_requeue_dst (8a8ca142a488, backported to 6.12.y)")),
+        ModelPoint(("debian-6.12.117",), {}, "Debian 6.12.117: preset debian-6.12.117")),
 }
 DEFAULT_KERNELS = ("debian-6.1", "debian-6.12.117")
 

@@ -306,11 +306,23 @@ def _freeze_and_dequeue_lru(k, folio: Folio, count: int):
 def _unmap_folio(k, folio: Folio):
     """mm/huge_memory.c: unmap_folio -> try_to_migrate(TTU_SPLIT_HUGE_PMD): mappings become
     migration entries (references dropped).  In 6.1 the PMD split with freeze reaches
-    page_remove_rmap for every subpage, which queues the THP (and counts the event)."""
+    page_remove_rmap for every subpage, which queues the THP (and counts the event).
+    A PTE-mapped folio: mm/rmap.c try_to_migrate_one replaces one PTE at a time, each through
+    folio_remove_rmap_pte -> __folio_remove_rmap (6.12; 6.1 page_remove_rmap), so the folio
+    is partially mapped from the first PTE on, while others are still mapped: 6.12 queues a
+    fully mapped one as partially mapped (split_deferred +1, thp_deferred_split_page for PMD
+    order), 6.1 queues any compound page whose subpage loses its mapping."""
     if folio.pmd_mapped:
         count_vm_event(k, "thp_split_pmd")
         mod_node_page_state(k, "nr_anon_transparent_hugepages", -1)
         if not k.cfg.patch.partially_mapped_flag:
+            yield from split_queue.deferred_split_huge_page(k, folio)
+    elif folio.order > 1 and folio.nr_pages_mapped:
+        if k.cfg.patch.partially_mapped_flag:
+            # 8422acdc97ed: partially_mapped = nr && _nr_pages_mapped, only if not flagged yet
+            if folio.nr_pages_mapped > 1 and not folio.flags & PG_partially_mapped:
+                yield from deferred_split_folio(k, folio, True)
+        else:
             yield from split_queue.deferred_split_huge_page(k, folio)
     folio.refcount -= folio.mapcount
     folio.mapcount = 0

@@ -383,7 +383,9 @@ static void snapshot(int idx, const char *when)
 			if (strncmp(s, "thp_", 4) && strncmp(s, "slabs_scanned ", 14) &&
 			    strncmp(s, "nr_anon_transparent_hugepages ", 30) &&
 			    strncmp(s, "drop_", 5) && strncmp(s, "nr_anon_pages ", 14) &&
-			    strncmp(s, "pgmigrate_", 10))
+			    strncmp(s, "pgmigrate_", 10) && strncmp(s, "compact_", 8) &&
+			    strncmp(s, "numa_pages_migrated ", 20) &&
+			    strncmp(s, "numa_hint_faults ", 17))
 				continue;
 			char *sp = strchr(s, ' ');
 			if (!sp)
