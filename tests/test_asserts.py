@@ -151,3 +151,19 @@ def test_any_of_counts_vmstat_since_the_previous_assert():
     assert scen(body).threads[0][0].asserts[0].uses_vmstat()
     assert failures(body) == []
     assert failures(body.replace("thp_split_page: 1", "thp_split_page: 3")) != []
+
+
+@pytest.mark.parametrize("body", [
+    "{split: [[a1]]}", "{split: [a1, [x]]}", "{not_queued: [{a1: 1}]}",
+    "{queued: {folio: [a1]}}", "{queued: {folio: a1, memcg: [A]}}",
+    "{bit: {memcg: {A: 1}, node: 0, set: true}}",
+    "{reachable: {folio: a1, by: {memcg: [A]}}}", "{state: {memcg: [A], is: online}}",
+    "{any_of: [{split: [[a1]]}, {split: a1}]}",
+])
+def test_assert_names_of_any_yaml_type_are_bad_input_naming_the_line(body):
+    """A list or mapping where an assert wants a folio or memcg name is refused at its line
+    (it was an unhashable-type traceback)."""
+    with pytest.raises(ScenarioError) as e:
+        scen(f"threads:\n  - [ {{unmap: a1}} ]\n  - [ {{reclaim: {{memcg: A}}}} ]\n"
+             f"after:\n  - assert: {body}\n")
+    assert str(e.value).startswith("t.yaml:11: assert: unknown ")

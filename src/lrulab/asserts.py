@@ -89,7 +89,7 @@ def parse_assert(fail, body, line: int, path: str, names) -> Assert:
 
 
 def _folio(fail, line, val, names, what="folio"):
-    if val not in names.folios:
+    if not isinstance(val, str) or val not in names.folios:
         fail(line, f"assert: unknown {what} {val!r}; create it first with fault/collapse "
              "'as: NAME'")
     return val
@@ -103,7 +103,7 @@ def _p_folios(fail, line, val, names):
 
 
 def _memcg(fail, line, val, names):
-    if val != "root" and val not in names.memcgs:
+    if not isinstance(val, str) or (val != "root" and val not in names.memcgs):
         fail(line, f"assert: unknown memcg {val!r}; declare it under memcgs: or mkdir it "
              "first (root is 'root')")
     return val

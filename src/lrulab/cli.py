@@ -34,8 +34,8 @@ def parse_patches(values) -> dict:
 
 def overrides(variant, patch, boot) -> dict:
     ov = {}
-    if variant:
-        kernel_option("--kernel/--variant", variant)
+    if variant is not None:  # '--kernel ""' is an unknown kernel, not the file's
+        kernel_option("--kernel/--preset/--variant", variant)
         ov["variant"] = variant
     if patch:
         ov["patches"] = parse_patches(patch)
@@ -59,7 +59,17 @@ def kernel_option(opt: str, name: str) -> str:
 def kernel_list(opt: str, values) -> list[str]:
     """Kernels from a repeatable, comma-separated option (--kernel A,B --kernel C)."""
     names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    if values and not names:
+        raise BadInput(f"{opt} {','.join(values)!r}: name one or more kernels; "
+                       "'lrulab variants' lists them")
     return [kernel_option(opt, n) for n in names]
+
+
+def seconds_option(opt: str, value: float | None) -> float | None:
+    """A per-check time limit from the command line: a positive, finite number, or bad input."""
+    if value is not None and not (0 < value < float("inf")):
+        raise BadInput(f"{opt} {value}: give a positive number of seconds")
+    return value
 
 
 def _props(opt: str, value: str | None) -> list | None:
@@ -67,18 +77,22 @@ def _props(opt: str, value: str | None) -> list | None:
     if value is None:
         return None
     names = [p.strip() for p in value.split(",") if p.strip()]
+    if not names:  # an empty selection would check nothing and call that ok
+        raise BadInput(f"{opt} {value!r}: name one or more properties; known: "
+                       f"{', '.join(PROPERTIES)}")
     for p in names:
         if p not in PROPERTIES:
             raise BadInput(f"{opt} {p}: unknown property; known: {', '.join(PROPERTIES)}")
     return names
 
 
-def selection(check: str | None, ignore: str | None, strict: bool = False) -> dict:
+def selection(check: str | None, ignore: str | None, strict: bool = False,
+              check_opt: str = "--check") -> dict:
     """Overrides for the properties to check: --check P,... replaces the file's 'check:',
     --ignore P,... drops some, --strict counts behaviours accepted by design as violations."""
     ov: dict = {}
     if check is not None:
-        ov["check"] = _props("--check", check)
+        ov["check"] = _props(check_opt, check)
     if ignore is not None:
         ov["ignore"] = _props("--ignore", ignore)
     if strict:
