@@ -56,8 +56,11 @@ def main() -> int:
             run(fz.trace_text(h.base_trace), h.trace, n)
         else:
             run(fz.mutated_file(), mutated, n)
-        print(f"{name:<26} {h.stats.inputs - before:>6,} inputs  "
-              f"{time.monotonic() - t1:7.1f} s", flush=True)
+        s = h.stats  # running totals: a run cut short still has its figures
+        print(f"{name:<26} {s.inputs - before:>6,} inputs  {time.monotonic() - t1:7.1f} s"
+              f"  | so far: {s.inputs:,} inputs, {s.runs:,} runs, exits "
+              f"{dict(sorted(s.exits.items()))}, tracebacks {len(s.tracebacks)}, hangs "
+              f"{len(s.hangs)}, bad messages {len(s.bad_messages)}", flush=True)
     probes = fz.output_probes(h)
     s = h.stats
     s.seconds = time.monotonic() - t0
