@@ -108,3 +108,17 @@ def test_option_values_that_select_nothing_or_no_limit_are_bad_input(args, words
     assert r.returncode == 2 and r.stdout == ""
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0] and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["bisect", B5, "--good", "series-v4", "--bad", "7.2\n"],
+    ["check", B5, "--kernel", "v7.2\n"],
+    ["conform", B5, "--kernel", "7.2\n"],
+    ["variants", "--diff", "a\nb", "v7.2"],
+])
+def test_an_option_value_with_a_newline_keeps_the_message_on_one_line(args):
+    """The fuzz's find: the value was echoed raw and split the bad-input line in two."""
+    r = lrulab(*args)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "\\n" in lines[0] and lines[0].startswith("lrulab")

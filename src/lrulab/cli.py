@@ -13,11 +13,18 @@ from .kernel import history
 from .kernel.config import BOOT_OPTIONS, FLAGS, PRESETS, ConfigError, kernel_flags
 
 
+def one_line(msg: str) -> str:
+    """``msg`` with control characters escaped: a value the user typed ('--bad $'7.2\\n'')
+    must not split the one-line message."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in msg)
+
+
 class BadInput(click.ClickException):
     exit_code = 2
 
     def show(self, file=None):
-        click.echo(f"lrulab: {self.format_message()}", err=True)
+        click.echo(f"lrulab: {one_line(self.format_message())}", err=True)
 
 
 def parse_patches(values) -> dict:
@@ -145,7 +152,8 @@ class _Group(click.Group):
                 click.echo(e.ctx.get_help())  # bare 'lrulab': the help, as click does
                 sys.exit(2)
             cmd = e.ctx.command_path if e.ctx is not None else "lrulab"
-            click.echo(f"lrulab: {e.format_message().rstrip('.')}; see '{cmd} --help'", err=True)
+            click.echo(f"lrulab: {one_line(e.format_message().rstrip('.'))}; see '{cmd} --help'",
+                       err=True)
             sys.exit(2)
         except click.ClickException as e:
             e.show()
