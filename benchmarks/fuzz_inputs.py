@@ -1,5 +1,6 @@
 """The long fuzz run: >= 10,000 generated inputs through run, check, conform (up to boot),
-replay and simulate, plus the output probes; prints the figures the README quotes (inputs,
+replay and simulate, command lines of bugs, bisect, sweep --show, variants --diff and the
+property and kernel options, plus the output probes; prints the figures the README quotes (inputs,
 command runs, tracebacks, hangs, lost files, time).  Deterministic (derandomized Hypothesis).
 
     PYTHONPATH=src python benchmarks/fuzz_inputs.py [--scale 1.0]
@@ -17,8 +18,8 @@ import fuzzing as fz  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 
 # inputs per generator at scale 1 (10,000 in all)
-PLAN = {"scenario grammar": 3000, "workload grammar": 1500, "trace grammar": 2500,
-        "mutated repository files": 3000}
+PLAN = {"scenario grammar": 2400, "assert grammar": 1400, "workload grammar": 1100,
+        "trace grammar": 1900, "mutated repository files": 2200, "command lines": 1000}
 
 
 def main() -> int:
@@ -45,14 +46,21 @@ def main() -> int:
         t1, before = time.monotonic(), h.stats.inputs
         if name == "scenario grammar":
             run(fz.yaml_text(fz.scenario_doc()), h.scenario, n)
+        elif name == "assert grammar":
+            run(fz.yaml_text(fz.assert_scenario_doc()), h.scenario, n)
+        elif name == "command lines":
+            run(fz.command_line(), h.command, n)
         elif name == "workload grammar":
             run(fz.yaml_text(fz.workload_doc()), h.workload, n)
         elif name == "trace grammar":
             run(fz.trace_text(h.base_trace), h.trace, n)
         else:
             run(fz.mutated_file(), mutated, n)
-        print(f"{name:<26} {h.stats.inputs - before:>6,} inputs  "
-              f"{time.monotonic() - t1:7.1f} s", flush=True)
+        s = h.stats  # running totals: a run cut short still has its figures
+        print(f"{name:<26} {s.inputs - before:>6,} inputs  {time.monotonic() - t1:7.1f} s"
+              f"  | so far: {s.inputs:,} inputs, {s.runs:,} runs, exits "
+              f"{dict(sorted(s.exits.items()))}, tracebacks {len(s.tracebacks)}, hangs "
+              f"{len(s.hangs)}, bad messages {len(s.bad_messages)}", flush=True)
     probes = fz.output_probes(h)
     s = h.stats
     s.seconds = time.monotonic() - t0

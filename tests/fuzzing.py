@@ -20,8 +20,10 @@ import yaml
 from click.testing import CliRunner
 from hypothesis import strategies as st
 
+from lrulab.asserts import MEMCG_STATES, PREDICATES, THP_SHRINKER, counter_names
 from lrulab.cli import main
-from lrulab.kernel.config import BOOT_OPTIONS, FLAGS, PRESETS, SYSFS_DEFAULTS
+from lrulab.kernel import history
+from lrulab.kernel.config import BOOT_OPTIONS, FLAGS, PRESETS, SYSFS_ALIASES, SYSFS_DEFAULTS
 from lrulab.kernel.sched import ALLOC_SITES
 from lrulab.scenario import OPS, PROPERTIES
 
@@ -110,6 +112,8 @@ def op_entry(draw, memcgs, names):
             val = draw(pick([0, 1, 256, 512], [513, 1024, 10 ** 6, -1, 3.0]))
         elif typ in ("name", "folio", "item"):
             val = draw(pick(names, BAD_NAMES))
+        elif typ == "by":
+            val = draw(pick(["kswapd", "direct"], ["Kswapd", "", ["direct"], 1, None]))
         elif typ == "lru":
             val = draw(pick(["L"], ["M", ["L"]]))
         else:  # sites
@@ -121,6 +125,81 @@ def op_entry(draw, memcgs, names):
     return {kind: body} if draw(st.integers(0, 50)) < 50 else {kind: body, "extra": 1}
 
 
+# kernel names: presets, points of history (some before the model's scope), hostile spellings
+KERNELS = list(PRESETS) + history.points()
+BAD_KERNELS = ["", "nope", "6.1.0", "v2.6.0", " v7.2", "7.2\n", "series-v9", "[x]", 6.1, 7,
+               ["v7.2"], {"point": "7.1"}, None]
+SYSFS_KNOBS = list(SYSFS_DEFAULTS) + list(SYSFS_ALIASES)
+COUNTERS = sorted(counter_names()) + ["hugepages-2048kB/stats/split",
+                                      "hugepages-64kB/stats/nr_anon", "hugepages-16kB/stats/split"]
+BAD_COUNTERS = ["hugepages-8kB/stats/split", "hugepages-3kB/stats/split",
+                "hugepages-" + "9" * 40 + "kB/stats/split", "hugepages-2048kB/stats/x",
+                "nope", "", 1, None, True]
+DELTAS = [0, 1, -1, 2, 512]
+BAD_DELTAS = [1.5, float("nan"), float("inf"), True, None, "1", 1 << 70, -(1 << 70), [1]]
+
+
+def _pred_value(draw, pred, memcgs, names, depth):
+    """A value for assert predicate ``pred``: the documented shape, hostile in places."""
+    folio = pick(names, BAD_NAMES + [[["f1"]], {"f1": 1}, 1.5], 0.02)
+    memcg = pick(memcgs + ["root"], ["Z", "A/", ["A"], {"A": 1}, 3, None], 0.02)
+    node = pick([0, 0, 0, 1], [2, -1, True, 0.0, "0", float("nan"), None], 0.02)
+    if pred in ("split", "not_split", "not_queued"):
+        return draw(st.one_of(folio, st.lists(folio, min_size=1, max_size=3)))
+    if pred == "queued":
+        if draw(st.booleans()):
+            return draw(folio)
+        d = {"folio": draw(folio)}
+        if draw(st.booleans()):
+            d["memcg"] = draw(memcg)
+        if draw(st.booleans()):
+            d["node"] = draw(node)
+        return d
+    if pred == "bit":
+        d = {"memcg": draw(memcg), "node": draw(node),
+             "set": draw(pick([True, False], [0, 1, "yes", None], 0.02))}
+        if draw(st.booleans()):
+            d["shrinker"] = draw(pick([THP_SHRINKER, "L-shrinker"], ["x", ["x"], 5], 0.03))
+        return d
+    if pred == "vmstat":
+        return draw(st.dictionaries(pick(COUNTERS, BAD_COUNTERS, 0.03),
+                                    pick(DELTAS, BAD_DELTAS, 0.03), min_size=1, max_size=2))
+    if pred in ("reachable", "unreachable"):
+        by = {"memcg": draw(memcg)}
+        if draw(st.booleans()):
+            by["node"] = draw(pick([0, "all"], [2, -1, "ALL", None], 0.03))
+        return {"folio": draw(folio), "by": draw(maybe(st.just(by), 0.02))}
+    if pred == "state":
+        return {"memcg": draw(memcg),
+                "is": draw(pick(list(MEMCG_STATES), ["dead", "", ["online"], 1], 0.03))}
+    # any_of: alternatives, nested once at most
+    if depth >= 1 or draw(st.integers(0, 29)) == 29:
+        return draw(st.sampled_from([[], [{}], [{"split": "f1"}], "x", [[1], [2]]]))
+    return [draw(assert_body(memcgs, names, depth + 1)) for _ in range(draw(st.integers(2, 3)))]
+
+
+@st.composite
+def assert_body(draw, memcgs, names, depth=0) -> dict:
+    """The body of an ``assert:`` entry: one to three predicates."""
+    preds = draw(st.lists(pick(list(PREDICATES), ["bogus", "Split", None], 0.01),
+                          min_size=1, max_size=2, unique_by=str))
+    return {p: _pred_value(draw, p, memcgs, names, depth) for p in preds}
+
+
+@st.composite
+def op_list(draw, memcgs, names, min_size=0, max_size=3):
+    """Ops with ``assert:`` entries among them (after an op; sometimes first, which is bad
+    input outside 'after:')."""
+    out = []
+    for op in draw(st.lists(op_entry(memcgs, names), min_size=min_size, max_size=max_size)):
+        if out and draw(st.integers(0, 3)) == 0 or not out and draw(st.integers(0, 20)) == 20:
+            out.append({"assert": draw(maybe(assert_body(memcgs, names), 0.03))})
+        out.append(op)
+    if draw(st.integers(0, 2)) == 0:
+        out.append({"assert": draw(maybe(assert_body(memcgs, names), 0.03))})
+    return out
+
+
 @st.composite
 def scenario_doc(draw) -> dict:
     """A scenario in the documented grammar, with hostile values in some places."""
@@ -128,7 +207,11 @@ def scenario_doc(draw) -> dict:
                            unique_by=str))
     good = [m for m in memcgs if isinstance(m, str)] or ["A"]
     names = NAMES
-    kernel = {"variant": draw(maybe(st.sampled_from(list(PRESETS))))}
+    key = draw(st.sampled_from(["variant", "variant", "point"]))
+    kernel = {key: draw(maybe(pick(KERNELS if key == "point" else list(PRESETS), BAD_KERNELS,
+                                   0.05)))}
+    if draw(st.integers(0, 30)) == 30:  # both: bad input
+        kernel["point"] = draw(st.sampled_from(KERNELS))
     if draw(st.booleans()):
         kernel["patches"] = draw(maybe(st.dictionaries(
             st.sampled_from(list(FLAGS) + ["nope"]), maybe(st.booleans()), max_size=3)))
@@ -139,7 +222,7 @@ def scenario_doc(draw) -> dict:
         kernel["nodes"] = draw(maybe(st.integers(1, 3)))
     if draw(st.booleans()):
         kernel["sysfs"] = draw(maybe(st.dictionaries(
-            st.sampled_from(list(SYSFS_DEFAULTS) + ["nope"]),
+            st.sampled_from(SYSFS_KNOBS + ["nope"]),
             pick([True, False, 0, 511], [512, -1, "abc", 1.5, None]), max_size=2)))
     if draw(st.booleans()):
         kernel["lrus"] = draw(maybe(st.dictionaries(
@@ -152,9 +235,12 @@ def scenario_doc(draw) -> dict:
         kernel["inject_alloc_failures"] = draw(maybe(st.booleans()))
     doc = {"name": draw(pick(["fuzz"], ["[/x]", "a\nb"])), "kernel": kernel,
            "memcgs": draw(maybe(st.just(memcgs), 0.02)),
-           "setup": draw(st.lists(op_entry(good, names), max_size=3)),
-           "threads": draw(st.lists(st.lists(op_entry(good, names), min_size=1, max_size=2),
-                                    max_size=3))}
+           "setup": draw(op_list(good, names)),
+           "threads": draw(st.lists(op_list(good, names, 1, 2), max_size=3))}
+    if draw(st.integers(0, 2)) == 0:
+        doc["after"] = draw(maybe(st.one_of(op_list(good, names, 0, 2), st.lists(
+            st.fixed_dictionaries({"assert": assert_body(good, names)}), min_size=1,
+            max_size=2)), 0.03))
     if draw(st.booleans()):
         doc["check"] = draw(maybe(st.lists(st.sampled_from(list(PROPERTIES) + ["nope"]),
                                            max_size=3)))
@@ -163,6 +249,45 @@ def scenario_doc(draw) -> dict:
             {"violation": st.sampled_from(list(PROPERTIES) + ["none", "x"])})))
     if draw(st.integers(0, 50)) == 50:
         doc["bogus"] = 1
+    return doc
+
+
+ASSERT_OPS = [{"partial_unmap": "f1"}, {"unmap": "f1"}, {"unmap": "f2"}, {"get": "f1"},
+              {"put": "f1"}, {"split": "f2"}, {"rmdir": "B"}, {"migrate": {"folio": "f1",
+                                                                           "node": 1}},
+              {"reclaim": {"memcg": "A", "node": 0, "priority": 0}},
+              {"reclaim": {"memcg": "root"}}, {"reclaim": {"memcg": "root", "by": "kswapd"}},
+              {"reclaim": {"memcg": "root", "by": "direct"}}]
+
+
+@st.composite
+def assert_scenario_doc(draw) -> dict:
+    """A well-formed scenario (two memcgs, two THPs, two nodes) whose ``assert:`` entries and
+    ``after:`` block carry the hostility: most are valid, so the asserts are evaluated."""
+    memcgs, names = ["A", "B"], ["f1", "f2"]
+    key = draw(st.sampled_from(["variant", "point"]))
+    kernel = {key: draw(pick(list(PRESETS) if key == "variant" else KERNELS, BAD_KERNELS,
+                             0.02)), "nodes": 2}
+    if draw(st.booleans()):
+        knob = draw(st.sampled_from(SYSFS_KNOBS))
+        good = [0, 64, 511] if knob == "khugepaged_max_ptes_none" else [True, False]
+        kernel["sysfs"] = {knob: draw(pick(good, [512, "x", None], 0.05))}
+
+    def ops(n_max):
+        out = []
+        for op in draw(st.lists(st.sampled_from(ASSERT_OPS), min_size=1, max_size=n_max)):
+            out.append(op)
+            if draw(st.integers(0, 2)) != 2:
+                out.append({"assert": draw(assert_body(memcgs, names))})
+        return out
+    doc = {"name": "asserts", "kernel": kernel, "memcgs": memcgs,
+           "setup": [{"fault": {"memcg": "A", "node": 0, "as": "f1"}},
+                     {"fault": {"memcg": "B", "node": 1, "as": "f2"}},
+                     {"partial_unmap": "f2"}, {"assert": draw(assert_body(memcgs, names))}],
+           "threads": [ops(2) for _ in range(draw(st.integers(1, 2)))]}
+    if draw(st.booleans()):
+        doc["after"] = ([{"assert": draw(assert_body(memcgs, names))}]
+                        if draw(st.booleans()) else []) + ops(2)
     return doc
 
 
@@ -210,7 +335,7 @@ def workload_doc(draw) -> dict:
                                                max_size=1))),
                        ("patches", maybe(st.dictionaries(st.sampled_from(list(FLAGS)),
                                                          st.booleans(), max_size=2))),
-                       ("sysfs", maybe(st.dictionaries(st.sampled_from(list(SYSFS_DEFAULTS)),
+                       ("sysfs", maybe(st.dictionaries(st.sampled_from(SYSFS_KNOBS),
                                                        st.sampled_from([True, 0, 511, "abc"]),
                                                        max_size=1)))):
         if draw(st.booleans()):
@@ -284,6 +409,99 @@ def trace_text(draw, base: dict) -> str:
         text = text.replace('"steps"', '"steps": ' + draw(st.sampled_from(JSON_HAZARDS))
                             + ', "x"', 1)
     return text
+
+
+# -- command lines over the newer options and commands ---------------------------------------
+
+PROP_OPTS = ["no_warn", "assertion", "no_warn,counters", " no_use_after_free ", "", ",", "nope",
+             "no_warn,,nope", "Assertion"]
+GOOD_KERNEL_OPTS = KERNELS[:]
+BAD_KERNEL_OPTS = ["", "nope", "4.19", "v2.6.0", ",", "[x]", "7.2\n", "x" * 300, "v7.2,nope"]
+SECONDS = ["0.5", "1", "2"]
+BAD_SECONDS = ["0", "-1", "nan", "inf", "x", "", "1e-9"]
+SEEDS = ["0", "1", "7", "-1", "-0", str(1 << 70), str(-(1 << 64)), "x", "1.5", "", "0x10"]
+CHECK_FILES = [p for p in SEED_FILES if p.parent.name in ("bugs", "examples")]
+
+
+@st.composite
+def command_line(draw) -> tuple[list, str | None, tuple]:
+    """(args, scenario text or None, option names given): one run of a newer command or
+    option with good and hostile values.  'FILE' in args stands for a scenario written from
+    the text ('WORKLOAD' for a tiny workload)."""
+    def opt(name, good, bad, p_bad=0.2):
+        return [name, draw(pick(good, bad, p_bad))]
+    cmd = draw(st.sampled_from(["run", "check", "check", "bugs", "bisect", "bisect", "sweep",
+                                "variants", "simulate", "conform"]))
+    args: list = [cmd]
+    if cmd in ("run", "check", "bugs", "bisect", "conform"):
+        args.append("FILE")
+    if cmd in ("run", "check", "bugs"):
+        if draw(st.booleans()):
+            args += opt("--check", PROP_OPTS[:4], PROP_OPTS[4:], 0.3)
+        if draw(st.integers(0, 3)) == 0:
+            args += opt("--ignore", PROP_OPTS[:4], PROP_OPTS[4:], 0.3)
+        if draw(st.integers(0, 3)) == 0:
+            args.append("--strict")
+    if cmd in ("run", "check"):
+        if draw(st.booleans()):
+            args += opt(draw(st.sampled_from(["--kernel", "--variant", "--preset"])),
+                        GOOD_KERNEL_OPTS, BAD_KERNEL_OPTS)
+    if cmd == "check":
+        args += ["--timeout", "2", "--max-states", "2000"]
+        if draw(st.booleans()):
+            args.append("--first")
+        if draw(st.booleans()):
+            args += opt("--format", ["ktap", "text"], ["KTAP", "tap", ""], 0.1)
+    if cmd == "run" and draw(st.booleans()):
+        args.append("--json")
+    if cmd == "bugs":
+        n = draw(st.integers(1, 2))
+        args += ["--kernel", ",".join(draw(pick(GOOD_KERNEL_OPTS, BAD_KERNEL_OPTS, 0.15))
+                                      for _ in range(n))]
+        args += opt("--timeout", SECONDS, BAD_SECONDS, 0.2)
+        if draw(st.booleans()):
+            args += opt("--format", ["ktap"], ["x"], 0.1)
+        if draw(st.booleans()):
+            args.append("--first")
+    if cmd == "bisect":
+        line = history.lineage("7.3-rc")
+        if draw(st.integers(0, 4)) != 4:  # mostly a short walk
+            i = draw(st.integers(0, len(line) - 1))
+            j = min(len(line) - 1, i + draw(st.integers(0, 3)))
+            args += ["--good", draw(pick([line[i]], BAD_KERNEL_OPTS, 0.15)),
+                     "--bad", draw(pick([line[j]], BAD_KERNEL_OPTS, 0.15))]
+        args += opt("--timeout", ["0.3", "0.5"], BAD_SECONDS, 0.2)
+        if draw(st.booleans()):
+            args += opt("--property", PROP_OPTS[:4], PROP_OPTS[4:], 0.3)
+        if draw(st.booleans()):
+            args.append("--json")
+    if cmd == "sweep":
+        args += ["--show", draw(st.sampled_from(SEEDS))]
+        if draw(st.booleans()):
+            args += opt("--preset", list(PRESETS), BAD_KERNEL_OPTS + ["7.1"], 0.3)
+    if cmd == "variants":
+        r = draw(st.integers(0, 4))
+        if r:
+            names = GOOD_KERNEL_OPTS + ["6.1", "6.12"]
+            args += ["--diff", draw(pick(names, BAD_KERNEL_OPTS, 0.25)),
+                     draw(pick(names, BAD_KERNEL_OPTS, 0.25))]
+        if draw(st.booleans()):
+            args.append("--json")
+    if cmd == "simulate":
+        args += ["WORKLOAD", "--no-plots", "--max-events", "20000", "--kernel",
+                 draw(pick(list(PRESETS) + ["7.1", "series-v2"], BAD_KERNEL_OPTS, 0.3))]
+        if draw(st.booleans()):
+            args.append("--json")
+    if cmd == "conform":  # only names refused before anything boots
+        args += ["--kernel", draw(st.sampled_from(BAD_KERNEL_OPTS + ["v7.2", "6.1"]))]
+    text = None
+    if "FILE" in args:
+        if draw(st.booleans()):
+            text = draw(st.sampled_from(CHECK_FILES)).read_text()
+        else:
+            text = draw(yaml_text(scenario_doc()))
+    given = tuple(a for a in args if isinstance(a, str) and a.startswith("--"))
+    return args, text, given
 
 
 # -- byte-level mutation -----------------------------------------------------------------------
@@ -377,7 +595,8 @@ class Harness:
                          else data)
         return str(path)
 
-    def invoke(self, args: list, files: tuple | None, limit: float | None = None):
+    def invoke(self, args: list, files: tuple | None, limit: float | None = None,
+               options: tuple = ()):
         """Run ``lrulab args``; ``files``: the user files an exit-2 message may name (None:
         an option's value is at fault, and the message names the option)."""
         limit = limit or self.limit
@@ -403,14 +622,20 @@ class Harness:
             self.stats.tracebacks.append((args, tb[-1500:]))
             return r
         if r.exit_code == 2 and files is not None:
-            self.check_message(args, r.stderr, files)
+            self.check_message(args, r.stderr, files, options)
         return r
 
-    def check_message(self, args, stderr: str, files: tuple) -> None:
+    def check_message(self, args, stderr: str, files: tuple, options: tuple = ()) -> None:
+        """One line naming file:line of a given file, or (an option's value at fault) naming
+        one of the options given."""
         lines = stderr.strip("\n").split("\n")
-        m = MSG.match(lines[0]) if len(lines) == 1 else None
-        if m is None or m.group(1) not in files:
-            self.stats.bad_messages.append((args, stderr[-600:]))
+        one = len(lines) == 1 and lines[0].startswith("lrulab")
+        m = MSG.match(lines[0]) if one else None
+        if m is not None and m.group(1) in files:
+            return
+        if one and any(o in lines[0] for o in options):
+            return
+        self.stats.bad_messages.append((args, stderr[-600:]))
 
     # -- the commands over one input ---------------------------------------------------------
 
@@ -465,6 +690,25 @@ class Harness:
                                                 + r.stdout[-200:]))
 
 
+
+
+    def command(self, line: tuple) -> None:
+        """One command line from ``command_line``: its files written, then run (bisect and
+        bugs, which check many kernels, under a longer limit)."""
+        args, text, options = line
+        self.stats.inputs += 1
+        files: tuple = ()
+        out = []
+        for a in args:
+            if a == "FILE":
+                a = self.write(text, ".yaml")
+                files += (a,)
+            elif a == "WORKLOAD":
+                a = self.write(TINY_WORKLOAD.format(name="w"), ".yaml")
+                files += (a,)
+            out.append(a)
+        limit = 60 if args[0] in ("bisect", "bugs") else None
+        self.invoke(out, files, limit=limit, options=options)
 
 
 # -- output probes: nothing the user wrote is lost ---------------------------------------------

@@ -151,3 +151,72 @@ def test_any_of_counts_vmstat_since_the_previous_assert():
     assert scen(body).threads[0][0].asserts[0].uses_vmstat()
     assert failures(body) == []
     assert failures(body.replace("thp_split_page: 1", "thp_split_page: 3")) != []
+
+
+@pytest.mark.parametrize("body", [
+    "{split: [[a1]]}", "{split: [a1, [x]]}", "{not_queued: [{a1: 1}]}",
+    "{queued: {folio: [a1]}}", "{queued: {folio: a1, memcg: [A]}}",
+    "{bit: {memcg: {A: 1}, node: 0, set: true}}",
+    "{reachable: {folio: a1, by: {memcg: [A]}}}", "{state: {memcg: [A], is: online}}",
+    "{any_of: [{split: [[a1]]}, {split: a1}]}",
+])
+def test_assert_names_of_any_yaml_type_are_bad_input_naming_the_line(body):
+    """A list or mapping where an assert wants a folio or memcg name is refused at its line
+    (it was an unhashable-type traceback)."""
+    with pytest.raises(ScenarioError) as e:
+        scen(f"threads:\n  - [ {{unmap: a1}} ]\n  - [ {{reclaim: {{memcg: A}}}} ]\n"
+             f"after:\n  - assert: {body}\n")
+    assert str(e.value).startswith("t.yaml:11: assert: unknown ")
+
+
+IN_LOCK = """kernel: {point: '6.19', nodes: 2}
+memcgs: [A, B]
+setup:
+  - fault: {memcg: A, node: 0, as: f1}
+  - fault: {memcg: B, node: 1, as: f2}
+  - partial_unmap: f2
+threads:
+  - - reclaim: {memcg: root}
+    - assert: {reachable: {folio: f1, by: {memcg: A}}}
+  - - split: f2
+    - assert: {unreachable: {folio: f1, by: {memcg: A, node: 0}}}
+"""
+
+
+def test_reachable_assert_while_another_thread_is_in_the_lock_is_no_traceback(tmp_path):
+    """The fuzz's find: the hypothetical reclaim of an unreachable: assert ran into the
+    split-queue lock thread 0 holds (a deadlock Oops, a traceback from 'lrulab check')."""
+    from click.testing import CliRunner
+
+    from lrulab.cli import main
+    f = tmp_path / "lock.yaml"
+    f.write_text(IN_LOCK)
+    r = CliRunner().invoke(main, ["check", str(f)])
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+    assert r.exit_code == 1 and "Traceback" not in r.output
+
+
+def test_reachable_assert_while_another_thread_holds_the_lock_is_no_traceback():
+    """An unreachable: assert evaluated while another thread is inside the split-queue lock
+    (thread 0 mid-reclaim) ran the hypothetical reclaim into that lock: a deadlock Oops and a
+    traceback from 'lrulab check'.  The pass would wait; the assert is not judged there."""
+    from click.testing import CliRunner
+
+    from lrulab.cli import main
+    text = """kernel: {point: '6.19', nodes: 2}
+memcgs: [A, B]
+setup:
+  - fault: {memcg: A, node: 0, as: f1}
+  - fault: {memcg: B, node: 1, as: f2}
+  - partial_unmap: f2
+threads:
+  - [ {reclaim: {memcg: root}} ]
+  - - split: f2
+    - assert: {unreachable: {folio: f1, by: {memcg: A, node: 0}}}
+"""
+    import tempfile
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        f.write(text)
+    r = CliRunner().invoke(main, ["check", f.name, "--check", "assertion"])
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+    assert r.exit_code in (0, 1) and "Traceback" not in r.output

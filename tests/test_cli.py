@@ -78,3 +78,47 @@ def test_bugs_kernel_option_takes_a_comma_separated_list():
                "--preset", "v0", "--json")
     assert r.returncode in (0, 1), r.stderr
     assert json.loads(r.stdout)["presets"] == ["series-v4", "7.2", "v0"]
+
+
+B5 = "scenarios/bugs/b5-isolate-uaf.yaml"
+
+
+@pytest.mark.parametrize("args,words", [
+    (["run", B5, "--check", ""], "--check ''"),
+    (["check", B5, "--check", ",,"], "--check ',,'"),
+    (["bugs", B5, "--ignore", " , "], "--ignore"),
+    (["bisect", B5, "--property", ","], "--property ','"),
+    (["bisect", B5, "--property", "nope"], "--property nope"),
+    (["run", B5, "--kernel", ""], "--kernel/--preset/--variant : unknown kernel"),
+    (["check", B5, "--preset", "nope"], "--preset"),
+    (["bugs", B5, "--kernel", ","], "--kernel/--preset ','"),
+    (["simulate", "db-two-node", "--presets", ""], "--kernel/--presets/--preset ''"),
+    (["bisect", B5, "--good", ""], "--good : unknown kernel"),
+    (["bugs", B5, "--timeout", "-1"], "--timeout -1.0"),
+    (["bugs", B5, "--timeout", "nan"], "--timeout nan"),
+    (["bisect", B5, "--timeout", "0"], "--timeout 0.0"),
+    (["bisect", B5, "--timeout", "inf"], "--timeout inf"),
+    (["sweep", "--timeout", "nan"], "--timeout"),
+])
+def test_option_values_that_select_nothing_or_no_limit_are_bad_input(args, words):
+    """An empty property or kernel selection, and a time limit that is not a positive finite
+    number, are refused naming the option (they used to check nothing, the file's kernel, or
+    everything without a limit, and report ok)."""
+    r = lrulab(*args)
+    assert r.returncode == 2 and r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0] and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["bisect", B5, "--good", "series-v4", "--bad", "7.2\n"],
+    ["check", B5, "--kernel", "v7.2\n"],
+    ["conform", B5, "--kernel", "7.2\n"],
+    ["variants", "--diff", "a\nb", "v7.2"],
+])
+def test_an_option_value_with_a_newline_keeps_the_message_on_one_line(args):
+    """The fuzz's find: the value was echoed raw and split the bad-input line in two."""
+    r = lrulab(*args)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "\\n" in lines[0] and lines[0].startswith("lrulab")

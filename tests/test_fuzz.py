@@ -26,7 +26,7 @@ def _clean(h: fz.Harness, before: int) -> None:
 def test_fuzz_scenario_grammar_contract(harness):
     before = harness.stats.inputs
 
-    @settings(FUZZ, max_examples=150)
+    @settings(FUZZ, max_examples=100)
     @given(fz.yaml_text(fz.scenario_doc()))
     def go(text):
         harness.scenario(text)
@@ -34,10 +34,36 @@ def test_fuzz_scenario_grammar_contract(harness):
     _clean(harness, before)
 
 
+def test_fuzz_assert_grammar_contract(harness):
+    """asserts (every predicate, hostile values), 'after:', kernel.point, reclaim's by:."""
+    before = harness.stats.inputs
+
+    @settings(FUZZ, max_examples=60)
+    @given(fz.yaml_text(fz.assert_scenario_doc()))
+    def go(text):
+        harness.scenario(text)
+    go()
+    _clean(harness, before)
+
+
+def test_fuzz_command_lines_contract(harness):
+    """--check/--ignore/--strict/--first/--format/--kernel, bugs, bisect (short walks, small
+    timeouts), sweep --show with odd seeds, variants --diff with odd names, simulate and
+    conform --kernel (refused before boot): an exit 2 names the file:line or the option."""
+    before = harness.stats.inputs
+
+    @settings(FUZZ, max_examples=90)
+    @given(fz.command_line())
+    def go(line):
+        harness.command(line)
+    go()
+    _clean(harness, before)
+
+
 def test_fuzz_workload_grammar_contract(harness):
     before = harness.stats.inputs
 
-    @settings(FUZZ, max_examples=80)
+    @settings(FUZZ, max_examples=60)
     @given(fz.yaml_text(fz.workload_doc()))
     def go(text):
         harness.workload(text)
@@ -48,7 +74,7 @@ def test_fuzz_workload_grammar_contract(harness):
 def test_fuzz_trace_grammar_contract(harness):
     before = harness.stats.inputs
 
-    @settings(FUZZ, max_examples=200)
+    @settings(FUZZ, max_examples=130)
     @given(fz.trace_text(harness.base_trace))
     def go(text):
         harness.trace(text)
@@ -59,7 +85,7 @@ def test_fuzz_trace_grammar_contract(harness):
 def test_fuzz_mutated_files_contract(harness):
     before = harness.stats.inputs
 
-    @settings(FUZZ, max_examples=120)
+    @settings(FUZZ, max_examples=80)
     @given(fz.mutated_file())
     def go(kind_data):
         kind, data = kind_data

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from .kernel import memcontrol as mc
 from .kernel import shrinker as sh
 from .kernel.list import list_entries
-from .kernel.sched import run_sync
+from .kernel.sched import Oops, run_sync
 from .kernel.vmscan import shrink_node
 from .kernel.vmstat import mthp_stats, new_vmstat
 
@@ -89,7 +89,7 @@ def parse_assert(fail, body, line: int, path: str, names) -> Assert:
 
 
 def _folio(fail, line, val, names, what="folio"):
-    if val not in names.folios:
+    if not isinstance(val, str) or val not in names.folios:
         fail(line, f"assert: unknown {what} {val!r}; create it first with fault/collapse "
              "'as: NAME'")
     return val
@@ -103,7 +103,7 @@ def _p_folios(fail, line, val, names):
 
 
 def _memcg(fail, line, val, names):
-    if val != "root" and val not in names.memcgs:
+    if not isinstance(val, str) or (val != "root" and val not in names.memcgs):
         fail(line, f"assert: unknown memcg {val!r}; declare it under memcgs: or mkdir it "
              "first (root is 'root')")
     return val
@@ -317,17 +317,25 @@ def _vmstat(k, spec, base):
     return "; ".join(out)
 
 
-def reached_by(k, folio_name: str, path: str, node) -> bool:
+def reached_by(k, folio_name: str, path: str, node) -> bool | None:
     """Whether one reclaim pass (priority 0) of ``path`` ('root': global) on ``node`` (or
     every node) would have a deferred-split scan take the folio off its list.  Runs on a
-    copy; the state is untouched."""
+    copy; the state is untouched.  None when the pass would wait for a lock another thread
+    holds (the predicate then holds: no false alarm from a state it cannot judge)."""
     c = copy.deepcopy(k)
     c.current = c.task("assert")
     c.scan_log = []
     target = None if path == "root" or mc.mem_cgroup_disabled(c) else memcg_named(c, path)
     nodes = range(c.cfg.nodes) if node == "all" else [node]
-    for nid in nodes:
-        run_sync(c, shrink_node(c, nid, target, 0))
+    try:
+        for nid in nodes:
+            run_sync(c, shrink_node(c, nid, target, 0))
+    except Oops as e:
+        if str(e).startswith("deadlock:"):
+            # another thread is inside a critical section the pass needs: it would wait, and
+            # what it then reaches depends on that thread; no answer from this state
+            return None
+        raise
     f = c.folios.get(folio_name)
     return any(x is f for x in c.scan_log)
 
@@ -343,7 +351,7 @@ def _reachable(k, spec, _base):
     f = _folio_of(k, d["folio"])
     if f is None or f.freed or f.split:
         return f"{d['folio']} is {_describe(f)}: nothing to reach"
-    return "" if reached_by(k, d["folio"], d["memcg"], d["node"]) else \
+    return "" if reached_by(k, d["folio"], d["memcg"], d["node"]) is not False else \
         f"{who} would not reach {d['folio']}"
 
 
@@ -353,7 +361,7 @@ def _unreachable(k, spec, _base):
     if f is None or f.freed or f.split:
         return ""
     return f"{who} would reach {d['folio']}" if reached_by(k, d["folio"], d["memcg"],
-                                                           d["node"]) else ""
+                                                           d["node"]) is True else ""
 
 
 def memcg_state(k, path: str) -> str:

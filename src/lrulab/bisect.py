@@ -19,7 +19,7 @@ import click
 
 from .check import report as rp
 from .check.engine import Bounds
-from .cli import BadInput, json_opt, kernel_option, selection
+from .cli import BadInput, json_opt, kernel_option, seconds_option, selection
 from .kernel import history
 from .scenario import ScenarioError, load_scenario
 
@@ -133,9 +133,10 @@ def bisect(file, good, bad, prop, timeout, as_json):
     """Find the point of history, then the single commit, where FILE's verdict changes, and
     print the shortest trace there."""
     for opt, name in (("--good", good), ("--bad", bad)):
-        if name:
+        if name is not None:
             kernel_option(opt, name)
-    select = selection(prop, None)
+    seconds_option("--timeout", timeout)
+    select = selection(prop, None, check_opt="--property")
     try:
         load_scenario(file, select)
     except ScenarioError as e:

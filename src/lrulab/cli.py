@@ -13,11 +13,18 @@ from .kernel import history
 from .kernel.config import BOOT_OPTIONS, FLAGS, PRESETS, ConfigError, kernel_flags
 
 
+def one_line(msg: str) -> str:
+    """``msg`` with control characters escaped: a value the user typed ('--bad $'7.2\\n'')
+    must not split the one-line message."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in msg)
+
+
 class BadInput(click.ClickException):
     exit_code = 2
 
     def show(self, file=None):
-        click.echo(f"lrulab: {self.format_message()}", err=True)
+        click.echo(f"lrulab: {one_line(self.format_message())}", err=True)
 
 
 def parse_patches(values) -> dict:
@@ -34,8 +41,8 @@ def parse_patches(values) -> dict:
 
 def overrides(variant, patch, boot) -> dict:
     ov = {}
-    if variant:
-        kernel_option("--kernel/--variant", variant)
+    if variant is not None:  # '--kernel ""' is an unknown kernel, not the file's
+        kernel_option("--kernel/--preset/--variant", variant)
         ov["variant"] = variant
     if patch:
         ov["patches"] = parse_patches(patch)
@@ -59,7 +66,17 @@ def kernel_option(opt: str, name: str) -> str:
 def kernel_list(opt: str, values) -> list[str]:
     """Kernels from a repeatable, comma-separated option (--kernel A,B --kernel C)."""
     names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    if values and not names:
+        raise BadInput(f"{opt} {','.join(values)!r}: name one or more kernels; "
+                       "'lrulab variants' lists them")
     return [kernel_option(opt, n) for n in names]
+
+
+def seconds_option(opt: str, value: float | None) -> float | None:
+    """A per-check time limit from the command line: a positive, finite number, or bad input."""
+    if value is not None and not (0 < value < float("inf")):
+        raise BadInput(f"{opt} {value}: give a positive number of seconds")
+    return value
 
 
 def _props(opt: str, value: str | None) -> list | None:
@@ -67,18 +84,22 @@ def _props(opt: str, value: str | None) -> list | None:
     if value is None:
         return None
     names = [p.strip() for p in value.split(",") if p.strip()]
+    if not names:  # an empty selection would check nothing and call that ok
+        raise BadInput(f"{opt} {value!r}: name one or more properties; known: "
+                       f"{', '.join(PROPERTIES)}")
     for p in names:
         if p not in PROPERTIES:
             raise BadInput(f"{opt} {p}: unknown property; known: {', '.join(PROPERTIES)}")
     return names
 
 
-def selection(check: str | None, ignore: str | None, strict: bool = False) -> dict:
+def selection(check: str | None, ignore: str | None, strict: bool = False,
+              check_opt: str = "--check") -> dict:
     """Overrides for the properties to check: --check P,... replaces the file's 'check:',
     --ignore P,... drops some, --strict counts behaviours accepted by design as violations."""
     ov: dict = {}
     if check is not None:
-        ov["check"] = _props("--check", check)
+        ov["check"] = _props(check_opt, check)
     if ignore is not None:
         ov["ignore"] = _props("--ignore", ignore)
     if strict:
@@ -131,7 +152,8 @@ class _Group(click.Group):
                 click.echo(e.ctx.get_help())  # bare 'lrulab': the help, as click does
                 sys.exit(2)
             cmd = e.ctx.command_path if e.ctx is not None else "lrulab"
-            click.echo(f"lrulab: {e.format_message().rstrip('.')}; see '{cmd} --help'", err=True)
+            click.echo(f"lrulab: {one_line(e.format_message().rstrip('.'))}; see '{cmd} --help'",
+                       err=True)
             sys.exit(2)
         except click.ClickException as e:
             e.show()

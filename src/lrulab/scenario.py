@@ -92,7 +92,9 @@ def memcg_path_error(path) -> str | None:
 
 
 def sysfs_error(knob: str, value) -> str | None:
-    """Why ``value`` is not a value of sysfs ``knob`` (whose default fixes the type)."""
+    """Why ``value`` is not a value of sysfs ``knob`` (whose default fixes the type); ``knob``
+    may be an old name (SYSFS_ALIASES)."""
+    knob = SYSFS_ALIASES.get(knob, knob)
     default = SYSFS_DEFAULTS[knob]
     if isinstance(default, bool):
         return None if isinstance(value, bool) else f"takes true or false, not {value!r}"

@@ -176,7 +176,10 @@ class Recorder:
         if n is None:  # an object of the post-setup kernel: named by what it is
             t = type(obj)
             d = _NAME_ATTR.get(t)
-            n = (t.__name__, d.__get__(obj, t)) if d is not None else (t.__name__,)
+            try:
+                n = (t.__name__, d.__get__(obj, t)) if d is not None else (t.__name__,)
+            except AttributeError:  # one being built: an assert's copy.deepcopy (reachable:)
+                n = (t.__name__,)
         return n
 
     def read(self, obj, attr, v):

@@ -368,3 +368,14 @@ def test_replay_json_prints_an_object_on_every_exit_status(tmp_path):
     out.write_text("{")
     r = run("replay", out, "--json")
     assert r.exit_code == 2 and json.loads(r.stdout)["status"] == "bad input"
+
+
+def test_replay_takes_a_trace_written_at_a_point_of_history(tmp_path):
+    """check --kernel takes any point of history; the trace it writes names that point, and
+    replay follows it (it refused every kernel but the presets)."""
+    out = tmp_path / "t.json"
+    assert run("check", B5, "--kernel", "series-v2", "--trace-out", out).exit_code == 1
+    assert json.loads(out.read_text())["variant"] == "series-v2"
+    r = run("replay", out)
+    assert r.exit_code == 0, r.output
+    assert "VIOLATES no_use_after_free" in r.stdout

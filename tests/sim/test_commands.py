@@ -189,3 +189,22 @@ def test_bad_workload_values_are_one_line_errors(tmp_path, old, new, words):
     r = run("simulate", str(p), "--presets", "v7.2")
     assert r.exit_code == 2 and r.stderr.startswith(f"lrulab: {p}:")
     assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_workload_sysfs_takes_the_old_knob_name(tmp_path):
+    """host.sysfs split_underused_thp (the old name of shrink_underused) was a KeyError
+    traceback; it is accepted, and a bad value is refused at its line."""
+    import subprocess
+    import sys
+    w = tmp_path / "w.yaml"
+    body = ("name: w\nduration: 5\nhost: {{nodes: 1, node_pages: 4096, sysfs: "
+            "{{split_underused_thp: {v}}}}}\nmemcgs: [a]\nprocesses:\n"
+            "  - {{memcg: a, count: 1, rates: {{fault: 1, unmap: 0.5}}}}\n")
+    w.write_text(body.format(v="false"))
+    args = [sys.executable, "-m", "lrulab", "simulate", str(w), "--presets", "v7.2",
+            "--no-plots"]
+    r = subprocess.run(args, capture_output=True, text=True)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-500:]
+    w.write_text(body.format(v="3"))
+    r = subprocess.run(args, capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.startswith(f"lrulab: {w}:3: sysfs split_underused_thp")

@@ -287,6 +287,17 @@ def _key_line(text: str, key: str) -> int:
     return text.count("\n", 0, i) + 1 if i >= 0 else 1
 
 
+def _known_kernel(name: str) -> bool:
+    """Whether ``name`` is a kernel check may have written into a trace: a preset or a point
+    of history the model covers (check --kernel takes both)."""
+    from ..kernel.config import ConfigError, kernel_flags
+    try:
+        kernel_flags(name)
+    except ConfigError:
+        return False
+    return True
+
+
 def _trace_fields(file: str, t) -> tuple:
     """(scenario, overrides, property, schedule, key -> line) of a parsed trace, each checked
     for its type and its names (variant, flags, boot options, properties); BadInput naming
@@ -312,8 +323,9 @@ def _trace_fields(file: str, t) -> tuple:
         t[k] for k in ("scenario", "variant", "patches", "boot", "property", "schedule"))
     if not isinstance(scen, str) or not scen:
         bad("scenario", "'scenario' must be the scenario file's path")
-    if not isinstance(variant, str) or variant not in PRESETS:
-        bad("variant", f"unknown variant {variant!r}; one of: {', '.join(PRESETS)}")
+    if not isinstance(variant, str) or not _known_kernel(variant):
+        bad("variant", f"unknown variant {variant!r}; a preset ({', '.join(PRESETS)}) or a "
+            "point 'lrulab variants' lists")
     if not isinstance(patches, dict) or any(
             k not in FLAGS or not isinstance(v, bool) for k, v in patches.items()):
         bad("patches", "'patches' must map known flags to true or false")
@@ -435,11 +447,12 @@ def bugs(files, as_json, jobs, presets, timeout, symmetry, check_props, ignore_p
          first, fmt):
     """Check every bug scenario (default: scenarios/bugs/*.yaml) against every preset and
     print the matrix, then each bug's shortest trace in the first preset that has it."""
-    from ..cli import kernel_list
+    from ..cli import kernel_list, seconds_option
     from ..kernel.config import PRESETS
     jobs = _jobs(jobs)
+    seconds_option("--timeout", timeout)
     select = selection(check_props, ignore_props, strict)
-    cols = kernel_list("--kernel", presets) or list(PRESETS)
+    cols = kernel_list("--kernel/--preset", presets) or list(PRESETS)
     if not files:
         files = sorted(glob.glob(os.path.join(CATALOG, "*.yaml")))
         if not files:

@@ -294,7 +294,8 @@ def run(files: tuple[str, ...], *, kernel_image: str | None = None, as_json: boo
             raise BadInput("no scenario can run on " + ", ".join(names) + ": "
                            + "; ".join(f"{r.kernel_name}: {r.reason}" for r in results))
     except (BadInput, ToolError, GuestError) as e:
-        echo(f"lrulab conform: {e}", err=True)
+        from lrulab.cli import one_line  # a value typed with a newline stays on one line
+        echo(f"lrulab conform: {one_line(str(e))}", err=True)
         return 2
     ran = [r for r in results if isinstance(r, ScenarioComparison)]
     bad = [r for r in ran if r.disagreements]

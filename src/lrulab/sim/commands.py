@@ -113,7 +113,7 @@ def simulate(workload, presets, seed, duration, out, no_plots, as_json, max_even
         resolve,
     )
 
-    names = kernel_list("--kernel", presets) or list(PRESETS)
+    names = kernel_list("--kernel/--presets/--preset", presets) or list(PRESETS)
     if duration is not None and not 0 < duration < float("inf"):
         raise BadInput(f"--duration {duration}: give a positive number of seconds")
     if seed is not None and seed < 0:

@@ -108,7 +108,7 @@ def sweep_cmd(count, first, presets, max_states, timeout, jobs, show, as_json):
     if show is not None:
         click.echo(scenario_text(show, presets[0]), nl=False)
         return
-    if count < 1 or jobs < 1 or max_states < 1 or timeout <= 0:
+    if count < 1 or jobs < 1 or max_states < 1 or not 0 < timeout < float("inf"):
         raise BadInput("--count, --jobs and --max-states must be 1 or more, --timeout positive")
     prog = None
     if sys.stderr.isatty() and not as_json:
