@@ -1,7 +1,12 @@
 """The full false-alarm sweep: N generated scenarios (default 2,000) on each default preset
 (the Debian points and the newest), checked within bounds, every distinct violation triaged.
 
-    python benchmarks/false_alarm_sweep.py [N] [JOBS] [MAX_STATES] [TIMEOUT]
+    python benchmarks/false_alarm_sweep.py [N] [JOBS] [MAX_STATES] [TIMEOUT] [OUTCOMES]
+    python benchmarks/false_alarm_sweep.py --report OUTCOMES
+
+OUTCOMES (optional) is a pickle of every check's outcome, written every 100 seeds and at the
+end; ``--report`` prints the report again from it, triaged by the current table (after a new
+entry, without checking again).
 
 Seeds are checked in order, each on every preset before the next seed, so a run stopped early
 (SIGTERM, SIGINT) still covers the same seeds on every preset: it prints the report of the
@@ -11,6 +16,7 @@ seeds it finished on all presets and says how far it got.  Every 100 seeds a pro
 Prints the sweep report (as `lrulab sweep`) and one line for the README's Numbers."""
 
 import multiprocessing as mp
+import pickle
 import signal
 import sys
 import time
@@ -37,11 +43,31 @@ def _stop(signum, frame):
     raise KeyboardInterrupt
 
 
+def report(outcomes, presets, n, jobs, bounds, seconds) -> None:
+    seeds = len(outcomes) // len(presets)
+    s = summarise(outcomes[:seeds * len(presets)], presets)
+    s.seconds = seconds
+    for line in report_lines(s):
+        print(line)
+    print("\n" + numbers(s, seeds, n, jobs, bounds), flush=True)
+
+
+def save(path, outcomes, presets, n, jobs, bounds, seconds) -> None:
+    if path:
+        with open(path, "wb") as f:
+            pickle.dump((outcomes, presets, n, jobs, bounds, seconds), f)
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--report"]:
+        with open(sys.argv[2], "rb") as f:
+            report(*pickle.load(f))
+        return
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     jobs = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     bounds = Bounds(max_states=int(sys.argv[3]) if len(sys.argv) > 3 else 1500,
                     timeout=float(sys.argv[4]) if len(sys.argv) > 4 else 5.0)
+    path = sys.argv[5] if len(sys.argv) > 5 else None
     presets = default_presets()
     todo = [(seed, p, bounds) for seed in range(n) for p in presets]
     outcomes = []
@@ -57,16 +83,13 @@ def main() -> None:
                 print(f"  {len(outcomes) // len(presets)} seeds: "
                       + numbers(s, len(outcomes) // len(presets), n, jobs, bounds)[9:],
                       file=sys.stderr, flush=True)
+                save(path, outcomes, presets, n, jobs, bounds, s.seconds)
         pool.close()
     except KeyboardInterrupt:
         pool.terminate()
     pool.join()
-    seeds = len(outcomes) // len(presets)
-    s = summarise(outcomes[:seeds * len(presets)], presets)
-    s.seconds = time.monotonic() - t0
-    for line in report_lines(s):
-        print(line)
-    print("\n" + numbers(s, seeds, n, jobs, bounds), flush=True)
+    save(path, outcomes, presets, n, jobs, bounds, time.monotonic() - t0)
+    report(outcomes, presets, n, jobs, bounds, time.monotonic() - t0)
 
 
 if __name__ == "__main__":
