@@ -112,3 +112,33 @@ check: [no_warn, no_oops, no_use_after_free, list_integrity, no_leak]
             res = explore(KernelWorld(sc), Bounds(timeout=60), sleep=True)
             assert res.verdict == "ok" and not res.bound_hit, (preset, op, res.verdict)
             assert res.states > 20  # the race was explored
+
+
+def test_get_finds_only_migration_entries_while_a_migration_has_unmapped_the_folio():
+    """Once try_to_migrate replaced the folio's mappings with migration entries, follow_page
+    finds no present page: GUP waits, it takes no pin (the sweep's seed 287: a pin taken there
+    made the migration fail)."""
+    from lrulab.kernel.sched import run_sync
+    from lrulab.ops import build_kernel, run_op
+
+    sc = parse_scenario("""kernel: {variant: debian-6.12.117, nodes: 2}
+memcgs: [A]
+setup:
+  - fault: {memcg: A, node: 1, as: f2}
+threads:
+  - [ {migrate: {folio: f2, node: 0}} ]
+  - [ {get: f2} ]
+""", "ops.yaml")
+    k = build_kernel(sc)
+    k.current = k.task("T0")
+    for op in sc.setup:
+        run_sync(k, run_op(k, op))
+    f2 = k.folios["f2"]
+    mig = run_op(k, sc.threads[0][0])
+    want = None
+    while not f2.migration:  # the migration's steps up to its unmap
+        want = mig.send(True if want.__class__.__name__ == "Choice" else None)
+    refs = f2.refcount
+    k.current = k.task("T1")
+    assert run_sync(k, run_op(k, sc.threads[1][0])) == "gone"
+    assert f2.refcount == refs and "f2" not in k.pins

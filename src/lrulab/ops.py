@@ -46,10 +46,12 @@ def _follow_page(k: Kernel, name: str):
     """mm/gup.c: follow_page (folio_walk_start in 6.12) and try_grab_folio, under the page
     table lock: one atomic step that finds the folio mapped at the range and takes a reference,
     or nothing -- the mapping is gone, or a migration or split entry stands there (the folio
-    frozen at refcount 0), where GUP would wait and retry; the model takes nothing then."""
+    frozen at refcount 0, or unmapped by try_to_migrate and not yet frozen: follow_page finds
+    a non-present entry), where GUP would wait and retry; the model takes nothing then."""
     yield "follow_page"
     folio = _live(k, name)
-    if folio is None or not (folio.pmd_mapped or folio.nr_pages_mapped) or folio.refcount <= 0:
+    if folio is None or not (folio.pmd_mapped or folio.nr_pages_mapped) or folio.refcount <= 0 \
+            or folio.migration:
         return None
     folio.refcount += 1
     return folio
