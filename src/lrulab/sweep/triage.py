@@ -68,6 +68,12 @@ TABLE: list[Entry] = [
           flags={"migrate_requeue_dst": False, "migrate_split_deferred": False},
           catalog=_BUGS + "s3-migrate-dst-unqueued.yaml",
           note="6.1..6.9: a migrated partially mapped THP's destination is never queued"),
+    Entry("S4", "kernel-bug", "no_orphan",
+          r"end: F is partially mapped and on no deferred-split list, but no reclaim",
+          catalog=_BUGS + "s4-munmap-during-migration.yaml",
+          note="every release: a partial munmap of a THP's migration entries is never "
+               "accounted (S3 and S4 give the same message: the catalog files tell them "
+               "apart)"),
     Entry("B1", "kernel-bug", "bit_coverage",
           r"end: I is queued for M on node N, but M's bit for dcache-shrinker",
           flags={"list_lru_bit_on_effective_memcg": False},
