@@ -1,39 +1,95 @@
 """The full false-alarm sweep: N generated scenarios (default 2,000) on each default preset
 (the Debian points and the newest), checked within bounds, every distinct violation triaged.
 
-    python benchmarks/false_alarm_sweep.py [N] [JOBS] [MAX_STATES] [TIMEOUT]
+    python benchmarks/false_alarm_sweep.py [N] [JOBS] [MAX_STATES] [TIMEOUT] [OUTCOMES]
+    python benchmarks/false_alarm_sweep.py --report OUTCOMES
+
+OUTCOMES (optional) is a pickle of every check's outcome, written every 100 seeds and at the
+end; ``--report`` prints the report again from it, triaged by the current table (after a new
+entry, without checking again).
+
+Seeds are checked in order, each on every preset before the next seed, so a run stopped early
+(SIGTERM, SIGINT) still covers the same seeds on every preset: it prints the report of the
+seeds it finished on all presets and says how far it got.  Every 100 seeds a progress line
+(seeds, checks, states, distinct violations by kind, minutes) goes to stderr.
 
 Prints the sweep report (as `lrulab sweep`) and one line for the README's Numbers."""
 
+import multiprocessing as mp
+import pickle
+import signal
 import sys
+import time
 
 from lrulab.check.engine import Bounds
 from lrulab.sweep.commands import report_lines
-from lrulab.sweep.run import default_presets, sweep
+from lrulab.sweep.run import check_seed, default_presets, summarise
 
 
-def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    jobs = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-    max_states = int(sys.argv[3]) if len(sys.argv) > 3 else 1500
-    timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 5.0
-
-    def progress(done, total):
-        if done % 100 == 0:
-            print(f"  {done}/{total}", file=sys.stderr, flush=True)
-    s = sweep(default_presets(), n, 0, Bounds(max_states=max_states, timeout=timeout), jobs,
-              progress)
-    for line in report_lines(s):
-        print(line)
+def numbers(s, seeds: int, n: int, jobs: int, bounds: Bounds) -> str:
     checks = sum(c["scenarios"] for c in s.per_preset.values())
     states = sum(c["states"] for c in s.per_preset.values())
     inc = sum(c["incomplete"] for c in s.per_preset.values())
     kinds = {k: len(s.by_kind(k)) for k in ("kernel-bug", "audit")}
-    print(f"\nNumbers: {checks} checks ({n} scenarios x {len(s.presets)} presets: "
-          f"{', '.join(s.presets)}), {states} states, {inc} at the bounds "
-          f"(max {max_states} states / {timeout:g} s), {s.seconds:.0f} s with {jobs} jobs; "
-          f"distinct violations: {kinds['kernel-bug']} known kernel bugs, {kinds['audit']} "
-          f"known false alarms (audit), {len(s.untriaged())} untriaged")
+    part = "" if seeds == n else f" -- STOPPED EARLY: {seeds} of {n} seeds"
+    return (f"Numbers: {checks} checks ({seeds} scenarios x {len(s.presets)} presets: "
+            f"{', '.join(s.presets)}){part}, {states} states, {inc} at the bounds "
+            f"(max {bounds.max_states} states / {bounds.timeout:g} s), {s.seconds:.0f} s with "
+            f"{jobs} jobs; distinct violations: {kinds['kernel-bug']} known kernel bugs, "
+            f"{kinds['audit']} known false alarms (audit), {len(s.untriaged())} untriaged")
+
+
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
+def report(outcomes, presets, n, jobs, bounds, seconds) -> None:
+    seeds = len(outcomes) // len(presets)
+    s = summarise(outcomes[:seeds * len(presets)], presets)
+    s.seconds = seconds
+    for line in report_lines(s):
+        print(line)
+    print("\n" + numbers(s, seeds, n, jobs, bounds), flush=True)
+
+
+def save(path, outcomes, presets, n, jobs, bounds, seconds) -> None:
+    if path:
+        with open(path, "wb") as f:
+            pickle.dump((outcomes, presets, n, jobs, bounds, seconds), f)
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--report"]:
+        with open(sys.argv[2], "rb") as f:
+            report(*pickle.load(f))
+        return
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    jobs = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+    bounds = Bounds(max_states=int(sys.argv[3]) if len(sys.argv) > 3 else 1500,
+                    timeout=float(sys.argv[4]) if len(sys.argv) > 4 else 5.0)
+    path = sys.argv[5] if len(sys.argv) > 5 else None
+    presets = default_presets()
+    todo = [(seed, p, bounds) for seed in range(n) for p in presets]
+    outcomes = []
+    t0 = time.monotonic()
+    signal.signal(signal.SIGTERM, _stop)
+    pool = mp.get_context("fork").Pool(jobs)
+    try:
+        for o in pool.imap(check_seed, todo, chunksize=1):
+            outcomes.append(o)
+            if len(outcomes) % (100 * len(presets)) == 0:
+                s = summarise(outcomes, presets)
+                s.seconds = time.monotonic() - t0
+                print(f"  {len(outcomes) // len(presets)} seeds: "
+                      + numbers(s, len(outcomes) // len(presets), n, jobs, bounds)[9:],
+                      file=sys.stderr, flush=True)
+                save(path, outcomes, presets, n, jobs, bounds, s.seconds)
+        pool.close()
+    except KeyboardInterrupt:
+        pool.terminate()
+    pool.join()
+    save(path, outcomes, presets, n, jobs, bounds, time.monotonic() - t0)
+    report(outcomes, presets, n, jobs, bounds, time.monotonic() - t0)
 
 
 if __name__ == "__main__":

@@ -88,3 +88,57 @@ check: [no_use_after_free, no_warn]
 """, "ops.yaml")
     res = explore(KernelWorld(sc), Bounds(timeout=60), sleep=True)
     assert res.verdict == "ok" and res.states > 10
+
+
+def test_fault_racing_rmdir_charges_the_memcg_the_task_is_in_when_it_charges():
+    """A fault (collapse, lru_add) whose task an rmdir moves to root charges root from then
+    on: the kernel looks the memcg up from the mm at charge time (get_mem_cgroup_from_mm), so
+    no interleaving charges a released memcg (the sweep's seed 334: no_use_after_free in
+    set_shrinker_bit, 6.1 and 6.12)."""
+    for preset in ("linux-6.1", "debian-6.12.117"):
+        for op, then in (("fault: {memcg: A/C, node: 0, order: 9, as: f1}", "partial_unmap: f1"),
+                         ("collapse: {memcg: A/C, node: 0, as: f1}", "partial_unmap: f1"),
+                         ("lru_add: {lru: dcache, item: d1, memcg: A/C, node: 0}",
+                          "lru_del: {lru: dcache, item: d1}")):
+            sc = parse_scenario(f"""kernel:
+  variant: {preset}
+  lrus: {{dcache: {{memcg_aware: true, shrinker: [numa_aware, memcg_aware]}}}}
+memcgs: [A, A/C]
+threads:
+  - [ {{{op}}}, {{{then}}} ]
+  - [ {{rmdir: A/C}} ]
+check: [no_warn, no_oops, no_use_after_free, list_integrity, no_leak]
+""", "ops.yaml")
+            res = explore(KernelWorld(sc), Bounds(timeout=60), sleep=True)
+            assert res.verdict == "ok" and not res.bound_hit, (preset, op, res.verdict)
+            assert res.states > 20  # the race was explored
+
+
+def test_get_finds_only_migration_entries_while_a_migration_has_unmapped_the_folio():
+    """Once try_to_migrate replaced the folio's mappings with migration entries, follow_page
+    finds no present page: GUP waits, it takes no pin (the sweep's seed 287: a pin taken there
+    made the migration fail)."""
+    from lrulab.kernel.sched import run_sync
+    from lrulab.ops import build_kernel, run_op
+
+    sc = parse_scenario("""kernel: {variant: debian-6.12.117, nodes: 2}
+memcgs: [A]
+setup:
+  - fault: {memcg: A, node: 1, as: f2}
+threads:
+  - [ {migrate: {folio: f2, node: 0}} ]
+  - [ {get: f2} ]
+""", "ops.yaml")
+    k = build_kernel(sc)
+    k.current = k.task("T0")
+    for op in sc.setup:
+        run_sync(k, run_op(k, op))
+    f2 = k.folios["f2"]
+    mig = run_op(k, sc.threads[0][0])
+    want = None
+    while not f2.migration:  # the migration's steps up to its unmap
+        want = mig.send(True if want.__class__.__name__ == "Choice" else None)
+    refs = f2.refcount
+    k.current = k.task("T1")
+    assert run_sync(k, run_op(k, sc.threads[1][0])) == "gone"
+    assert f2.refcount == refs and "f2" not in k.pins

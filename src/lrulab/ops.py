@@ -46,10 +46,12 @@ def _follow_page(k: Kernel, name: str):
     """mm/gup.c: follow_page (folio_walk_start in 6.12) and try_grab_folio, under the page
     table lock: one atomic step that finds the folio mapped at the range and takes a reference,
     or nothing -- the mapping is gone, or a migration or split entry stands there (the folio
-    frozen at refcount 0), where GUP would wait and retry; the model takes nothing then."""
+    frozen at refcount 0, or unmapped by try_to_migrate and not yet frozen: follow_page finds
+    a non-present entry), where GUP would wait and retry; the model takes nothing then."""
     yield "follow_page"
     folio = _live(k, name)
-    if folio is None or not (folio.pmd_mapped or folio.nr_pages_mapped) or folio.refcount <= 0:
+    if folio is None or not (folio.pmd_mapped or folio.nr_pages_mapped) or folio.refcount <= 0 \
+            or folio.migration:
         return None
     folio.refcount += 1
     return folio
@@ -82,25 +84,28 @@ def run_op(k: Kernel, op: Op):
         if ret:
             return f"{_ERRNO[ret]} (cgroup.procs of {path})"
         gen = cg.procs_gen if cg is not None else 0
-        res = yield from _run_task_op(k, op)
+        owner = None if mc.mem_cgroup_disabled(k) else mc.TaskCgroup(cg or k.root_mem_cgroup, gen)
+        res = yield from _run_task_op(k, op, owner)
         mc.cgroup_detach_task(k, cg, gen)
         return res
     return (yield from _run_op(k, op))
 
 
-def _run_task_op(k: Kernel, op: Op):
-    """The ops a task attached to ``memcg`` runs."""
+def _run_task_op(k: Kernel, op: Op, owner):
+    """The ops a task attached to ``memcg`` runs; ``owner`` is that task (mc.TaskCgroup, None
+    with memcg disabled): the kernel code looks its memcg up when it charges, so a racing
+    rmdir that moved the task to root is seen."""
     a = op.args
     kind = op.kind
     if kind == "fault":
         folio = yield from memory.handle_mm_fault(
-            k, a["as"], memcg_of(k, a["memcg"]), a["node"], a["order"],
+            k, a["as"], owner, a["node"], a["order"],
             a.get("written", 1 << a["order"]))
         k.folios[a["as"]] = folio
         return "THP" if folio is not None else "fallback to small pages"
     if kind == "collapse":
         result, folio = yield from khugepaged.collapse_huge_page(
-            k, a["as"], memcg_of(k, a["memcg"]), a["node"], a.get("written", 512))
+            k, a["as"], owner, a["node"], a.get("written", 512))
         k.folios[a["as"]] = folio
         k.results.append((op.text(), result, folio is not None and folio.pmd_mapped))
         return result
@@ -109,7 +114,7 @@ def _run_task_op(k: Kernel, op: Op):
     obj = user.items.get(a["item"])
     if obj is None:
         obj = yield from lru_user.kmem_cache_alloc_lru(
-            k, user, a["item"], a["node"], memcg_of(k, a["memcg"]))
+            k, user, a["item"], a["node"], owner)
         if obj is None:
             return "-ENOMEM"
     added = yield from lru_user.list_lru_add_obj(k, user, obj)

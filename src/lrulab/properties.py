@@ -259,11 +259,18 @@ def _in_subtree(memcg, top) -> bool:
 
 def memcg_locality(k) -> list[str]:
     """A deferred-split scan run for a memcg M (sc->memcg, not the root) splits only folios
-    charged to M's subtree (offline descendants included: their folios are still M's)."""
+    charged to M's subtree (offline descendants included: their folios are still M's).  If M
+    was removed while its scan ran, a folio the scan isolated as M's may be charged to an
+    ancestor by the time it is split (7.1's lru_reparent_memcg moves M's folios to its parent
+    at offline): that is still M's folio, not another memcg's.  (The walk itself never moves
+    up from a dead sublist: lock_list_lru_of_memcg with skip_empty returns NULL.)"""
     out = []
     for _, _, m, fm in k.split_log:
         if m is None or mc.mem_cgroup_is_root(k, m) or _in_subtree(fm, m):
             continue
+        if k.cfg.patch.lru_folio_reparent and mc.css_is_dying(m) and fm is not None \
+                and _in_subtree(m, fm):
+            continue  # reparented after the isolation
         who = fm.path if fm is not None and fm.path else "root"
         out.append(f"reclaim for memcg {m.path} split a folio charged to {who}")
     return out

@@ -44,6 +44,14 @@ EXPECTED = {
                                      "v7.2-fixes": V},
     "offline-memcg-queue-stranded": {"linux-6.1": V, "v0": V, "v1": OK, "series-v3": OK,
                                      "v7.2": OK, "v7.2-fixes": OK},
+    # S3: 6.1 migrates a partially mapped THP whole and never queues the destination; 6.10+
+    # split it first (migrate_split_deferred), 8a8ca142a488 requeues (migrate_requeue_dst)
+    "s3-migrate-dst-unqueued": {"linux-6.1": V, "v0": OK, "debian-6.12.117": OK,
+                                "linux-6.13": OK, "v1": OK, "v7.2": OK, "v7.2-fixes": OK},
+    # S4: a partial munmap of a THP under migration is never accounted (no fix known)
+    "s4-munmap-during-migration": {"linux-6.1": V, "v0": V, "debian-6.12.117": V,
+                                   "linux-6.13": V, "v1": V, "series-v5": V, "v7.2": V,
+                                   "v7.2-fixes": V},
 }
 PROPERTY = {"a1-reparent-erase-first": "list_integrity",
             "a1-thp-free-erase-first": "list_integrity",
@@ -54,7 +62,9 @@ PROPERTY = {"a1-reparent-erase-first": "list_integrity",
             "b13-node-locality": "node_locality",
             "v1-unqueue-rmdir-len": "split_queue_len",
             "v72-nokmem-stale-shrinker-id": "no_warn",
-            "offline-memcg-queue-stranded": "reparent_complete"}
+            "offline-memcg-queue-stranded": "reparent_complete",
+            "s3-migrate-dst-unqueued": "no_orphan",
+            "s4-munmap-during-migration": "no_orphan"}
 # file -> (preset with the bug, flag, value that fixes it)
 FLIP = {
     "a1-reparent-erase-first": ("series-v5", "list_lru_drain_before_erase", True),
@@ -68,6 +78,7 @@ FLIP = {
     "b7-stale-bits": ("series-v5", "count_shrink_empty", True),
     "b13-node-locality": ("v1", "thp_list_lru", True),
     "offline-memcg-queue-stranded": ("linux-6.1", "reparent_split_queue", True),
+    "s3-migrate-dst-unqueued": ("linux-6.1", "migrate_requeue_dst", True),
 }
 # ... and the reverse: the fixed preset with the fix taken out has the bug again
 UNFIX = {

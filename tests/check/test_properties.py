@@ -211,3 +211,24 @@ check: [no_leak]
     assert res.verdict == "ok"
     w, res, _ = _check_text(tmp_path, text.replace("rmdir: A\n", "rmdir: A/C\n"))
     assert res.verdict == "ok"
+
+
+def test_memcg_locality_accepts_a_folio_reparented_after_its_isolation(tmp_path):
+    """A memcg reclaim's scan of A/C isolates A/C's THP; A/C is removed and (7.1+)
+    lru_reparent_memcg charges the THP to A before the scan splits it. That is still the
+    folio the scan took as A/C's (the sweep's seed 383 on v7.2-fixes); a scan of an online
+    memcg splitting an ancestor's folio would still be a violation."""
+    text = """kernel:
+  variant: v7.2-fixes
+  nodes: 2
+memcgs: [A, A/C]
+setup:
+  - fault: {memcg: A/C, node: 0, as: f1}
+  - partial_unmap: f1
+threads:
+  - [ {reclaim: {memcg: A, node: 0, priority: 0}} ]
+  - [ {rmdir: A/C} ]
+check: [memcg_locality]
+"""
+    w, res, _ = _check_text(tmp_path, text)
+    assert res.verdict == "ok" and not res.bound_hit and res.states > 20

@@ -189,3 +189,36 @@ def test_mem_cgroup_iter_pin_outlives_rmdir_with_lru_folio_reparent(kh):
     assert f.memcg is h.k.root_mem_cgroup and not a.online
     assert a.rcu_free is None  # still pinned by the iterator
     assert list(it) == [] and a.rcu_free is not None and not h.k.events
+
+
+def test_charge_goes_to_the_memcg_the_task_is_in_when_it_charges(kh):
+    """get_mem_cgroup_from_mm: the charge looks the memcg up from the task at charge time. A
+    task the rmdir moved to root charges root; the removed memcg is released, not charged
+    (the sweep's no_use_after_free in set_shrinker_bit, seed 334)."""
+    for preset in ("linux-6.1", "debian-6.12.117"):
+        h = kh(preset, memcgs=("A",))
+        a = h.memcg("A")
+        assert mc.cgroup_attach_task(h.k, a) == 0
+        owner = mc.TaskCgroup(a, a.procs_gen)
+        f = h.run(memory.handle_mm_fault(h.k, "f", owner, 0, 9, 512))
+        assert f.memcg is a  # still in A: A is charged
+        mc.cgroup_migrate_tasks(h.k, a)  # rmdir's first step: the task goes to root
+        assert h.run(mc.cgroup_rmdir(h.k, a)) == 0
+        g = h.run(memory.handle_mm_fault(h.k, "g", owner, 0, 9, 512))
+        assert g.memcg is h.k.root_mem_cgroup
+        assert mc.mem_cgroup_from_task(h.k, owner) is h.k.root_mem_cgroup
+        h.run(rmap.zap_all(h.k, f))  # A's last charge: A is released
+        assert a.rcu_free is not None and not h.k.events
+
+
+def test_charge_lookup_drops_its_reference(kh):
+    """__mem_cgroup_charge: the lookup's css reference is dropped after charge_memcg, on
+    success (the folio keeps its own) and on a failed charge (nothing kept)."""
+    h = kh("linux-6.1", memcgs=("A",))
+    a = h.memcg("A")
+    base = a.css_refcnt
+    f = h.run(memory.handle_mm_fault(h.k, "f", a, 0, 9, 512))
+    assert f.memcg is a and a.css_refcnt == base + 1
+    assert h.run(memory.handle_mm_fault(h.k, "g", a, 0, 9, 512),
+                 decide=lambda s: s != "charge") is None
+    assert a.css_refcnt == base + 1

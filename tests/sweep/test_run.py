@@ -51,6 +51,20 @@ def test_triage_follows_flags_and_boot_options_not_preset_names():
     assert not triage.matches(neg, {}, ("cgroup_disable=memory",), "no_warn", "f")
 
 
+def test_triage_by_message_keeps_a_use_after_free_apart_from_the_known_oob_read():
+    """S1's KASAN report in set_shrinker_bit is the out-of-bounds read of info->unit[]; a
+    use-after-free of a memcg in the same function and configuration stays untriaged."""
+    flags = {"thp_list_lru": True, "shrinker_nonslab": False}
+    boot = ("cgroup.memory=nokmem",)
+    oob = ("use_after_free: KASAN: slab-out-of-bounds in set_shrinker_bit: read of "
+           "info->unit[0] of a shrinker_info with map_nr_max 0 [__list_lru_add > "
+           "set_shrinker_bit]")
+    uaf = "use_after_free: set_shrinker_bit of <memcg A/C> after its RCU grace period"
+    assert triage.classify(flags, boot, "no_use_after_free", "set_shrinker_bit", oob) == "S1"
+    assert triage.classify(flags, boot, "no_use_after_free", "set_shrinker_bit", uaf) \
+        == triage.UNTRIAGED
+
+
 def test_every_kernel_bug_entry_names_an_existing_catalog_file():
     from pathlib import Path
     root = Path(__file__).resolve().parents[2]

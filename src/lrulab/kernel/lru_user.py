@@ -37,11 +37,19 @@ def mem_cgroup_from_slab_obj(k, obj: LruObject):
     return memcg
 
 
-def kmem_cache_alloc_lru(k, user, name: str, nid: int, memcg):
-    """mm/slub.c: kmem_cache_alloc_lru -- memcg_list_lru_alloc for the object's memcg first."""
+def kmem_cache_alloc_lru(k, user, name: str, nid: int, owner):
+    """mm/slub.c: kmem_cache_alloc_lru -> slab_pre_alloc_hook -> memcg_slab_pre_alloc_hook:
+    the obj_cgroup of the allocating task's memcg (get_obj_cgroup_from_current, under RCU:
+    ``owner`` as mm/memcontrol.c: mem_cgroup_from_task takes it), then for an lru cache
+    memcg_list_lru_alloc for that memcg, pinned meanwhile (get_mem_cgroup_from_objcg ...
+    css_put), so a racing rmdir cannot free it under the allocation."""
     yield "kmem_cache_alloc_lru"
+    memcg = None if owner is None else mc.mem_cgroup_from_task(k, owner)
     if not mc.mem_cgroup_disabled(k) and memcg is not None and not mc.mem_cgroup_kmem_disabled(k):
-        if (yield from ll.memcg_list_lru_alloc(k, memcg, user.lru)):
+        mc.css_get(memcg)  # the task's css_set (or root) holds one: it cannot be gone yet
+        ret = yield from ll.memcg_list_lru_alloc(k, memcg, user.lru)
+        mc.css_put(k, memcg)
+        if ret:
             return None
     obj = LruObject(name, nid, memcg)
     user.items[name] = obj

@@ -17,8 +17,9 @@ Tasks (cgroup v2, Documentation/admin-guide/cgroup-v2.rst): a scenario op "by a 
 removed and with -EBUSY when M distributes memory to children (the no-internal-process rule:
 memory is in its ``cgroup.subtree_control`` from its first child's mkdir on).  An rmdir of M
 first moves M's tasks to the root cgroup, as the conformance harness does
-(``cgroup_migrate_tasks``); an op already running keeps the memcg it read when it started (the
-kernel reads the charge target under RCU, and the move does not wait for it).
+(``cgroup_migrate_tasks``).  An op already running charges the memcg its task is in when it
+charges, not when it started (``get_mem_cgroup_from_mm``: the memcg of ``mm->owner``'s css_set,
+pinned with ``css_tryget`` under RCU): once the rmdir moved the task, that is root.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from .sched import (
     kernel_holds,
     kvfree_rcu,
     may_fail,
+    rcu_read_lock,
+    rcu_read_unlock,
     spin_lock,
     spin_unlock,
     synchronize_rcu,
@@ -258,6 +261,30 @@ def cgroup_mkdir(k, path: str):
     return ret
 
 
+class TaskCgroup:
+    """A scenario op's task as the memcg code finds it through ``mm->owner``
+    (``task->cgroups``, its css_set): the cgroup the op attached it to, and that cgroup's
+    ``procs_gen`` then -- an rmdir's cgroup_migrate_tasks bumps it when it moves the task to
+    the root cgroup.  Plain data, so that a state that differs in it differs in fingerprint."""
+
+    __slots__ = ("memcg", "procs_gen")
+
+    def __init__(self, memcg: MemCgroup, procs_gen: int):
+        self.memcg = memcg
+        self.procs_gen = procs_gen
+
+
+def mem_cgroup_from_task(k, owner) -> MemCgroup:
+    """mm/memcontrol.c: mem_cgroup_from_task -- the memcg of the task's css_set, read under
+    RCU.  ``owner`` is a scenario op's TaskCgroup (root once an rmdir moved the task out) or a
+    memcg its task never leaves (the simulator's processes, unit tests)."""
+    if isinstance(owner, TaskCgroup):
+        if owner.memcg.procs_gen != owner.procs_gen:
+            return k.root_mem_cgroup  # cgroup_migrate_tasks moved it
+        return owner.memcg
+    return owner
+
+
 def cgroup_attach_task(k, memcg: MemCgroup | None) -> int:
     """kernel/cgroup/cgroup.c: __cgroup_procs_write -> cgroup_attach_task, for the task of a
     scenario op that names its memcg (it leaves again through cgroup_detach_task when the op
@@ -416,17 +443,47 @@ def mem_cgroup_css_released(k, memcg: MemCgroup) -> None:
 
 # -- charging -----------------------------------------------------------------------------
 
-def mem_cgroup_charge(k, folio, memcg: MemCgroup | None):
-    """mm/memcontrol.c: mem_cgroup_charge -- a no-op with cgroup_disable=memory.  Returns
-    0 or -ENOMEM (the 'charge' allocation site)."""
-    if mem_cgroup_disabled(k) or memcg is None:
+def get_mem_cgroup_from_mm(k, mm):
+    """mm/memcontrol.c: get_mem_cgroup_from_mm -- under rcu_read_lock, the memcg of
+    ``mm->owner`` (mem_cgroup_from_task), pinned with css_tryget, read again while the tryget
+    fails (the css was released: the task has moved on).  It runs in the step after the
+    caller's allocation, so another CPU's rmdir may have moved the task to root before it.
+    The read and the first tryget are one step: the css a reader finds cannot be released
+    before the tryget, because its base reference goes only after a grace period
+    (css_killed_ref_fn) that waits for this reader.  ``mm`` is what mem_cgroup_from_task
+    takes.  Returns the memcg with a reference the caller drops."""
+    rcu_read_lock(k)
+    memcg = mem_cgroup_from_task(k, mm)
+    while not css_tryget(memcg):
+        yield "get_mem_cgroup_from_mm"  # retry, as the kernel's do-while loop
+        memcg = mem_cgroup_from_task(k, mm)
+    rcu_read_unlock(k)
+    return memcg
+
+
+def mem_cgroup_charge(k, folio, mm):
+    """mm/memcontrol.c: mem_cgroup_charge -> __mem_cgroup_charge (5.17+; 6.1 .. 7.x): the memcg
+    looked up from the mm now (get_mem_cgroup_from_mm), charge_memcg, then the lookup's
+    reference dropped (the folio keeps its own).  A no-op with cgroup_disable=memory or
+    without an mm owner's memcg (None).  Returns 0 or -ENOMEM (the 'charge' allocation
+    site)."""
+    if mem_cgroup_disabled(k) or mm is None:
         return 0
+    memcg = yield from get_mem_cgroup_from_mm(k, mm)
+    ret = yield from charge_memcg(k, folio, memcg)
+    css_put(k, memcg)
+    return ret
+
+
+def charge_memcg(k, folio, memcg: MemCgroup):
+    """mm/memcontrol.c: charge_memcg -- try_charge (the 'charge' allocation site), then
+    css_get and commit_charge: the folio pins its memcg."""
     ok = yield from may_fail("charge")
     if not ok:
         return -ENOMEM
+    css_get(memcg)
     folio.memcg = memcg
     memcg.lru_folios.append(folio)
-    css_get(memcg)
     memcg.nr_pages += folio.nr_pages
     return 0
 

@@ -163,7 +163,7 @@ def summarise(outcomes, presets) -> Summary:
             s.rejected.append((o.seed, o.preset, o.error))
         for v in o.violations:
             c["by_property"][v["property"]] = c["by_property"].get(v["property"], 0) + 1
-            tid = triage.classify(o.flags, o.boot, v["property"], v["where"])
+            tid = triage.classify(o.flags, o.boot, v["property"], v["where"], v["message"])
             key = (tid, v["property"], v["where"])
             d = s.distinct.setdefault(key, Distinct(tid, v["property"], v["where"]))
             d.count += 1

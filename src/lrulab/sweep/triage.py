@@ -1,10 +1,11 @@
 """The triage table: what each distinct violation the sweep finds is.
 
 An entry matches a violation by its property, *where* it fired (a regular expression over the
-kernel function, or over ``end: <normalised message>`` for a quiescent property, see run.py)
-and a condition on the configuration: patch flags that must have given values (so an entry
-follows a kernel change, not a preset's name) and boot options that must (or must not) be
-present.  Its ``kind`` says what it is:
+kernel function, or over ``end: <normalised message>`` for a quiescent property, see run.py),
+optionally its message (so that, say, a use-after-free of a memcg in a function is not taken
+for a known out-of-bounds read there) and a condition on the configuration: patch flags that
+must have given values (so an entry follows a kernel change, not a preset's name) and boot
+options that must (or must not) be present.  Its ``kind`` says what it is:
 
 - ``kernel-bug``: a real kernel bug; ``catalog`` names its scenario in scenarios/bugs/ and
   docs/known-kernel-bugs.md describes it (source lines, releases, fix);
@@ -33,6 +34,7 @@ class Entry:
     boot: tuple = ()  # boot options that must be present ("!opt": must be absent)
     catalog: str = ""  # scenarios/bugs/<file> for a kernel bug
     note: str = ""
+    message: str = ""  # regular expression the violation's message must contain (searched)
 
 
 _BUGS = "scenarios/bugs/"
@@ -42,6 +44,11 @@ TABLE: list[Entry] = [
           flags={"thp_list_lru": True, "shrinker_nonslab": False},
           boot=("cgroup.memory=nokmem",), catalog=_BUGS + "v72-nokmem-stale-shrinker-id.yaml",
           note="7.2 nokmem: lru->shrinker_id copied from a shrinker that fell back"),
+    Entry("S1", "kernel-bug", "no_use_after_free", r"set_shrinker_bit$",
+          flags={"thp_list_lru": True, "shrinker_nonslab": False},
+          boot=("cgroup.memory=nokmem",), catalog=_BUGS + "v72-nokmem-stale-shrinker-id.yaml",
+          message=r"slab-out-of-bounds in set_shrinker_bit: read of info->unit\[",
+          note="the same stale id: set_shrinker_bit reads info->unit[] before its WARN"),
     Entry("S2", "kernel-bug", "reparent_complete", r"end: F stranded on offline M's queue",
           flags={"thp_list_lru": False, "reparent_split_queue": False},
           catalog=_BUGS + "offline-memcg-queue-stranded.yaml",
@@ -56,6 +63,17 @@ TABLE: list[Entry] = [
           flags={"thp_list_lru": False, "reparent_split_queue": False},
           catalog=_BUGS + "offline-memcg-queue-stranded.yaml",
           note="the same stranded THPs: global reclaim skips the offline memcg too"),
+    Entry("S3", "kernel-bug", "no_orphan",
+          r"end: F is partially mapped and on no deferred-split list, but no reclaim",
+          flags={"migrate_requeue_dst": False, "migrate_split_deferred": False},
+          catalog=_BUGS + "s3-migrate-dst-unqueued.yaml",
+          note="6.1..6.9: a migrated partially mapped THP's destination is never queued"),
+    Entry("S4", "kernel-bug", "no_orphan",
+          r"end: F is partially mapped and on no deferred-split list, but no reclaim",
+          catalog=_BUGS + "s4-munmap-during-migration.yaml",
+          note="every release: a partial munmap of a THP's migration entries is never "
+               "accounted (S3 and S4 give the same message: the catalog files tell them "
+               "apart)"),
     Entry("B1", "kernel-bug", "bit_coverage",
           r"end: I is queued for M on node N, but M's bit for dcache-shrinker",
           flags={"list_lru_bit_on_effective_memcg": False},
@@ -77,8 +95,10 @@ TABLE: list[Entry] = [
 ]
 
 
-def matches(e: Entry, flags: dict, boot, prop: str, where: str) -> bool:
+def matches(e: Entry, flags: dict, boot, prop: str, where: str, message: str = "") -> bool:
     if e.property != prop or not re.match(e.where, where):
+        return False
+    if e.message and not re.search(e.message, message):
         return False
     if any(flags.get(f) != v for f, v in e.flags.items()):
         return False
@@ -90,10 +110,10 @@ def matches(e: Entry, flags: dict, boot, prop: str, where: str) -> bool:
     return True
 
 
-def classify(flags: dict, boot, prop: str, where: str) -> str:
+def classify(flags: dict, boot, prop: str, where: str, message: str = "") -> str:
     """The id of the first entry that matches, else ``untriaged``."""
     for e in TABLE:
-        if matches(e, flags, boot, prop, where):
+        if matches(e, flags, boot, prop, where, message):
             return e.id
     return UNTRIAGED
 
