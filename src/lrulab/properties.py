@@ -202,15 +202,21 @@ def memcg_reclaim_reach(k) -> list[str]:
                 missed = want - _reached(k, nid, None)
                 out += [f"global reclaim of node {nid} would not reach {n}" for n in sorted(missed)]
         return out
+    out += [f"memcg reclaim of {path} on node {nid} would not reach {n}"
+            for path, nid, n in _memcg_reclaim_misses(k, queued)]
+    return out
+
+
+def _memcg_reclaim_misses(k, queued):
+    """(memcg path, node, folio name) for each queued folio charged to an online memcg M's
+    subtree that memcg reclaim of M on the folio's node would not take off its list."""
     for m in [m for m in k.memcgs.values() if m.online]:
         sub = set(id(x) for x in mc.mem_cgroup_iter(k, m))
         for nid in range(k.cfg.nodes):
             want = {f.name for f in queued if f.nid == nid and id(f.memcg) in sub}
             if want:
-                missed = want - _reached(k, nid, m.path)
-                out += [f"memcg reclaim of {m.path} on node {nid} would not reach {n}"
-                        for n in sorted(missed)]
-    return out
+                for n in sorted(want - _reached(k, nid, m.path)):
+                    yield m.path, nid, n
 
 
 def memcg_reclaim_reach_accepted(k) -> list[str]:
@@ -222,17 +228,9 @@ def memcg_reclaim_reach_accepted(k) -> list[str]:
     if _shrinker_memcg_aware(s) or mc.mem_cgroup_disabled(k):
         return []
     queued = [f for _, f in queued_folios(k) if not f.freed]
-    out = []
-    for m in [m for m in k.memcgs.values() if m.online]:
-        sub = set(id(x) for x in mc.mem_cgroup_iter(k, m))
-        for nid in range(k.cfg.nodes):
-            want = {f.name for f in queued if f.nid == nid and id(f.memcg) in sub}
-            if want:
-                missed = want - _reached(k, nid, m.path)
-                out += [f"memcg reclaim of {m.path} on node {nid} would not reach {n} (the THP "
-                        f"shrinker is not memcg-aware: only global reclaim splits it)"
-                        for n in sorted(missed)]
-    return out
+    return [f"memcg reclaim of {path} on node {nid} would not reach {n} (the THP shrinker is "
+            "not memcg-aware: only global reclaim splits it)"
+            for path, nid, n in _memcg_reclaim_misses(k, queued)]
 
 
 def _reached(k, nid, path) -> set:
