@@ -142,3 +142,20 @@ threads:
     k.current = k.task("T1")
     assert run_sync(k, run_op(k, sc.threads[1][0])) == "gone"
     assert f2.refcount == refs and "f2" not in k.pins
+
+
+def test_split_takes_its_reference_where_it_finds_the_folio():
+    """split_huge_pages_pid takes its reference in follow_page(FOLL_GET), under mmap_lock: a
+    migration (which runs without mmap_lock) racing it never frees the folio between the lookup
+    and the reference (the sweep's seed 1021: folio_try_get of a freed folio)."""
+    sc = parse_scenario("""kernel: {variant: linux-6.1, nodes: 2}
+memcgs: [B]
+setup:
+  - fault: {memcg: B, node: 0, as: f1}
+threads:
+  - [ {split: f1} ]
+  - [ {migrate: {folio: f1, node: 1}} ]
+check: [no_use_after_free, no_warn, no_oops, counters]
+""", "ops.yaml")
+    res = explore(KernelWorld(sc), Bounds(timeout=60), sleep=True)
+    assert res.verdict == "ok" and not res.bound_hit and res.states > 10

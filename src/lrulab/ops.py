@@ -9,7 +9,7 @@ from __future__ import annotations
 from .kernel import huge_memory, khugepaged, lru_user, memory, migrate, rmap, vmscan
 from .kernel import memcontrol as mc
 from .kernel.config import make_config
-from .kernel.folio import folio_put
+from .kernel.folio import folio_lock, folio_put, folio_unlock
 from .kernel.kernel import Kernel, boot
 from .kernel.sched import SpinLock, run_sync, spin_lock, spin_unlock
 from .scenario import Op, Scenario
@@ -162,15 +162,20 @@ def _run_op(k: Kernel, op: Op):
         yield from folio_put(k, folio)
         return "freed" if folio.freed else "unpinned"
     if kind == "split":
-        # mm/huge_memory.c: split_huge_pages_pid (debugfs) -- finds the folio through the page
-        # tables and splits it under mmap_read_lock, so a munmap of the range waits for it; a
-        # folio no longer mapped is not found
+        # mm/huge_memory.c: split_huge_pages_pid (debugfs) -- under mmap_read_lock, so a
+        # munmap of the range waits for it: follow_page(FOLL_GET) finds the folio through the
+        # page tables and takes its reference in the same step (a folio no longer mapped, or
+        # under migration, is not found; a migration, which runs without mmap_lock, cannot
+        # free it after the lookup), then lock, split_huge_page, unlock, put
         lock = _mmap_lock(k, a["folio"])
         yield from spin_lock(k, lock)
-        folio = _live(k, a["folio"])
+        folio = yield from _follow_page(k, a["folio"])
         ret = None
-        if folio is not None and (folio.pmd_mapped or folio.nr_pages_mapped):
-            ret = yield from huge_memory.split_folio(k, folio)
+        if folio is not None:
+            yield from folio_lock(k, folio)
+            ret = yield from huge_memory.split_huge_page(k, folio)
+            folio_unlock(k, folio)
+            yield from folio_put(k, folio)
         spin_unlock(k, lock)
         if ret is None:
             return "gone"
