@@ -25,6 +25,8 @@ BOMB = "\n".join(["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
     ("a: !foo bar", 1, "tag '!foo'"),
     ("a: !!int two", 1, "not a valid int"),
     ("a: !!bool x", 1, "not a valid bool"),
+    ('a: !!int "_"', 1, "not a valid int"),  # empty once PyYAML drops the '_' (fuzz find)
+    ("a: !!int ''", 1, "not a valid int"),
     ("a: !!timestamp 2001-12-14", 1, "timestamp"),
     ("a: !!python/object/apply:os.system [true]", 1, "not supported"),
     ("a: " + "1" * 4400, 1, "integer of 4400 digits"),

@@ -198,7 +198,9 @@ class _Convert:
                                f"{MAX_INT_DIGITS}")
         try:
             return self.loader.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, KeyError, TypeError, OverflowError):
+        except (yaml.YAMLError, ValueError, KeyError, TypeError, OverflowError, IndexError):
+            # IndexError: PyYAML's int constructor indexes the value after dropping '_'
+            # (an explicit !!int "_" is empty then)
             short = node.value if len(node.value) <= 40 else node.value[:37] + "..."
             tag = node.tag.rpartition(":")[2]
             raise _Refused(line, f"{short!r} is not a valid {tag}; fix the value or drop the "
