@@ -57,6 +57,16 @@ def _follow_page(k: Kernel, name: str):
     return folio
 
 
+def _follow_page_mmap_locked(k: Kernel, name: str):
+    """_follow_page between mmap_read_lock and mmap_read_unlock, as get_user_pages and
+    move_pages' add_page_for_migration take their reference: the folio, pinned, or None."""
+    lock = _mmap_lock(k, name)
+    yield from spin_lock(k, lock)
+    folio = yield from _follow_page(k, name)
+    spin_unlock(k, lock)
+    return folio
+
+
 def _live(k: Kernel, name: str):
     f = k.folios.get(name)
     return None if f is None or f.freed else f
@@ -143,10 +153,7 @@ def _run_op(k: Kernel, op: Op):
         # mm/gup.c: get_user_pages -- under the mm's mmap_lock the page-table walk finds only
         # a folio that is still mapped, and try_grab_folio fails on a frozen (being split or
         # migrated) or freed one: then no pin is taken, as GUP returns nothing for that page
-        lock = _mmap_lock(k, a["folio"])
-        yield from spin_lock(k, lock)
-        folio = yield from _follow_page(k, a["folio"])
-        spin_unlock(k, lock)
+        folio = yield from _follow_page_mmap_locked(k, a["folio"])
         if folio is None:
             return "gone"
         k.pins.setdefault(a["folio"], []).append(folio)
@@ -184,10 +191,7 @@ def _run_op(k: Kernel, op: Op):
         # move_pages(2): add_page_for_migration finds the folio through the page tables and
         # takes its reference under mmap_read_lock (a folio no longer mapped is not found);
         # the migration itself runs after the lock is dropped
-        lock = _mmap_lock(k, a["folio"])
-        yield from spin_lock(k, lock)
-        folio = yield from _follow_page(k, a["folio"])
-        spin_unlock(k, lock)
+        folio = yield from _follow_page_mmap_locked(k, a["folio"])
         if folio is None:
             return "gone"
         if folio.split:
