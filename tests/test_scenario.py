@@ -229,3 +229,33 @@ def test_kernel_option_overrides_the_file(tmp_path):
         r = lrulab("run", str(path), opt, "6.12", "--json")
         assert r.returncode in (0, 1), r.stderr
         assert json.loads(r.stdout)["variant"] == "6.12", opt
+
+
+HIST = GOOD + "expect: {violation: stale_bits, introduced: %s, fixed: %s}\n"
+
+
+@pytest.mark.parametrize("introduced,fixed", [
+    ("87eaceb3faa5", "none"), ("87eaceb", "fafaeceb89a5"),
+    ("87eaceb3faa5", "<20260602043453.67597-1-lance.yang@linux.dev>"),
+    ("87eaceb3faa5", "count_shrink_empty"),
+])
+def test_expect_history_names_commits_of_the_history(introduced, fixed):
+    sc = parse_scenario(HIST % (introduced, fixed), "h.yaml")
+    assert sc.expect == {"violation": "stale_bits", "introduced": introduced, "fixed": fixed}
+
+
+@pytest.mark.parametrize("introduced,fixed,words", [
+    ("deadbeefcafe", "none", "no commit 'deadbeefcafe'"),
+    ("87eaceb3faa5", "no_such_flag", "no commit 'no_such_flag'"),
+    ("none", "none", "no commit 'none'"),
+    ("[1]", "none", "is a commit id"),
+])
+def test_expect_history_unknown_commit_is_bad_input(introduced, fixed, words):
+    with pytest.raises(ScenarioError) as e:
+        parse_scenario(HIST % (introduced, fixed), "h.yaml")
+    assert "h.yaml:7:" in str(e.value) and words in str(e.value)
+
+
+def test_expect_fixed_without_introduced_is_bad_input():
+    with pytest.raises(ScenarioError, match="needs expect.introduced"):
+        parse_scenario(GOOD + "expect: {violation: stale_bits, fixed: none}\n", "h.yaml")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import asserts as asserts_mod
+from .kernel import history
 from .kernel.config import (
     BOOT_OPTIONS,
     FLAGS,
@@ -583,10 +584,29 @@ def _expect(v: _V, doc: LDict):
     if raw is None:
         return None
     line = doc.lines["expect"]
-    if not isinstance(raw, dict) or set(raw) - {"violation"}:
-        v.fail(line, "expect is {violation: PROPERTY} or {violation: none}")
+    if not isinstance(raw, dict) or set(raw) - {"violation", "introduced", "fixed"} \
+            or "violation" not in raw:
+        v.fail(line, "expect is {violation: PROPERTY|none, introduced: COMMIT, fixed: "
+               "COMMIT|none}")
     val = raw.get("violation")
     if val != "none" and val not in PROPERTIES:
         v.fail(line, f"expect.violation: unknown property {val!r}; use one of the properties "
                "or 'none'")
+    if "fixed" in raw and "introduced" not in raw:
+        v.fail(line, "expect.fixed needs expect.introduced: the commit that brought the bug in")
+    for key in ("introduced", "fixed"):
+        _history_ref(v, line, key, raw.get(key, "none" if key == "fixed" else None), raw)
     return dict(raw)
+
+
+def _history_ref(v: _V, line: int, key: str, ref, raw: dict) -> None:
+    """``expect.introduced``/``expect.fixed``: a commit of the history (or ``fixed: none``)."""
+    if ref is None or (key == "fixed" and ref == "none"):
+        return
+    if not isinstance(ref, str) or not ref:
+        v.fail(line, f"expect.{key} is a commit id, a Message-ID or a flag name"
+               + (" (or none)" if key == "fixed" else ""))
+    try:
+        history.find_commit(ref)
+    except KeyError as e:
+        v.fail(line, f"expect.{key}: {e.args[0]}")

@@ -594,6 +594,29 @@ def resolve(name: str) -> str:
     raise KeyError(f"unknown kernel {name!r}; choose one of: {', '.join(names())}")
 
 
+def find_commit(ref: str) -> Commit:
+    """A record of the commit a catalog file's ``introduced:``/``fixed:`` names: a commit id
+    (at least 7 hex digits, a prefix of the record's 12), a Message-ID (with or without <>),
+    or a flag name whose records are all one commit.  KeyError with the fix when none or
+    several match."""
+    ref = ref.strip()
+    mid = ref[1:-1] if ref.startswith("<") and ref.endswith(">") else ref
+    if re.fullmatch(r"[0-9a-f]{7,40}", ref):
+        hits = [c for c in COMMITS if c.commit and (c.commit.startswith(ref)
+                                                   or ref.startswith(c.commit))]
+    elif "@" in mid:
+        hits = [c for c in COMMITS if c.msgid == mid]
+    else:
+        hits = records(ref)
+    # one commit may stand behind several flags (a series patch changes several behaviours)
+    if len({c.commit or c.msgid or c.subject for c in hits}) == 1:
+        return hits[0]
+    if not hits:
+        raise KeyError(f"no commit {ref!r} in the history; name a commit id, Message-ID or "
+                       "flag of src/lrulab/kernel/history.py (lrulab variants --json)")
+    raise KeyError(f"{ref!r} names {len(hits)} commits; give the commit id or Message-ID")
+
+
 def names() -> list[str]:
     """Every name a user may give: the aliases, then the points."""
     return list(ALIASES) + [p for p in points() if p not in ALIASES]
