@@ -203,3 +203,11 @@ def test_every_flag_text_names_its_commit_author_and_release():
         ident = on.commit or (f"Message-ID {on.msgid}" if on.msgid else "id not seen")
         assert ident in text and on.author in text and on.seen in text, name
         assert where == ", ".join(on.functions), name
+
+
+def test_path_from_a_release_that_is_no_point_does_not_step_back():
+    # 6.5 changed nothing modelled: it stands where 6.4 stands, so the way to 7.2 goes forward
+    p = h.path("6.5", "7.2")
+    assert p[0] == "6.5" and p[1] == "6.7" and "6.4" not in p
+    assert h.path("7.2", "6.5")[-2:] == ["6.7", "6.5"]
+    assert h.steps("6.5", "7.2") == h.steps("6.4", "7.2")

@@ -723,11 +723,27 @@ def lineage(point: str) -> list[str]:
 def path(a: str, b: str) -> list[str]:
     """The points from ``a`` to ``b``: back along a's line to where the two lines part, then
     forward along b's."""
-    la, lb = lineage(a), lineage(b)
+    pa, pb = _as_point(a), _as_point(b)
+    la, lb = lineage(pa), lineage(pb)
     k = 0
     while k < min(len(la), len(lb)) and la[k] == lb[k]:
         k += 1
-    return la[k - 1:][::-1] + lb[k:]
+    out = la[k - 1:][::-1] + lb[k:]
+    # a release that is no point is shown under its own name where its point stands
+    return [resolve(a) if i == 0 else resolve(b) if i == len(out) - 1 else p
+            for i, p in enumerate(out)] if len(out) > 1 else list(dict.fromkeys(
+                (resolve(a), resolve(b))))
+
+
+def _as_point(name: str) -> str:
+    """A release in scope that is no point (nothing modelled changed in it) stands where the
+    newest point before it stands: 6.5 is 6.4's code."""
+    name = resolve(name)
+    if not is_mainline(name) or name in points():
+        return name
+    key = version_key(name)
+    return max((p for p in points() if is_mainline(p) and version_key(p) <= key),
+               key=version_key)
 
 
 Step = tuple[Commit, bool]
