@@ -43,10 +43,10 @@ def main() -> None:
         dt = time.perf_counter() - t0
         print(f"  {name:28} {preset:15} {dt:6.2f} s  {r[0]['steps']:3} steps "
               f"{r[0]['preemptions']} preemptions  {res.states} states")
-    lrulab = os.path.join(os.path.dirname(sys.executable), "lrulab")
+    lrulab = [sys.executable, "-m", "lrulab"]  # whichever python runs this, its lrulab
     for jobs in ("1", "2"):
         t0 = time.perf_counter()
-        subprocess.run([lrulab, "bugs", "--jobs", jobs], cwd=ROOT, stdout=subprocess.DEVNULL,
+        subprocess.run([*lrulab, "bugs", "--jobs", jobs], cwd=ROOT, stdout=subprocess.DEVNULL,
                        check=False)
         print(f"\nlrulab bugs --jobs {jobs}: {time.perf_counter() - t0:.1f} s wall "
               f"({len(files)} files x {len(PRESETS)} presets)")
