@@ -145,6 +145,20 @@ def test_init_nokmem_makes_lru_not_memcg_aware_and_copies_shrinker_id(kh):
     assert h61.k.lrus["dcache"].lru.memcg_aware
 
 
+def test_init_does_not_copy_a_fallen_back_shrinkers_id_after_the_mm_fix(kh):
+    """__list_lru_init with "mm/list_lru: don't copy stale shrinker id from non-memcg-aware
+    shrinkers" (7.3-rc): a shrinker that fell back to non-memcg-aware leaves shrinker_id -1, so
+    the first item of a memcg sets no bit and nothing WARNs (S1); a memcg-aware one still has
+    its id copied."""
+    h = kh("v7.2-fixes", boot_opts=["cgroup.memory=nokmem"], lrus=DCACHE, memcgs=("A",))
+    user = h.k.lrus["dcache"]
+    assert user.lru.shrinker_id == -1
+    _add(h, user.lru, "a1", h.memcg("A"))
+    assert h.k.events == []
+    plain = kh("v7.2-fixes", lrus=DCACHE)
+    assert plain.k.lrus["dcache"].lru.shrinker_id == plain.k.lrus["dcache"].shrinker.id >= 0
+
+
 def test_pre613_reparent_rewrites_kmemcg_id(kh):
     """6.1 memcg_reparent_list_lrus: kmemcg_id rewritten to the parent's, src count 0, items
     spliced to the parent's list."""

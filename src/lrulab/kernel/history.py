@@ -498,6 +498,21 @@ COMMITS: tuple[Commit, ...] = (
                    "earliest release it can be in (Cc stable)",
            source="commit text with Link: (index file 60701698642); audit.md A1"),
     # -- the mm tree after 7.2 ------------------------------------------------------------------
+    Commit("list_lru_no_stale_shrinker_id", None, None,
+           "mm/list_lru: don't copy stale shrinker id from non-memcg-aware shrinkers",
+           "unknown", "7.3-rc",
+           "__list_lru_init copies shrinker->id only from a shrinker that stayed memcg-aware; "
+           "a fallen-back one leaves lru->shrinker_id at -1, so __list_lru_add sets no bit "
+           "(S1: no WARN, no out-of-bounds read of info->unit under nokmem on 7.2)",
+           ("mm/list_lru.c: __list_lru_init",),
+           off="7.2: lru->shrinker_id = shrinker->id whether or not the shrinker stayed "
+               "memcg-aware",
+           verified=False,
+           missing="subject seen in mm-unstable/mm-new revlists of late 2026, each rebase with "
+                   "another id, so no stable id; author and Fixes: not read; that it goes to "
+                   "7.2.y comes from audit.md section 4",
+           source="kernel.org post-receive revlists (index files 70122840968, 65770752680); "
+                  "audit.md section 4"),
     Commit("list_lru_memcg_disabled_unaware", None, None,
            "mm/list_lru: disable memcg awareness under cgroup_disable=memory",
            "Johannes Weiner", "7.3-rc",

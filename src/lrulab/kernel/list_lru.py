@@ -115,9 +115,14 @@ class ListLru:
 
 def __list_lru_init(k, lru: ListLru, memcg_aware: bool, s, irqsafe: bool = False) -> None:
     """mm/list_lru.c: __list_lru_init -- shrinker_id is copied from the shrinker whether or not
-    it stayed memcg-aware; nokmem (flag list_lru_init_nokmem_unaware) and cgroup_disable=memory
-    (flag list_lru_memcg_disabled_unaware) make the lru non-memcg-aware."""
+    it stayed memcg-aware (until list_lru_no_stale_shrinker_id); nokmem (flag
+    list_lru_init_nokmem_unaware) and cgroup_disable=memory (flag
+    list_lru_memcg_disabled_unaware) make the lru non-memcg-aware."""
     lru.shrinker_id = s.id if s is not None else -1
+    if (k.cfg.patch.list_lru_no_stale_shrinker_id and s is not None
+            and not s.flags & shrinker.SHRINKER_MEMCG_AWARE):
+        # "mm/list_lru: don't copy stale shrinker id from non-memcg-aware shrinkers"
+        lru.shrinker_id = -1
     if k.cfg.patch.list_lru_init_nokmem_unaware and mc.mem_cgroup_kmem_disabled(k):
         memcg_aware = False
     if k.cfg.patch.list_lru_memcg_disabled_unaware and mc.mem_cgroup_disabled(k):
