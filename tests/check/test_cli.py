@@ -379,3 +379,63 @@ def test_replay_takes_a_trace_written_at_a_point_of_history(tmp_path):
     r = run("replay", out)
     assert r.exit_code == 0, r.output
     assert "VIOLATES no_use_after_free" in r.stdout
+
+
+# -- issue 12: a trace records the property selection its check used ----------------------
+
+def test_trace_records_the_selection_and_replay_checks_the_same(tmp_path):
+    """check --check P on a file whose 'check:' leaves P out: the trace records P (and
+    --strict), and replay checks P again; a trace without the record (older) checks the
+    file's 'check:' plus its property."""
+    scen = tmp_path / "b5.yaml"
+    text = Path(B5).read_text()
+    scen.write_text(text.replace("check: [no_use_after_free, no_warn]", "check: [no_warn]")
+                    .replace("expect: {violation: no_use_after_free}\n", ""))
+    out = tmp_path / "t.json"
+    r = run("check", scen, "--check", "no_use_after_free", "--trace-out", out)
+    assert r.exit_code == 1 and "violation of no_use_after_free" in r.output
+    t = json.loads(out.read_text())
+    assert t["check"] == ["no_use_after_free"] and t["strict"] is False
+    r = run("replay", out)
+    assert r.exit_code == 0 and "=> no_use_after_free violated" in r.output
+    del t["check"], t["strict"]
+    out.write_text(json.dumps(t))
+    assert run("replay", out).exit_code == 0
+    # --ignore is recorded as the list it leaves
+    r = run("check", scen, "--check", "no_use_after_free,no_warn", "--ignore", "no_warn",
+            "--trace-out", out)
+    assert json.loads(out.read_text())["check"] == ["no_use_after_free"]
+
+
+def test_trace_of_a_strict_check_replays_strict(tmp_path):
+    """A behaviour accepted by design is a violation only under --strict: the trace says so,
+    its replay reproduces it, and the same schedule without --strict violates nothing."""
+    b2 = BUGS / "b2-nokmem-shared-list.yaml"
+    out = tmp_path / "t.json"
+    r = run("check", b2, "--kernel", "v7.2", "--strict", "--trace-out", out)
+    assert r.exit_code == 1 and "[--strict]" in r.output
+    t = json.loads(out.read_text())
+    assert t["strict"] is True and t["property"] == "memcg_reclaim_reach"
+    r = run("replay", out)
+    assert r.exit_code == 0 and "[--strict]" in r.output
+    t["strict"] = False
+    out.write_text(json.dumps(t))
+    r = run("replay", out)
+    assert r.exit_code == 1 and "no longer violated" in r.stderr
+
+
+@pytest.mark.parametrize("key,value,words", [
+    ("check", ["no_such"], "'check' must list"),
+    ("check", "no_warn", "'check' must list"),
+    ("check", ["no_warn"], "does not list the trace's property"),
+    ("strict", "yes", "'strict' must be"),
+])
+def test_replay_blames_a_bad_selection(tmp_path, key, value, words):
+    out, t = _trace(tmp_path)
+    t[key] = value
+    out.write_text(json.dumps(t, indent=1))
+    r = run("replay", out)
+    line = next(n for n, text in enumerate(out.read_text().splitlines(), 1)
+                if f'"{key}"' in text)
+    assert r.exit_code == 2 and r.stderr.startswith(f"lrulab: {out}:{line}: ")
+    assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1
