@@ -439,3 +439,76 @@ def test_replay_blames_a_bad_selection(tmp_path, key, value, words):
                 if f'"{key}"' in text)
     assert r.exit_code == 2 and r.stderr.startswith(f"lrulab: {out}:{line}: ")
     assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+# -- issue 12: a --timeout alarm that goes off inside a __del__ still stops the search -----
+
+QC = ROOT / "scenarios" / "examples" / "q-c-node0-reclaim-spares-node1.yaml"  # 2 364 states
+
+
+class _DiesRaising:
+    """An object whose __del__ raises what the alarm raises: Python prints "Exception ignored
+    in ..." and goes on, as when SIGALRM is delivered while a generator is finalized."""
+
+    def __init__(self, interrupt):
+        self.interrupt = interrupt
+
+    def __del__(self):
+        self.interrupt()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_timeout_alarm_swallowed_in_a_del_still_stops_the_search(monkeypatch):
+    """The alarm's exception is swallowed, and the search has no deadline of its own (a
+    plain check_file, no --timeout bound): it still stops, incomplete, on the alarm's flag."""
+    from lrulab.check import commands
+    from lrulab.check.engine import Bounds
+    from lrulab.check.report import check_file
+    orig = commands._interrupt
+    monkeypatch.setattr(commands, "_interrupt", lambda: _DiesRaising(orig) and None)
+    with commands._alarm(0.05):
+        w, res, _ = check_file(str(QC), {}, Bounds())
+    assert res.verdict == "incomplete" and res.bound_hit == ["timeout"]
+    assert res.states < 2364
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("swallowed", [False, True])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_tiny_timeout_on_a_big_check_is_incomplete(monkeypatch, swallowed, jobs):
+    """check --timeout far below what the search needs: verdict incomplete (timeout), exit 3,
+    whether the alarm's exception unwinds the command or is swallowed in a __del__, with one
+    process or a worker pool."""
+    from lrulab.check import commands
+    if swallowed:
+        orig = commands._interrupt
+        monkeypatch.setattr(commands, "_interrupt", lambda: _DiesRaising(orig) and None)
+    r = run("check", QC, "--timeout", "0.05", "--jobs", jobs, "--json")
+    assert r.exit_code == 3
+    d = json.loads(r.stdout)
+    assert d["verdict"] == "incomplete" and d["bounds_hit"] == ["timeout"]
+    assert d["states"] < 2364
+
+
+def test_run_takes_check_and_ignore():
+    """run: B7 on v1 fails stale_bits sequentially; --ignore drops it (ok, exit 0), --check
+    keeps only it."""
+    b7 = BUGS / "b7-stale-bits.yaml"
+    r = run("run", b7, "--kernel", "v1")
+    assert r.exit_code == 1 and "FAIL  stale_bits" in r.output and "ok    no_warn" in r.output
+    r = run("run", b7, "--kernel", "v1", "--ignore", "stale_bits")
+    assert r.exit_code == 0 and "stale_bits" not in r.output.split("Properties:")[1]
+    r = run("run", b7, "--kernel", "v1", "--check", "stale_bits")
+    props = r.output.split("Properties:")[1]
+    assert r.exit_code == 1 and "FAIL  stale_bits" in props and "no_warn" not in props
+
+
+def test_bugs_strict_on_the_catalog():
+    """bugs --strict: B2's accepted v7.2 behaviour becomes that cell's violation."""
+    b2 = BUGS / "b2-nokmem-shared-list.yaml"
+    r = run("bugs", b2, "--preset", "v7.2", "--json")
+    assert json.loads(r.stdout)["bugs"][0]["cells"]["v7.2"]["verdict"] == "ok"
+    r = run("bugs", b2, "--preset", "v7.2", "--strict", "--json")
+    d = json.loads(r.stdout)["bugs"][0]
+    assert d["cells"]["v7.2"]["violated"] == ["memcg_reclaim_reach"]
+    assert d["first"]["message"].endswith("[--strict]")

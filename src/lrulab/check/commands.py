@@ -31,7 +31,7 @@ from ..cli import (
     variant_opt,
 )
 from . import report as rp
-from .engine import Bounds
+from .engine import Bounds, expire, reset_expired
 from .outcome import expectation, ktap_check, ktap_matrix
 
 EXIT = {"ok": 0, "violation": 1, "incomplete": 3}
@@ -63,8 +63,12 @@ def _alarm(seconds: float | None):
         return
 
     def fire(signum, frame):
-        raise _OutOfTime
+        # the flag first: if the exception is swallowed (the alarm went off inside a gc
+        # callback or a __del__), the search still stops at its next state
+        expire()
+        _interrupt()
 
+    reset_expired()
     old = signal.signal(signal.SIGALRM, fire)
     signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3))
     try:
@@ -72,6 +76,12 @@ def _alarm(seconds: float | None):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+        reset_expired()
+
+
+def _interrupt() -> None:
+    """Unwind the command from wherever the alarm found it."""
+    raise _OutOfTime
 
 
 def _is_trace(path: str) -> bool:
