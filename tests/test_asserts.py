@@ -220,3 +220,79 @@ threads:
     r = CliRunner().invoke(main, ["check", f.name, "--check", "assertion"])
     assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
     assert r.exit_code in (0, 1) and "Traceback" not in r.output
+
+
+# -- issue 12, each predicate on both sides; asserts through the command line --------------
+
+def test_split_and_not_split_hold_and_fail_on_both_sides_of_a_split():
+    """Before the split: split fails, not_split holds; after it: the reverse (and not_queued
+    holds, queued fails)."""
+    assert failures("  - assert: {split: [a1]}\n") == ["t.yaml:7: split: a1 is not split"]
+    assert failures("  - assert: {not_split: [a1]}\n") == []
+    after = "  - split: a1\n  - assert: {%s}\n"
+    assert failures(after % "split: [a1], not_queued: a1") == []
+    (f,) = failures(after % "not_split: [a1]")
+    assert f.startswith("t.yaml:8: not_split: a1")
+    (f,) = failures(after % "queued: a1")
+    assert f.startswith("t.yaml:8: queued: a1")
+
+
+def test_runner_prints_pass_at_the_line(capsys):
+    from lrulab.report import print_run
+    r = run_scenario(scen("  - assert: {queued: {folio: a1, memcg: A}}\nthreads: []\n"),
+                     trace=False)
+    print_run(r)
+    assert "assert (line 7): pass" in capsys.readouterr().out and r.ok
+
+
+RACY = """kernel: {variant: v7.2}
+memcgs: [A]
+setup:
+  - fault: {memcg: A, node: 0, as: a1}
+  - partial_unmap: a1
+threads:
+  - - split: a1
+    - assert: {vmstat: {thp_split_page: 1}}
+  - [ {reclaim: {memcg: A, node: 0, priority: 0}} ]
+after:
+  - assert: {any_of: [{split: [a1]}, {queued: a1}]}
+"""
+
+
+def test_check_reports_an_assert_broken_by_one_interleaving_at_its_file_and_line(tmp_path):
+    """The split thread's own split counts 1 when it runs first, 0 when reclaim holds a1 at
+    that moment: the sequential run passes, check finds the schedule that breaks it and names
+    the assert's file:line under 'assertion'.  The after: assert (a1 split by one of them, or
+    still queued: never lost) holds in every interleaving."""
+    import json
+
+    from click.testing import CliRunner
+
+    from lrulab.cli import main
+    f = tmp_path / "racy.yaml"
+    f.write_text(RACY)
+    r = CliRunner().invoke(main, ["run", str(f)])
+    assert r.exit_code == 0 and "assert (line 8): pass" in r.output
+    r = CliRunner().invoke(main, ["check", str(f), "--json"])
+    assert r.exit_code == 1
+    (v,) = json.loads(r.stdout)["violations"]
+    assert v["property"] == "assertion"
+    assert v["message"] == f"{f}:8: vmstat: thp_split_page changed by +0, not +1"
+    # without the thread's assert, the after: one holds everywhere
+    f.write_text(RACY.replace("    - assert: {vmstat: {thp_split_page: 1}}\n", ""))
+    r = CliRunner().invoke(main, ["check", str(f), "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["verdict"] == "ok"
+
+
+@pytest.mark.parametrize("cmd", ["run", "check", "bugs"])
+def test_bad_assert_on_the_command_line_is_one_line_exit_2(tmp_path, cmd):
+    from click.testing import CliRunner
+
+    from lrulab.cli import main
+    f = tmp_path / "bad.yaml"
+    f.write_text(BASE.replace("VARIANT", "v7.2") + "  - assert: {split: [nope]}\n")
+    r = CliRunner().invoke(main, [cmd, str(f)])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert r.stderr.strip() == f"lrulab: {f}:7: assert: unknown folio 'nope'; " \
+        + r.stderr.strip().split("; ", 1)[1]
+    assert len(r.stderr.strip().splitlines()) == 1

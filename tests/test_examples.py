@@ -101,3 +101,14 @@ def test_question_b_migrate_while_rmdir(variant, lost, c_state):
 def test_question_c_node0_reclaim_spares_node1():
     code, d = _check("q-c-node0-reclaim-spares-node1.yaml")
     assert code == 0 and d["verdict"] == "ok"
+
+
+def test_question_c_v1_mixes_nodes_and_breaks_the_assert_at_the_reclaim():
+    """Where the answer is yes: V1's open-coded queue mixes the nodes (B13), and the file's
+    assert after the node-0 reclaim fails at its line."""
+    code, d = _check("q-c-node0-reclaim-spares-node1.yaml", "--variant", "v1", "--first",
+                     "--check", "assertion")
+    assert code == 1 and d["verdict"] == "violation"
+    (v,) = d["violations"]
+    assert v["property"] == "assertion"
+    assert v["message"].endswith("q-c-node0-reclaim-spares-node1.yaml:15: not_split: n1 was split")

@@ -325,6 +325,7 @@ def reached_by(k, folio_name: str, path: str, node) -> bool | None:
     c = copy.deepcopy(k)
     c.current = c.task("assert")
     c.scan_log = []
+    c.isolate_log = []
     target = None if path == "root" or mc.mem_cgroup_disabled(c) else memcg_named(c, path)
     nodes = range(c.cfg.nodes) if node == "all" else [node]
     try:

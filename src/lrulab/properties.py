@@ -181,6 +181,7 @@ def _copy(k):
     c = copy.deepcopy(k)
     c.current = c.task("property")
     c.scan_log = []
+    c.isolate_log = []
     return c
 
 
@@ -256,22 +257,34 @@ def _in_subtree(memcg, top) -> bool:
 
 
 def memcg_locality(k) -> list[str]:
-    """A deferred-split scan run for a memcg M (sc->memcg, not the root) splits only folios
+    """A deferred-split scan run for a memcg M (sc->memcg, not the root) splits, isolates
+    (takes off a deferred-split list) or frees (drops the last reference of) only folios
     charged to M's subtree (offline descendants included: their folios are still M's).  If M
     was removed while its scan ran, a folio the scan isolated as M's may be charged to an
-    ancestor by the time it is split (7.1's lru_reparent_memcg moves M's folios to its parent
-    at offline): that is still M's folio, not another memcg's.  (The walk itself never moves
-    up from a dead sublist: lock_list_lru_of_memcg with skip_empty returns NULL.)"""
+    ancestor by the time it is split or freed (7.1's lru_reparent_memcg moves M's folios to
+    its parent at offline): that is still M's folio, not another memcg's.  (The walk itself
+    never moves up from a dead sublist: lock_list_lru_of_memcg with skip_empty returns NULL.)"""
     out = []
     for _, _, m, fm in k.split_log:
-        if m is None or mc.mem_cgroup_is_root(k, m) or _in_subtree(fm, m):
-            continue
-        if k.cfg.patch.lru_folio_reparent and mc.css_is_dying(m) and fm is not None \
-                and _in_subtree(m, fm):
-            continue  # reparented after the isolation
-        who = fm.path if fm is not None and fm.path else "root"
-        out.append(f"reclaim for memcg {m.path} split a folio charged to {who}")
+        if _foreign(k, m, fm):
+            out.append(f"reclaim for memcg {m.path} split a folio charged to {_path(fm)}")
+    for _, m, f, fm, what in k.isolate_log:
+        if _foreign(k, m, fm):
+            out.append(f"reclaim for memcg {m.path} {what} {f.name}, charged to {_path(fm)}")
     return out
+
+
+def _path(memcg) -> str:
+    return memcg.path if memcg is not None and memcg.path else "root"
+
+
+def _foreign(k, m, fm) -> bool:
+    """Whether a folio charged to fm is not memcg reclaim of m's to touch."""
+    if m is None or mc.mem_cgroup_is_root(k, m) or _in_subtree(fm, m):
+        return False
+    # M removed during its scan, its folio reparented after the isolation (7.1+)
+    return not (k.cfg.patch.lru_folio_reparent and mc.css_is_dying(m) and fm is not None
+                and _in_subtree(m, fm))
 
 
 def _partially_mapped(f) -> bool:

@@ -575,6 +575,8 @@ def _check(v: _V, doc: LDict, ov: dict, has_asserts: bool) -> list:
         out = list(raw)
         if has_asserts and asserts_mod.ASSERTION not in out:
             out.append(asserts_mod.ASSERTION)
+    if ov.get("also_check") and ov["also_check"] not in out:  # replay of an older trace
+        out.append(ov["also_check"])
     ignore = set(ov.get("ignore") or ())
     return [p for p in out if p not in ignore]
 

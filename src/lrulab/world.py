@@ -14,11 +14,11 @@ Fingerprint: a canonical encoding (check/canon.py) of the whole kernel object gr
 each thread's position (op index, generator frames with their locals).  Maps the model only
 looks up by key (``k.folios``, ``k.mmap_locks``, ``k.pins``, an lru user's ``items``, the
 per-order mTHP stats ``k.mthp_stat``) are encoded in key order, not insertion order.  Left out,
-because no
-future step reads them: ``events``, ``split_log``, ``scan_log``, ``reclaim_passes`` (history:
-the step properties that read events and split_log are checked on the step that appends to
-them), ``current`` (set before each step) and ``cfg`` (constant).  RCU generation counters are
-rewritten into what the future can observe of them: whether a grace-period or kvfree_rcu
+because no future step reads them: ``events``, ``split_log``, ``scan_log``, ``isolate_log``,
+``reclaim_passes`` (history: the step properties that read events, split_log and isolate_log
+are checked on the step that appends to them), ``current`` (set before each step) and
+``cfg`` (constant).  RCU generation counters are rewritten into what the future can observe
+of them: whether a grace-period or kvfree_rcu
 snapshot still names the reader's current section.
 """
 
@@ -47,7 +47,8 @@ from .runner import _tb_stack, accepted_notes, decide_from, execute
 from .scenario import OPS, Op, Scenario
 from .view import diff, snapshot
 
-_SKIP_KERNEL = {"events", "split_log", "scan_log", "reclaim_passes", "current", "cfg"}
+_SKIP_KERNEL = {"events", "split_log", "scan_log", "isolate_log", "reclaim_passes", "current",
+                "cfg"}
 _HELPERS = ("lrulab.kernel.sched", "lrulab.kernel.list")
 
 
@@ -453,7 +454,8 @@ class Live:
     """One live state: the kernel and each thread's generator."""
 
     __slots__ = ("k", "tasks", "pc", "gens", "want", "done", "counts", "results", "nev",
-                 "nsplit", "names", "keep", "created", "stepping", "marks", "pending", "path")
+                 "nsplit", "niso", "names", "keep", "created", "stepping", "marks", "pending",
+                 "path")
 
     def __init__(self, k, ntreads):
         self.k = k
@@ -472,6 +474,7 @@ class Live:
         self.counts: dict = {}
         self.nev = len(k.events)
         self.nsplit = len(k.split_log)
+        self.niso = len(k.isolate_log)
         self.marks = [None] * ntreads  # counters at each thread's previous assert (vmstat)
         self.pending: list = []  # assert failures of the step being run
         self.path: list = []  # the moves that led here (no_data_race's per-state cache)
@@ -713,14 +716,15 @@ class KernelWorld:
 
     def _check_step(self, h: Live) -> list:
         """The step properties the last step violated: their messages beyond those already
-        counted on this schedule (events and split_log only grow)."""
+        counted on this schedule (events, split_log and isolate_log only grow)."""
         k = h.k
         out = [(am.ASSERTION, m) for m in h.pending]
         h.pending = []
-        if len(k.events) == h.nev and len(k.split_log) == h.nsplit:
+        if len(k.events) == h.nev and len(k.split_log) == h.nsplit \
+                and len(k.isolate_log) == h.niso:
             return out
         new = k.events[h.nev:]
-        h.nev, h.nsplit = len(k.events), len(k.split_log)
+        h.nev, h.nsplit, h.niso = len(k.events), len(k.split_log), len(k.isolate_log)
         out += [(MODEL_ERROR, f"model error (a bug of lrulab's model): {e}") for e in new
                 if e.kind == MODEL_ERROR]
         for p in self.step_props:

@@ -379,3 +379,136 @@ def test_replay_takes_a_trace_written_at_a_point_of_history(tmp_path):
     r = run("replay", out)
     assert r.exit_code == 0, r.output
     assert "VIOLATES no_use_after_free" in r.stdout
+
+
+# -- issue 12: a trace records the property selection its check used ----------------------
+
+def test_trace_records_the_selection_and_replay_checks_the_same(tmp_path):
+    """check --check P on a file whose 'check:' leaves P out: the trace records P (and
+    --strict), and replay checks P again; a trace without the record (older) checks the
+    file's 'check:' plus its property."""
+    scen = tmp_path / "b5.yaml"
+    text = Path(B5).read_text()
+    scen.write_text(text.replace("check: [no_use_after_free, no_warn]", "check: [no_warn]")
+                    .replace("expect: {violation: no_use_after_free}\n", ""))
+    out = tmp_path / "t.json"
+    r = run("check", scen, "--check", "no_use_after_free", "--trace-out", out)
+    assert r.exit_code == 1 and "violation of no_use_after_free" in r.output
+    t = json.loads(out.read_text())
+    assert t["check"] == ["no_use_after_free"] and t["strict"] is False
+    r = run("replay", out)
+    assert r.exit_code == 0 and "=> no_use_after_free violated" in r.output
+    del t["check"], t["strict"]
+    out.write_text(json.dumps(t))
+    assert run("replay", out).exit_code == 0
+    # --ignore is recorded as the list it leaves
+    r = run("check", scen, "--check", "no_use_after_free,no_warn", "--ignore", "no_warn",
+            "--trace-out", out)
+    assert json.loads(out.read_text())["check"] == ["no_use_after_free"]
+
+
+def test_trace_of_a_strict_check_replays_strict(tmp_path):
+    """A behaviour accepted by design is a violation only under --strict: the trace says so,
+    its replay reproduces it, and the same schedule without --strict violates nothing."""
+    b2 = BUGS / "b2-nokmem-shared-list.yaml"
+    out = tmp_path / "t.json"
+    r = run("check", b2, "--kernel", "v7.2", "--strict", "--trace-out", out)
+    assert r.exit_code == 1 and "[--strict]" in r.output
+    t = json.loads(out.read_text())
+    assert t["strict"] is True and t["property"] == "memcg_reclaim_reach"
+    r = run("replay", out)
+    assert r.exit_code == 0 and "[--strict]" in r.output
+    t["strict"] = False
+    out.write_text(json.dumps(t))
+    r = run("replay", out)
+    assert r.exit_code == 1 and "no longer violated" in r.stderr
+
+
+@pytest.mark.parametrize("key,value,words", [
+    ("check", ["no_such"], "'check' must list"),
+    ("check", "no_warn", "'check' must list"),
+    ("check", ["no_warn"], "does not list the trace's property"),
+    ("strict", "yes", "'strict' must be"),
+])
+def test_replay_blames_a_bad_selection(tmp_path, key, value, words):
+    out, t = _trace(tmp_path)
+    t[key] = value
+    out.write_text(json.dumps(t, indent=1))
+    r = run("replay", out)
+    line = next(n for n, text in enumerate(out.read_text().splitlines(), 1)
+                if f'"{key}"' in text)
+    assert r.exit_code == 2 and r.stderr.startswith(f"lrulab: {out}:{line}: ")
+    assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+# -- issue 12: a --timeout alarm that goes off inside a __del__ still stops the search -----
+
+QC = ROOT / "scenarios" / "examples" / "q-c-node0-reclaim-spares-node1.yaml"  # 2 364 states
+
+
+class _DiesRaising:
+    """An object whose __del__ raises what the alarm raises: Python prints "Exception ignored
+    in ..." and goes on, as when SIGALRM is delivered while a generator is finalized."""
+
+    def __init__(self, interrupt):
+        self.interrupt = interrupt
+
+    def __del__(self):
+        self.interrupt()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_timeout_alarm_swallowed_in_a_del_still_stops_the_search(monkeypatch):
+    """The alarm's exception is swallowed, and the search has no deadline of its own (a
+    plain check_file, no --timeout bound): it still stops, incomplete, on the alarm's flag."""
+    from lrulab.check import commands
+    from lrulab.check.engine import Bounds
+    from lrulab.check.report import check_file
+    orig = commands._interrupt
+    monkeypatch.setattr(commands, "_interrupt", lambda: _DiesRaising(orig) and None)
+    with commands._alarm(0.05):
+        w, res, _ = check_file(str(QC), {}, Bounds())
+    assert res.verdict == "incomplete" and res.bound_hit == ["timeout"]
+    assert res.states < 2364
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("swallowed", [False, True])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_tiny_timeout_on_a_big_check_is_incomplete(monkeypatch, swallowed, jobs):
+    """check --timeout far below what the search needs: verdict incomplete (timeout), exit 3,
+    whether the alarm's exception unwinds the command or is swallowed in a __del__, with one
+    process or a worker pool."""
+    from lrulab.check import commands
+    if swallowed:
+        orig = commands._interrupt
+        monkeypatch.setattr(commands, "_interrupt", lambda: _DiesRaising(orig) and None)
+    r = run("check", QC, "--timeout", "0.05", "--jobs", jobs, "--json")
+    assert r.exit_code == 3
+    d = json.loads(r.stdout)
+    assert d["verdict"] == "incomplete" and d["bounds_hit"] == ["timeout"]
+    assert d["states"] < 2364
+
+
+def test_run_takes_check_and_ignore():
+    """run: B7 on v1 fails stale_bits sequentially; --ignore drops it (ok, exit 0), --check
+    keeps only it."""
+    b7 = BUGS / "b7-stale-bits.yaml"
+    r = run("run", b7, "--kernel", "v1")
+    assert r.exit_code == 1 and "FAIL  stale_bits" in r.output and "ok    no_warn" in r.output
+    r = run("run", b7, "--kernel", "v1", "--ignore", "stale_bits")
+    assert r.exit_code == 0 and "stale_bits" not in r.output.split("Properties:")[1]
+    r = run("run", b7, "--kernel", "v1", "--check", "stale_bits")
+    props = r.output.split("Properties:")[1]
+    assert r.exit_code == 1 and "FAIL  stale_bits" in props and "no_warn" not in props
+
+
+def test_bugs_strict_on_the_catalog():
+    """bugs --strict: B2's accepted v7.2 behaviour becomes that cell's violation."""
+    b2 = BUGS / "b2-nokmem-shared-list.yaml"
+    r = run("bugs", b2, "--preset", "v7.2", "--json")
+    assert json.loads(r.stdout)["bugs"][0]["cells"]["v7.2"]["verdict"] == "ok"
+    r = run("bugs", b2, "--preset", "v7.2", "--strict", "--json")
+    d = json.loads(r.stdout)["bugs"][0]
+    assert d["cells"]["v7.2"]["violated"] == ["memcg_reclaim_reach"]
+    assert d["first"]["message"].endswith("[--strict]")

@@ -213,3 +213,18 @@ def test_every_violation_gets_its_own_shortest_schedule():
 def test_first_stops_at_the_first_level():
     r = explore(TwoProps(), stop_at_first=True)
     assert [v.property for v in r.violations] == ["a"]
+
+
+def test_an_expired_alarm_stops_every_search(toy):
+    """The --timeout alarm's flag (engine.expire) stops a search that has no deadline of its
+    own, at its next state: incomplete, bound 'timeout', never ok."""
+    from lrulab.check import engine
+    w = toy(nthreads=2, atomic=True, incs=3)
+    try:
+        engine.expire()
+        for kw in ({}, {"cache": False}):
+            r = explore(w, **kw)
+            assert r.verdict == "incomplete" and r.bound_hit == ["timeout"]
+    finally:
+        engine.reset_expired()
+    assert explore(w).verdict == "ok"

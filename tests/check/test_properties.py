@@ -232,3 +232,68 @@ check: [memcg_locality]
 """
     w, res, _ = _check_text(tmp_path, text)
     assert res.verdict == "ok" and not res.bound_hit and res.states > 20
+
+
+def test_memcg_locality_sees_an_isolation_that_splits_nothing():
+    """Series-v5 under nokmem, B queued first: memcg reclaim of B takes A's fully mapped THP
+    off the shared node list and puts it back unsplit.  No split (the split check alone said
+    ok), but an isolation of another memcg's folio; 7.2 does not run the (not memcg-aware)
+    shrinker in memcg reclaim."""
+    path = HERE / "locality-nokmem-isolate-only.yaml"
+    w, res, rendered = _check(path, {})
+    assert [r["property"] for r in rendered] == ["memcg_locality"]
+    assert rendered[0]["message"] == "reclaim for memcg B isolated a1, charged to A"
+    w, res, rendered = _check(path, {"variant": "v7.2"})
+    assert res.verdict == "ok" and not rendered
+
+
+def _step_until(k, gen, done):
+    """Run a kernel generator on k.current until ``done()`` holds between two steps."""
+    while not done():
+        next(gen)
+
+
+@pytest.mark.parametrize("variant,boot", [("series-v5", ["cgroup.memory=nokmem"]),
+                                          ("v1", []), ("linux-6.1", []), ("v0", [])])
+def test_memcg_locality_records_the_free_a_scan_makes(kh, variant, boot):
+    """A THP fully unmapped while a memcg reclaim's scan holds it: the scan's folio_put drops
+    the last reference and frees it.  The isolation and the free are both recorded with the
+    reclaim's memcg, on each scan shape (list_lru walk, V1 batch, 6.1 and V0 private list);
+    charged to the reclaimed memcg, memcg_locality holds."""
+    from lrulab.kernel import memory, rmap, vmscan
+    from lrulab.properties import memcg_locality
+    h = kh(variant, boot_opts=boot, memcgs=("A",))
+    k = h.k
+    f = h.run(memory.handle_mm_fault(k, "a1", h.memcg("A"), 0, 9, 512))
+    h.run(rmap.zap_partial(k, f))
+    scan = vmscan.shrink_node(k, 0, h.memcg("A"), 0)
+    _step_until(k, scan, lambda: any(e[2] is f for e in k.isolate_log) and not k.current.held)
+    h.run(rmap.zap_all(k, f))
+    assert not f.freed
+    h.run(scan)
+    assert f.freed
+    what = [(m.path, fm.path, w) for _, m, g, fm, w in k.isolate_log if g is f]
+    assert what == [("A", "A", "isolated"), ("A", "A", "freed")]
+    assert memcg_locality(k) == []
+
+
+def test_memcg_locality_fails_on_a_foreign_free(kh):
+    """The same free when the folio is another memcg's (series-v5, nokmem, B's reclaim
+    walking the shared node list): reported as a free as well as an isolation."""
+    from lrulab.kernel import memory, rmap, vmscan
+    from lrulab.properties import memcg_locality
+    h = kh("series-v5", boot_opts=["cgroup.memory=nokmem"], memcgs=("A", "B"))
+    k = h.k
+    b = h.run(memory.handle_mm_fault(k, "b1", h.memcg("B"), 0, 9, 512))
+    h.run(rmap.zap_partial(k, b))
+    f = h.run(memory.handle_mm_fault(k, "a1", h.memcg("A"), 0, 9, 512))
+    h.run(rmap.zap_partial(k, f))
+    scan = vmscan.shrink_node(k, 0, h.memcg("B"), 0)
+    _step_until(k, scan, lambda: any(e[2] is f for e in k.isolate_log) and not k.current.held)
+    h.run(rmap.zap_all(k, f))
+    h.run(scan)
+    assert f.freed
+    # the scan also split it (still flagged partially mapped when it got there)
+    assert memcg_locality(k) == ["reclaim for memcg B split a folio charged to A",
+                                 "reclaim for memcg B isolated a1, charged to A",
+                                 "reclaim for memcg B freed a1, charged to A"]

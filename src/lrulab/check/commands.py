@@ -31,7 +31,7 @@ from ..cli import (
     variant_opt,
 )
 from . import report as rp
-from .engine import Bounds
+from .engine import Bounds, expire, reset_expired
 from .outcome import expectation, ktap_check, ktap_matrix
 
 EXIT = {"ok": 0, "violation": 1, "incomplete": 3}
@@ -63,8 +63,12 @@ def _alarm(seconds: float | None):
         return
 
     def fire(signum, frame):
-        raise _OutOfTime
+        # the flag first: if the exception is swallowed (the alarm went off inside a gc
+        # callback or a __del__), the search still stops at its next state
+        expire()
+        _interrupt()
 
+    reset_expired()
     old = signal.signal(signal.SIGALRM, fire)
     signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3))
     try:
@@ -72,6 +76,12 @@ def _alarm(seconds: float | None):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+        reset_expired()
+
+
+def _interrupt() -> None:
+    """Unwind the command from wherever the alarm found it."""
+    raise _OutOfTime
 
 
 def _is_trace(path: str) -> bool:
@@ -339,7 +349,32 @@ def _trace_fields(file: str, t) -> tuple:
             or not (m[1] is None or isinstance(m[1], bool)) for m in sched):
         bad("schedule", "'schedule' must be a list of [thread index, null|true|false]")
     ov = {"variant": variant, "patches": dict(patches), "boot": list(boot)}
+    ov.update(_trace_selection(t, prop, bad))
     return scen, ov, prop, [(i, c) for i, c in sched], lambda key: _key_line(text, key)
+
+
+def _trace_selection(t: dict, prop: str, bad) -> dict:
+    """The property selection a trace records ('check': the properties check ran, after
+    --check/--ignore; 'strict': --strict), as overrides for the scenario.  A trace written
+    before they were recorded: the file's 'check:' plus the trace's property."""
+    from ..scenario import PROPERTIES
+    ov: dict = {}
+    chk = t.get("check")
+    if chk is not None:
+        if not isinstance(chk, list) or any(not isinstance(p, str) or p not in PROPERTIES
+                                            for p in chk):
+            bad("check", f"'check' must list properties from: {', '.join(PROPERTIES)}")
+        if prop not in chk:
+            bad("check", f"'check' does not list the trace's property {prop!r}")
+        ov["check"] = list(chk)
+    else:
+        ov["also_check"] = prop
+    strict = t.get("strict", False)
+    if not isinstance(strict, bool):
+        bad("strict", "'strict' must be true or false")
+    if strict:
+        ov["strict"] = True
+    return ov
 
 
 @click.command()
@@ -404,7 +439,8 @@ def _replay(file, as_json):
     if not found and not sched:
         found = [m for p, m in w.initial_violations() if p == prop]
     if not found and not w.moves(h):
-        found = [m for p, m in w.end_violations(h) if p == prop]
+        # (an Accepted end result is no violation: a --strict trace replayed without it)
+        found = [v[1] for v in w.end_violations(h) if isinstance(v, tuple) and v[0] == prop]
     message = t.get("message", "")
     pre = t.get("preemptions", 0)
     r = {"property": prop, "message": message if isinstance(message, str) else "",

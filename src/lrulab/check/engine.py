@@ -50,6 +50,43 @@ import time
 from dataclasses import dataclass, field
 
 
+class _Alarm:
+    """Set by the --timeout alarm of a command (check/commands.py, from its SIGALRM handler).
+    The search polls it at every state: the handler also raises, but an exception raised while
+    Python runs a gc callback or a ``__del__`` (a kernel generator being finalized, say) is only
+    printed ("Exception ignored in ...") and the search would run on."""
+
+    fired = False
+
+
+def expire() -> None:
+    """Make every search stop at its next state (bound 'timeout'); signal-handler safe."""
+    _Alarm.fired = True
+
+
+def reset_expired() -> None:
+    _Alarm.fired = False
+
+
+def expired() -> bool:
+    return _Alarm.fired
+
+
+def _late(deadline) -> bool:
+    """Out of time: past the search's own deadline, or the command's alarm went off."""
+    return _Alarm.fired or (deadline is not None and time.monotonic() > deadline)
+
+
+def _pool_map(pool, fn, groups, deadline) -> list | None:
+    """pool.map that gives up (None) when out of time, instead of finishing the level."""
+    r = pool.map_async(fn, groups, chunksize=1)
+    while not r.ready():
+        r.wait(0.05)
+        if _late(deadline):
+            return None
+    return r.get()
+
+
 @dataclass
 class Bounds:
     max_steps: int | None = None
@@ -252,7 +289,7 @@ def _explore_sleep(world, bounds, jobs, world_factory, progress, stop_at_first) 
         pool = mp.get_context("fork").Pool(jobs, _worker_init_fp, world_factory)
     try:
         while frontier:
-            if deadline and time.monotonic() > deadline:
+            if _late(deadline):
                 bound_hit.append("timeout")
                 break
             level = min(n.depth for n, _ in frontier)
@@ -270,12 +307,13 @@ def _explore_sleep(world, bounds, jobs, world_factory, progress, stop_at_first) 
                 chunk = max(1, len(work) // (jobs * 4))
                 work = [w[:3] for w in work]
                 groups = [work[i:i + chunk] for i in range(0, len(work), chunk)]
-                results = [r for g in pool.map(_worker_expand_fp, groups) for r in g]
+                got = _pool_map(pool, _worker_expand_fp, groups, deadline)
+                results = [r for g in got or () for r in g]
             else:
                 results = []
                 for p, want, slept, nid in work:
                     results.append(expand_fp(world, p, want, slept, cache.pop(nid, None)))
-                    if deadline and time.monotonic() > deadline:
+                    if _late(deadline):
                         break
                 cache.clear()
             if len(results) < len(work):
@@ -349,7 +387,11 @@ def _explore_sleep(world, bounds, jobs, world_factory, progress, stop_at_first) 
             frontier = [merged[i] for i in order]
     finally:
         if pool is not None:
-            pool.close()
+            # out of time: the workers may still be expanding the level given up on
+            if "timeout" in bound_hit:
+                pool.terminate()
+            else:
+                pool.close()
             pool.join()
     violations = _shortest(nodes, root, world) if found_level is not None else []
     verdict = "violation" if violations else ("incomplete" if bound_hit else "ok")
@@ -453,7 +495,7 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
         pool = ctx.Pool(jobs, _worker_init, world_factory)
     try:
         while frontier:
-            if deadline and time.monotonic() > deadline:
+            if _late(deadline):
                 bound_hit.append("timeout")
                 break
             level = frontier[0].depth
@@ -467,14 +509,15 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
             if pool is not None and len(paths) > 1:
                 chunk = max(1, len(paths) // (jobs * 4))
                 groups = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
-                results = [r + (None,) for g in pool.map(_worker_expand, groups) for r in g]
+                got = _pool_map(pool, _worker_expand, groups, deadline)
+                results = [r + (None,) for g in got or () for r in g]
             else:
                 results = []
                 for node, p in todo:
                     if p is None:
                         continue
                     results.append(_expand(world, p, live.pop(node.id, None)))
-                    if deadline and time.monotonic() > deadline:
+                    if _late(deadline):
                         break
                 live.clear()
             if len(results) < len(paths):
@@ -545,7 +588,11 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
             frontier = nxt
     finally:
         if pool is not None:
-            pool.close()
+            # out of time: the workers may still be expanding the level given up on
+            if "timeout" in bound_hit:
+                pool.terminate()
+            else:
+                pool.close()
             pool.join()
     violations = _shortest(nodes, root, world) if found_level is not None else []
     complete = not bound_hit and (found_level is None or not stop_at_first)

@@ -78,6 +78,9 @@ def trace_file_json(w, r: dict, ov: dict) -> dict:
     sc = w.sc
     return {"format": TRACE_FORMAT, "scenario": sc.path, "variant": sc.kernel.variant,
             "patches": dict(sc.kernel.patches), "boot": list(sc.kernel.boot),
+            # the properties checked (the file's 'check:' after --check/--ignore) and
+            # --strict: replay checks the same ones
+            "check": list(sc.check), "strict": sc.strict,
             "property": r["property"], "message": r["message"], "steps": r["steps"],
             "preemptions": r["preemptions"], "schedule": r["schedule"],
             "trace": _public(r["trace"])}

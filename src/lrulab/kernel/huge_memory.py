@@ -173,21 +173,27 @@ def deferred_split_count(k, s, sc):
     return n
 
 
-def deferred_split_isolate(k, item: ListHead, l, dispose: ListHead):
+def deferred_split_isolate(k, item: ListHead, l, cb_arg):
     """mm/huge_memory.c: deferred_split_isolate -- walk callback, sublist locked, IRQs off.
     A folio we can pin moves to the dispose list; refcount 0 means we raced with folio_put
     (whose lockless list_empty check may then skip the lock and free it): the flag must be
-    cleared before list_lru_isolate publishes the empty list_head (v5; v4 did it after: B5)."""
+    cleared before list_lru_isolate publishes the empty list_head (v5; v4 did it after: B5).
+    cb_arg is the dispose list, as in the kernel, and the model's shrink_control beside it
+    (note_scan names the reclaim)."""
+    dispose, sc = cb_arg
     folio = item.container
     k.scan_log.append(folio)
     if (yield from folio_try_get(k, folio)):
         ll.list_lru_isolate_move(k, l, item, dispose)
+        note_scan(k, sc, folio, folio.memcg, "isolated")
         return ll.LRU_REMOVED
     if k.cfg.patch.isolate_flags_before_isolate:
         yield from _drop_partially_mapped(k, folio)
         ll.list_lru_isolate(k, l, item)
+        note_scan(k, sc, folio, folio.memcg, "isolated")
     else:
         ll.list_lru_isolate(k, l, item)
+        note_scan(k, sc, folio, folio.memcg, "isolated")
         yield from _drop_partially_mapped(k, folio)
     return ll.LRU_REMOVED
 
@@ -212,6 +218,20 @@ def note_split(k, sc, folio: Folio) -> None:
     node, reclaim memcg, folio memcg), for node_locality and the simulator's cross-node/cross-memcg
     numbers."""
     k.split_log.append((sc.nid, folio.nid, sc.memcg, folio.memcg))
+
+
+def note_scan(k, sc, folio: Folio, memcg, what: str) -> None:
+    """Model helper (no kernel counterpart): record a folio a shrinker-driven scan took off a
+    deferred-split list ('isolated') or freed by dropping its last reference ('freed'):
+    (reclaim node, reclaim memcg, folio, the folio's memcg then, what), for memcg_locality."""
+    k.isolate_log.append((sc.nid, sc.memcg, folio, memcg, what))
+
+
+def note_scan_put(k, sc, folio: Folio, memcg) -> None:
+    """Model helper: after a scan's folio_put, note it if that put freed the folio (``memcg``:
+    its memcg before the put, which uncharged it)."""
+    if folio.freed:
+        note_scan(k, sc, folio, memcg, "freed")
 
 
 def try_split_queued(k, folio: Folio, sc=None):
@@ -248,7 +268,8 @@ def deferred_split_scan(k, s, sc):
         return (yield from split_queue.deferred_split_scan(k, s, sc))
     lru = k.deferred_split_lru
     dispose = ListHead("deferred_split_scan.dispose")
-    isolated = yield from ll.list_lru_shrink_walk(k, lru, sc, deferred_split_isolate, dispose,
+    isolated = yield from ll.list_lru_shrink_walk(k, lru, sc, deferred_split_isolate,
+                                                  (dispose, sc),
                                                   irq_off=True)
     split = 0
     pos = dispose.next
@@ -265,7 +286,9 @@ def deferred_split_scan(k, s, sc):
             yield from ll.list_lru_add(k, lru, folio._deferred_list, folio.nid,
                                        mc.folio_memcg(k, folio), irq=True)
             rcu_read_unlock(k)
+        memcg = folio.memcg
         yield from folio_put(k, folio)
+        note_scan_put(k, sc, folio, memcg)
         pos = nxt
     if not split and not isolated:
         return sh.SHRINK_STOP

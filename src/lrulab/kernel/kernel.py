@@ -69,6 +69,9 @@ class Kernel:
         self.results: list = []  # (op text, claimed, actual) for honest_results
         self.reclaim_passes = 0
         self.scan_log: list = []  # folios a deferred-split scan took off a list
+        # (reclaim nid, reclaim memcg, folio, its memcg then, 'isolated'|'freed') of each folio
+        # a deferred-split scan took off a list or freed (memcg_locality)
+        self.isolate_log: list = []
         self.mmap_locks: dict = {}
         self.pins: dict = {}  # folio name -> folios a scenario's get pinned (put drops them)
 

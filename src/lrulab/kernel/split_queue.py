@@ -313,6 +313,7 @@ def _isolate_locked(k, q: DeferredSplit, sc, local: ListHead):
                 huge_memory.clear_partially_mapped_locked(k, folio)
             list_del_init(k, pos)
             q.split_queue_len -= 1
+        huge_memory.note_scan(k, sc, folio, folio.memcg, "isolated")
         sc.nr_to_scan -= 1
         if sc.nr_to_scan == 0:
             break
@@ -338,7 +339,9 @@ def _scan_local_list(k, sc):
                     huge_memory.note_split(k, sc, folio)
                     split += 1
                 folio_unlock(k, folio)
+            memcg = folio.memcg
             yield from folio_put(k, folio)
+            huge_memory.note_scan_put(k, sc, folio, memcg)
             pos = nxt
             continue
         did_split, _ = yield from huge_memory.try_split_queued(k, folio, sc)
@@ -350,7 +353,9 @@ def _scan_local_list(k, sc):
         else:
             folio, prev = prev, folio
         if folio is not None:
+            memcg = folio.memcg
             yield from folio_put(k, folio)
+            huge_memory.note_scan_put(k, sc, folio, memcg)
         pos = nxt
     yield from spin_lock_irq(k, q.split_queue_lock)
     list_splice_tail_init(k, local, q.split_queue)
@@ -358,7 +363,9 @@ def _scan_local_list(k, sc):
     empty = list_empty(q.split_queue)
     split_queue_unlock(k, q)
     if prev is not None:
+        memcg = prev.memcg
         yield from folio_put(k, prev)
+        huge_memory.note_scan_put(k, sc, prev, memcg)
     if not split and empty:
         return SHRINK_STOP
     return split
@@ -382,6 +389,7 @@ def _scan_folio_batch(k, sc):
             elif folio.flags & PG_partially_mapped:
                 huge_memory.clear_partially_mapped_locked(k, folio)
             list_del_init(k, pos)
+            huge_memory.note_scan(k, sc, folio, folio.memcg, "isolated")
             q.split_queue_len -= 1
             sc.nr_to_scan -= 1
             if sc.nr_to_scan == 0 or len(batch) == FOLIO_BATCH:
@@ -399,7 +407,9 @@ def _scan_folio_batch(k, sc):
                     q2.split_queue_len += 1
                 split_queue_unlock(k, q2)
         for folio in batch:
+            memcg = folio.memcg
             yield from folio_put(k, folio)
+            huge_memory.note_scan_put(k, sc, folio, memcg)
         if sc.nr_to_scan > 0 and not list_empty(q.split_queue):
             continue
         if not split and list_empty(q.split_queue):

@@ -709,6 +709,7 @@ class Simulator:
                     per_node[fnid] += 1
             splits.clear()
         scan.clear()
+        k.isolate_log.clear()  # memcg_locality's record: the simulator does not read it
         return per_node
 
     def _kswapd(self, nid: int) -> None:
