@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .initramfs import build_initramfs
 from .tools import Tools
@@ -60,6 +61,7 @@ class Guest:
     folios: dict[str, GuestFolio]
     release: str
     workdir: Path
+    qmp: Any = None          # the harness's Qmp connection (the VM is stopped meanwhile)
 
 
 # called with (op index, guest) while the VM is stopped after op `index`
@@ -76,9 +78,11 @@ class GuestRun:
 
 
 def qemu_command(tools: Tools, initrd: Path, console: Path, probe_sock: Path, qmp_sock: Path,
-                 ram: list[Path], nodes: int, boot: list[str]) -> list[str]:
+                 ram: list[Path], nodes: int, boot: list[str],
+                 extra_qmp: Path | None = None) -> list[str]:
     """The guest: TCG by default; RAM in shared files (one per node) the host can read; the
-    probe's serial port a socket (it waits for the host after every op); QMP to stop it."""
+    probe's serial port a socket (it waits for the host after every op); QMP to stop it (and
+    `extra_qmp`, a second QMP monitor for another client such as `lrulab inspect --qmp`)."""
     accel = os.environ.get("LRULAB_QEMU_ACCEL", "tcg")
     cpus = max(2, nodes)
     mib = NODE_MIB * cpus // len(ram)
@@ -89,6 +93,8 @@ def qemu_command(tools: Tools, initrd: Path, console: Path, probe_sock: Path, qm
            "-chardev", f"socket,id=probe,path={probe_sock},server=on,wait=on",
            "-serial", f"file:{console}", "-serial", "chardev:probe",
            "-qmp", f"unix:{qmp_sock},server=on,wait=off"]
+    if extra_qmp is not None:
+        cmd += ["-qmp", f"unix:{extra_qmp},server=on,wait=off"]
     for n, path in enumerate(ram):
         cmd += ["-object", f"memory-backend-file,id=m{n},size={mib}M,mem-path={path},share=on"]
     if nodes > 1:
@@ -146,7 +152,8 @@ def parse_probe_log(text: str) -> tuple[str, dict[int, OpObservation], bool]:
 
 
 class Qmp:
-    """The few QMP commands the harness needs (stop, cont), over QEMU's unix socket."""
+    """The few QMP commands the harness needs (stop, cont; dump-guest-memory for `lrulab
+    inspect` and its tests), over QEMU's unix socket."""
 
     def __init__(self, path: Path, deadline: float):
         self.sock = _connect(path, deadline)
@@ -163,8 +170,11 @@ class Qmp:
             if "event" not in msg:
                 return msg
 
-    def command(self, name: str) -> dict:
-        self.f.write(json.dumps({"execute": name}).encode() + b"\n")
+    def command(self, name: str, **arguments) -> dict:
+        msg: dict = {"execute": name}
+        if arguments:
+            msg["arguments"] = arguments
+        self.f.write(json.dumps(msg).encode() + b"\n")
         self.f.flush()
         reply = self._read()
         if "error" in reply:
@@ -195,7 +205,8 @@ def _console_tail(console: Path) -> str:
 
 
 def run_guest(tools: Tools, script: str, workdir: Path, nodes: int, boot: list[str],
-              timeout: float = DEFAULT_TIMEOUT, on_pause: PauseHook | None = None) -> GuestRun:
+              timeout: float = DEFAULT_TIMEOUT, on_pause: PauseHook | None = None,
+              extra_qmp: Path | None = None) -> GuestRun:
     """Boot, run the script; after every op the probe waits and, with `on_pause`, the VM is
     stopped (QMP) while the hook reads its state, then resumed."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -213,7 +224,8 @@ def run_guest(tools: Tools, script: str, workdir: Path, nodes: int, boot: list[s
         p.unlink(missing_ok=True)
     where = _ram_dir(workdir, NODE_MIB * max(2, nodes) << 20)
     ram = [where / f"lrulab-{os.getpid()}-{workdir.name}-node{n}" for n in range(nodes)]
-    cmd = qemu_command(tools, initrd, console, probe_sock, qmp_sock, ram, nodes, boot)
+    cmd = qemu_command(tools, initrd, console, probe_sock, qmp_sock, ram, nodes, boot,
+                       extra_qmp)
     (workdir / "qemu.cmd").write_text(" ".join(cmd) + "\n")
     t0 = time.monotonic()
     deadline = t0 + timeout
@@ -247,7 +259,7 @@ def run_guest(tools: Tools, script: str, workdir: Path, nodes: int, boot: list[s
                     if on_pause is not None:
                         qmp.command("stop")
                         try:
-                            on_pause(wait, Guest(ram, dict(folios), release, workdir))
+                            on_pause(wait, Guest(ram, dict(folios), release, workdir, qmp))
                         finally:
                             qmp.command("cont")
                     chan.sendall(b"g")
