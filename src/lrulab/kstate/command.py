@@ -235,9 +235,15 @@ def run(*, live: bool = False, vmcore: str | None = None, qmp: str | None = None
             _check_kernel(kernel)
         try:
             prog, source = _open(live, vmcore, qmp, vmlinux, tmp)
-            ins = inspect(prog, source, kernel)
         except ReaderError as e:
             raise BadInput(str(e)) from None
+        try:
+            ins = inspect(prog, source, kernel)
+        except (ReaderError, LookupError, ValueError, *_drgn_errors()) as e:
+            # a dump whose memory is incomplete or inconsistent (a truncated file, a kernel
+            # this reader does not know): bad input, one line
+            raise BadInput(f"{source}: reading the kernel state failed "
+                           f"({type(e).__name__}: {_first_line(e)})") from None
     except BadInput as e:
         echo(f"lrulab inspect: {one_line(str(e))}", err=True)
         return 2
@@ -251,6 +257,14 @@ def run(*, live: bool = False, vmcore: str | None = None, qmp: str | None = None
     if ins.load_differs:
         return 3
     return 0 if ins.ok else 1
+
+
+def _drgn_errors() -> tuple:
+    try:
+        import drgn
+    except ImportError:
+        return ()
+    return (drgn.FaultError, drgn.ObjectAbsentError)
 
 
 def _check_kernel(name: str) -> None:

@@ -89,11 +89,25 @@ class _Ram:
 
 
 def _load(prog, vmlinux: Path) -> None:
+    import logging
+
+    # drgn logs "provided file ... did not match any loaded modules; ignoring" for another
+    # kernel's vmlinux and carries on without types: say it once, as an error, below
+    log = logging.getLogger("drgn")
+    level = log.level
+    log.setLevel(logging.ERROR)
     try:
         prog.load_debug_info([str(vmlinux)])
     except Exception as e:            # drgn raises MissingDebugInfoError for the modules
         if "vmlinux" in str(e) and "missing" in str(e).lower() and "kernel" in str(e).lower():
             raise ReaderError(f"{vmlinux}: not this kernel's debug info ({e})") from None
+    finally:
+        log.setLevel(level)
+    try:
+        prog.type("struct mem_cgroup")
+    except LookupError:
+        raise ReaderError(f"{vmlinux}: not this kernel's debug info (its build ID does not "
+                          "match the kernel's; pass the vmlinux of the same build)") from None
 
 
 def open_guest(vmlinux: Path, ram: list[Path], release: str):
@@ -184,6 +198,9 @@ def _open_elf_ram(drgn, path: Path):
             "<IIQQQQ", mm, phoff + i * phentsize)
         if p_type != 1 or not p_filesz:            # PT_LOAD
             continue
+        if p_offset + p_filesz > len(mm):
+            raise ReaderError(f"{path}: truncated (a segment of guest RAM at {p_paddr:#x} "
+                              f"ends past the end of the file)")
 
         def read(address, count, offset, physical, base=p_offset):
             return mm[base + offset:base + offset + count]
