@@ -12,7 +12,7 @@ import pytest
 from lrulab import properties as P
 from lrulab.kernel.folio import PG_partially_mapped
 from lrulab.kstate import diff
-from lrulab.kstate.load import LoadError, load_kernel, model_view
+from lrulab.kstate.load import LoadError, load_kernel, loaded_view, lru_bits, model_view
 from lrulab.kstate.model import model_state
 from lrulab.ops import build_kernel
 from lrulab.runner import execute
@@ -24,8 +24,9 @@ PROPS = ("bit_coverage", "stale_bits", "reparent_complete", "memcg_reclaim_reach
 
 def as_read(k) -> dict:
     """model_state(k) as a dump reads it: only queued folios (a dump has no scenario names for
-    the others) plus the reader-only mapcount and partially_mapped keys."""
-    s = model_state(k)
+    the others) plus the reader-only mapcount and partially_mapped keys; list_lru counts and
+    the list_lru users' set bits."""
+    s = {**model_state(k, tuple(k.lrus)), **lru_bits(k)}
     queued = {n for key, v in s.items() if key.startswith("deferred_split ") for n in v}
     out = {key: v for key, v in s.items()
            if not key.startswith("folio ") or key.split(" ")[1] in queued}
@@ -58,11 +59,51 @@ def test_every_state_loads_as_read_with_the_same_verdicts(path, variant):
     for i, k, nodes in each_state(path, variant):
         read = as_read(k)
         loaded = load_kernel(read, variant, nodes)
-        assert diff(model_view(read), model_state(loaded)) == [], (path, i)
+        assert diff(model_view(read), loaded_view(loaded)) == [], (path, i)
         assert loaded.events == [], (path, i)
         for name in PROPS:
             fn = P.REGISTRY[name][0]
             assert fn(loaded) == fn(k), (path, i, name)
+
+
+LRU_SCENARIO = """
+name: dentries and THPs
+kernel:
+  variant: VARIANT
+  lrus:
+    dcache: {memcg_aware: true, shrinker: [numa_aware, memcg_aware]}
+memcgs: [A, P, P/C]
+setup:
+  - lru_add: {lru: dcache, memcg: A, node: 0, item: d1}
+  - lru_add: {lru: dcache, memcg: A, node: 0, item: d2}
+  - lru_add: {lru: dcache, memcg: P/C, node: 0, item: d3}
+  - lru_add: {lru: dcache, memcg: root, node: 0, item: d4}
+  - fault: {memcg: P/C, node: 0, as: c1}
+  - partial_unmap: c1
+  - rmdir: P/C
+  - lru_del: {lru: dcache, item: d1}
+  - lru_del: {lru: dcache, item: d2}
+  - reclaim: {memcg: A, node: all}
+"""
+
+
+@pytest.mark.parametrize("variant", ["linux-6.1", "debian-6.12.117"])
+def test_list_lru_items_and_bits_load_as_read(tmp_path, variant):
+    """Plain list_lru users: each sublist's count (a memcg's, the root's, a removed memcg's
+    reparented to its parent) and each set bit of their shrinker load where they were read;
+    the verdicts are those of the original Kernel (item names differ: a dump has none)."""
+    path = tmp_path / "lru.yaml"
+    path.write_text(LRU_SCENARIO.replace("VARIANT", variant))
+    seen_bits = set()
+    for i, k, nodes in each_state(path, variant):
+        read = as_read(k)
+        loaded = load_kernel(read, variant, nodes)
+        assert diff(model_view(read), loaded_view(loaded)) == [], i
+        seen_bits |= {key for key in read if key.startswith("shrinker_bit dcache")}
+        for name in PROPS:
+            fn = P.REGISTRY[name][0]
+            assert bool(fn(loaded)) == bool(fn(k)), (i, name, fn(loaded), fn(k))
+    assert "shrinker_bit dcache A node0" in seen_bits
 
 
 def test_an_offline_memcgs_queue_stays_where_the_kernel_left_it():

@@ -154,11 +154,11 @@ def inspect(prog, source: str, kernel_name: str | None) -> Inspection:
     from lrulab import properties as P
     from lrulab.kernel import history
     from lrulab.kstate import diff
-    from lrulab.kstate.load import LoadError, load_kernel, model_view
-    from lrulab.kstate.model import model_state
+    from lrulab.kstate.load import LoadError, load_kernel, loaded_view, model_view
     from lrulab.kstate.reader import KernelReader
 
     r = KernelReader(prog)
+    r.lrus = r.superblock_lrus()
     release = r.release()
     point = history.resolve(kernel_name) if kernel_name else default_point(release)
     state = r.state({}, describe_unnamed=True)
@@ -168,7 +168,7 @@ def inspect(prog, source: str, kernel_name: str | None) -> Inspection:
         k = load_kernel(state, point, nodes, boot, r.knobs())
     except LoadError as e:
         raise BadInput(f"{source}: {e}") from None
-    differs = diff(model_view(state), model_state(k))
+    differs = diff(model_view(state), loaded_view(k))
     props = {name: P.REGISTRY[name][0](k) for name in PROPERTIES}
     accepted = {name: msgs for name, fn in P.ACCEPTED.items() if name in PROPERTIES
                 for msgs in [fn(k)] if msgs}
@@ -184,7 +184,13 @@ def format_text(ins: Inspection) -> list[str]:
     out = [f"{ins.source}: Linux {ins.release}, {ins.nodes} node(s)  [{ins.point}{boot}]",
            "", "State (memcg tree: deferred-split list lengths per node, shrinker bits):"]
     out += [f"  {line}" for line in tree_lines(ins.kernel)]
-    out += [f"  | {key}: {val}" for key, val in snapshot(ins.kernel).items()]
+    lrus = tuple(f"{name} kmemcg_id " for name in ins.kernel.lrus)
+    # list_lru sublists as counts (the loaded objects have made-up names), their bits as read
+    out += [f"  | {key}: {val}" for key, val in snapshot(ins.kernel).items()
+            if not key.startswith(lrus)]
+    out += [f"  | {key}: {val}" for key, val in ins.state.items()
+            if key.startswith("list_lru ") or key.startswith("shrinker_bit ")
+            and not key.startswith("shrinker_bit thp ")]
     out += ["", "Properties:"]
     for name, msgs in ins.properties.items():
         out.append(f"  {'ok  ' if not msgs else 'FAIL'}  {name}")

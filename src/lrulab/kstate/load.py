@@ -17,17 +17,22 @@ from __future__ import annotations
 
 import re
 
+from lrulab.kernel import list_lru as ll
 from lrulab.kernel import memcontrol as mc
 from lrulab.kernel.config import ConfigError, make_config
 from lrulab.kernel.folio import Folio, PG_partially_mapped
 from lrulab.kernel.kernel import Kernel, boot
 from lrulab.kernel.list import list_add_tail
-from lrulab.kernel.sched import run_sync, spin_lock_irq, spin_unlock_irq
+from lrulab.kernel.lru_user import LruObject
+from lrulab.kernel.sched import run_sync, spin_lock, spin_lock_irq, spin_unlock, spin_unlock_irq
 from lrulab.kernel.vmstat import mod_mthp_stat
 
 from . import State
 
-_BIT = re.compile(r"^shrinker_bit thp (.+) node(\d+)$")
+_BIT = re.compile(r"^shrinker_bit (\S+) (.+) node(\d+)$")
+_LRU = re.compile(r"^list_lru (\S+) (.+) node(\d+)$")
+# a superblock's shrinker (fs/super.c: alloc_super): NUMA- and memcg-aware
+SB_SHRINKER = {"memcg_aware": True, "shrinker": ["numa_aware", "memcg_aware"]}
 _NODE = re.compile(r"^node(\d+)$")
 # folio keys the reader adds for inspect that the model's state view does not have
 READER_ONLY = (" mapcount", " partially_mapped")
@@ -47,12 +52,21 @@ def load_kernel(state: State, point: str, nodes: int, boot_options: list[str] | 
     if cfg.patch.thp_list_lru:
         raise LoadError(f"--kernel {point}: its THP queue is a list_lru (7.2+); inspect loads "
                         "only the open-coded queues (6.1 .. 7.1): choose one of those points")
-    k = boot(cfg)
+    k = boot(cfg, {name: SB_SHRINKER for name in lru_names(state)})
     memcgs = _load_memcgs(k, state)
     folios = _load_folios(k, state, memcgs)
     _load_queues(k, state, folios, memcgs)
+    _load_lrus(k, state, memcgs)
     _load_bits(k, state, memcgs)
     return k
+
+
+def lru_names(state: State) -> list[str]:
+    """The list_lru users the state has items or set bits of (``list_lru <name> ...``,
+    ``shrinker_bit <name> ...`` other than thp)."""
+    names = [m.group(1) for m in map(_LRU.match, state) if m]
+    names += [m.group(1) for m in map(_BIT.match, state) if m and m.group(1) != "thp"]
+    return list(dict.fromkeys(names))
 
 
 def _memcg_paths(state: State) -> list[str]:
@@ -159,14 +173,50 @@ def _load_queues(k: Kernel, state: State, folios: dict, memcgs: dict) -> None:
             spin_unlock_irq(k, q.split_queue_lock)
 
 
+def _load_lrus(k: Kernel, state: State, memcgs: dict) -> None:
+    """Each list_lru sublist's items: as many objects, charged to the sublist's memcg, on the
+    memcg's sublist (kmemcg_id) or the node list (root), under its lock; list_lru_add without
+    its bit (the bits are loaded as read)."""
+    for key, count in state.items():
+        match = _LRU.match(key)
+        if not match:
+            continue
+        name, path, nid = match.group(1), match.group(2), int(match.group(3))
+        user, m = k.lrus[name], memcgs.get(path)
+        if m is None and path != "root" or not 0 <= nid < k.cfg.nodes:
+            raise LoadError(f"{key}: no such memcg or node in the loaded tree")
+        lru = user.lru
+        idx = -1 if m is None or mc.mem_cgroup_is_root(k, m) else m.kmemcg_id
+        if idx >= 0 and idx not in lru.xa:
+            lru.xa[idx] = ll.ListLruMemcg(lru, path, k.cfg.nodes, ll._node_locks(lru))
+        l = ll.list_lru_from_memcg_idx(k, lru, nid, idx)
+        for i in range(int(count)):
+            obj = LruObject(f"{name}@{path}@n{nid}#{i}", nid, None if idx < 0 else m)
+            user.items[obj.name] = obj
+            run_sync(k, spin_lock(k, l.lock))
+            list_add_tail(k, obj.lru, l.list)
+            l.nr_items += 1
+            lru.node[nid].nr_items += 1
+            spin_unlock(k, l.lock)
+
+
 def _load_bits(k: Kernel, state: State, memcgs: dict) -> None:
-    """The THP shrinker's bit per memcg and node, set or clear as read."""
-    s = k.deferred_split_shrinker
+    """Each shrinker's bit per memcg and node as read: the THP shrinker's (``thp``) and the
+    list_lru users' (their superblock's shrinker).  Every map is cleared first: 6.1's
+    expand_one_shrinker_info sets all old bits when boot registers another shrinker."""
+    for m in memcgs.values():
+        for info in m.shrinker_info or ():
+            info.map = 0
     for key, value in state.items():
         match = _BIT.match(key)
         if not match:
             continue
-        m, nid = memcgs.get(match.group(1)), int(match.group(2))
+        who = match.group(1)
+        s = k.deferred_split_shrinker if who == "thp" else getattr(k.lrus.get(who), "shrinker",
+                                                                     None)
+        if s is None:
+            raise LoadError(f"{key}: no shrinker {who} in the loaded kernel")
+        m, nid = memcgs.get(match.group(2)), int(match.group(3))
         if m is None or m.shrinker_info is None or not 0 <= nid < k.cfg.nodes:
             raise LoadError(f"{key}: no such memcg or node in the loaded tree")
         info = m.shrinker_info[nid]
@@ -177,7 +227,27 @@ def _load_bits(k: Kernel, state: State, memcgs: dict) -> None:
 
 
 def model_view(state: State) -> State:
-    """`state` without the reader-only folio keys: what ``model_state`` of a faithful load
-    returns."""
+    """`state` without the reader-only folio keys (mapcount, partially_mapped): what
+    ``loaded_view`` of a faithful load returns."""
     return {key: v for key, v in state.items()
             if not (key.startswith("folio ") and key.endswith(READER_ONLY))}
+
+
+def loaded_view(k: Kernel) -> State:
+    """A loaded Kernel's state in the reader's shape: ``model_state`` with its list_lru users'
+    counts, plus their set bits."""
+    from .model import model_state
+
+    return {**model_state(k, tuple(k.lrus)), **lru_bits(k)}
+
+
+def lru_bits(k: Kernel) -> State:
+    """The list_lru users' set bits in the reader's shape (``shrinker_bit <lru> <path>
+    node<N>``), to check that a load put them where they were read."""
+    out: State = {}
+    for name, user in k.lrus.items():
+        for m in [k.root_mem_cgroup, *k.memcgs.values()] if k.root_mem_cgroup else []:
+            for nid in range(k.cfg.nodes):
+                if m.shrinker_info and m.shrinker_info[nid].map >> user.shrinker.id & 1:
+                    out[f"shrinker_bit {name} {m.path or 'root'} node{nid}"] = 1
+    return out

@@ -298,10 +298,13 @@ class KernelReader:
                 for p in list_for_each_entry("struct page", head, "deferred_list")]
 
     def _thp_bit(self, memcg, nid: int) -> int:
+        return self._bit(memcg, nid, self.thp_id)
+
+    def _bit(self, memcg, nid: int, i: int) -> int:
+        """Bit `i` of memcg's shrinker_info on node nid."""
         info = memcg.nodeinfo[nid].shrinker_info
-        if not info:
+        if not info or i < 0:
             return 0
-        i = self.thp_id
         if self.units:
             if i >= int(info.map_nr_max):
                 return 0
@@ -428,6 +431,8 @@ class KernelReader:
             queues.append((f"node{nid}", self._queue(q)))
         for name, lru in self.lrus.items():
             s.update(self._list_lru(name, lru, memcgs))
+            if describe_unnamed:
+                s.update(self._lru_bits(name, lru, memcgs))
 
         names: dict[int, str] = {}
         for name, where in folios.items():
@@ -475,6 +480,37 @@ class KernelReader:
                     if p not in names:
                         s.update(self._describe(f"pfn:{p:#x}", p))
         return s
+
+    def superblock_lrus(self) -> dict[str, Any]:
+        """Every superblock's dentry and inode list_lru (fs/super.c: alloc_super, both
+        memcg-aware with the superblock's shrinker), named ``dentry:<s_id>`` and
+        ``inode:<s_id>`` (``#2``... for a repeated s_id, in super_blocks order)."""
+        from drgn.helpers.linux.list import list_for_each_entry
+
+        out: dict[str, Any] = {}
+        for sb in list_for_each_entry("struct super_block",
+                                      self.prog["super_blocks"].address_of_(), "s_list"):
+            sid = sb.s_id.string_().decode(errors="replace").replace(" ", "_") or "?"
+            for kind, lru in (("dentry", sb.s_dentry_lru), ("inode", sb.s_inode_lru)):
+                name, n = f"{kind}:{sid}", 2
+                while name in out:
+                    name, n = f"{kind}:{sid}#{n}", n + 1
+                out[name] = lru.address_of_()
+        return out
+
+    def _lru_bits(self, name: str, lru, memcgs) -> State:
+        """``shrinker_bit <lru> <path> node<N>`` for an lru's shrinker (``lru->shrinker_id``),
+        set bits only (inspect: a bit with nothing on the list is what stale_bits asks about)."""
+        try:
+            sid = int(lru.shrinker_id)
+        except AttributeError:
+            return {}
+        out: State = {}
+        for path, m in memcgs:
+            for nid, _, _ in self.nodes:
+                if self._bit(m, nid, sid):
+                    out[f"shrinker_bit {name} {path} node{nid}"] = 1
+        return out
 
     def _list_lru(self, name: str, lru, memcgs) -> State:
         """Items per memcg and node of one list_lru (6.1/6.12: lru->node[nid].lru for the
