@@ -37,6 +37,7 @@ class OpObservation:
     post: dict[str, int] = field(default_factory=dict)
     rc: int = 0
     err: str = "0"
+    trace: list[str] = field(default_factory=list)   # trace buffer lines after the op (T)
 
     def delta(self) -> dict[str, int]:
         keys = set(self.pre) | set(self.post)
@@ -75,6 +76,7 @@ class GuestRun:
     seconds: float
     workdir: Path
     folios: dict[str, GuestFolio] = field(default_factory=dict)
+    cgids: dict[int, str] = field(default_factory=dict)   # cgroup id (inode) -> memcg path
 
 
 def qemu_command(tools: Tools, initrd: Path, console: Path, probe_sock: Path, qmp_sock: Path,
@@ -106,7 +108,8 @@ def qemu_command(tools: Tools, initrd: Path, console: Path, probe_sock: Path, qm
 
 
 def parse_line(line: str, release: str, ops: dict[int, OpObservation],
-               folios: dict[str, GuestFolio]) -> tuple[str, str, int | None]:
+               folios: dict[str, GuestFolio], cgids: dict[int, str] | None = None
+               ) -> tuple[str, str, int | None]:
     """One probe line; returns (release, tag, op index of a WAIT or None)."""
     line = line.strip("\r\0 ")
     if not line.startswith(MARK):
@@ -136,6 +139,11 @@ def parse_line(line: str, release: str, ops: dict[int, OpObservation],
                 obs.err = v
     elif tag == "FOLIO" and len(words) == 5:
         folios[words[1]] = GuestFolio(words[1], int(words[2]), int(words[3], 16), int(words[4]))
+    elif tag == "TRACE" and len(words) >= 3:
+        obs = ops.setdefault(int(words[1]), OpObservation(int(words[1])))
+        obs.trace.append(line[len(MARK):].split(" ", 2)[2])
+    elif tag == "CGID" and len(words) == 3 and cgids is not None:
+        cgids[int(words[2])] = words[1]
     elif tag == "WAIT":
         return release, tag, int(words[1])
     elif tag == "ERR":
@@ -232,6 +240,7 @@ def run_guest(tools: Tools, script: str, workdir: Path, nodes: int, boot: list[s
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     release, ops, folios, done = "?", {}, {}, False
+    cgids: dict[int, str] = {}
     qmp = None
     try:
         chan = _connect(probe_sock, deadline)
@@ -252,7 +261,7 @@ def run_guest(tools: Tools, script: str, workdir: Path, nodes: int, boot: list[s
                 *lines, buf = buf.split(b"\n")
                 for raw in lines:
                     release, tag, wait = parse_line(raw.decode(errors="replace"), release, ops,
-                                                    folios)
+                                                    folios, cgids)
                     done = done or tag == "DONE"
                     if wait is None:
                         continue
@@ -284,7 +293,7 @@ def run_guest(tools: Tools, script: str, workdir: Path, nodes: int, boot: list[s
     if not done:
         raise GuestError(f"guest stopped before the end of the scenario "
                          f"(last console line: {_console_tail(console)}; see {console})")
-    return GuestRun(release, ops, seconds, workdir, folios)
+    return GuestRun(release, ops, seconds, workdir, folios, cgids)
 
 
 def _ram_dir(workdir: Path, size: int) -> Path:

@@ -69,6 +69,9 @@ class Kernel:
         self.results: list = []  # (op text, claimed, actual) for honest_results
         self.reclaim_passes = 0
         self.scan_log: list = []  # folios a deferred-split scan took off a list
+        # (kind, shrinker, nid, memcg, nr_to_scan, result) per count/scan call, when a list
+        # (conformance only: shrinker.do_shrink_slab appends; None costs nothing elsewhere)
+        self.shrinker_calls: list | None = None
         self.mmap_locks: dict = {}
         self.pins: dict = {}  # folio name -> folios a scenario's get pinned (put drops them)
 
