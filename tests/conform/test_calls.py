@@ -68,3 +68,24 @@ def test_the_model_records_each_count_and_scan_per_op():
     assert d.position == 0 and d.kernel[4] == 0 and d.model[4] == EMPTY
     assert calls.show(d.model) == "deferred_split_count(nid=0 memcg=A) = SHRINK_EMPTY"
     assert calls.compare(reclaim, list(reclaim)) is None
+
+
+def test_a_null_memcg_read_as_cgroup_id_0_is_no_memcg():
+    """cgroup_disable=memory: sc->memcg is NULL and the fetch reads 0 (Debian 6.12.117,
+    scenario 07); a cgroup's kernfs id is never 0."""
+    line = "init-1 [000] ...1.  9.1: dscount: (deferred_split_count+0x4/0x40) nid=0 cg=0"
+    ret = ("init-1 [000] ...1.  9.2: dscount_ret: (do_shrink_slab+0x3a/0x350 <- "
+           "deferred_split_count) ret=1")
+    assert calls.kernel_calls([line, ret], {}) == [("count", 0, "-", None, 1)]
+
+
+def test_drop_caches_compares_the_models_calls_with_the_kernels_first_ones():
+    """drop_slab_node repeats its pass while other shrinkers free more than 10 objects: extra
+    kernel calls after the model's last are not a difference there, and only there."""
+    first = [("count", 0, "root", None, 1), ("scan", 0, "root", 1, 1)]
+    again = [("count", 0, "root", None, 0)]
+    assert calls.compare(first + again, first, first_pass=True) is None
+    assert calls.compare(first + again, first).position == 2
+    d = calls.compare(again + first, first, first_pass=True)
+    assert d.position == 0 and d.kernel_calls == 3
+    assert calls.compare(first, first + again, first_pass=True).model == again[0]

@@ -20,9 +20,9 @@ import click
 
 from lrulab.kstate import diff
 
+from .calls import FIRST_PASS, kernel_calls
 from .calls import add_to_script as add_calls
 from .calls import compare as compare_calls_of
-from .calls import kernel_calls
 from .calls import supported as calls_supported
 from .compare import ScenarioComparison, StateRow, compare_op, format_text, mthp_key
 from .kernels import DEFAULT_KERNELS, KERNELS, UnknownKernel, spec, spec_for_release
@@ -222,8 +222,10 @@ def conform_one(path: Path, *, kernel_image: str | None, variant: str | None,
             c.kernel_state = kst
         if compare_calls:
             kc = kernel_calls(obs.trace, guest.cgids)
-            c.calls = compare_calls_of(kc, model.calls[i])
+            first_pass = "drop_caches" in gop.action
+            c.calls = compare_calls_of(kc, model.calls[i], first_pass)
             c.calls_counted = (len(kc), len(model.calls[i]))
+            c.calls_note = FIRST_PASS if first_pass else ""
         ops.append(c)
     if not keep and not reused:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -59,6 +59,7 @@ class OpComparison:
     kernel_state: dict[str, Any] = field(default_factory=dict)  # the kernel's state after it
     calls: Any = None            # calls.CallDiff where the THP shrinker's calls differ (--calls)
     calls_counted: tuple[int, int] = (0, 0)                 # (kernel, model) calls in the op
+    calls_note: str = ""                                    # how they were compared, if not 1:1
 
     @property
     def disagreements(self) -> list[Row]:
@@ -157,6 +158,7 @@ class ScenarioComparison:
                 "state": {r.key: {"kernel": r.kernel, "model": r.model} for r in o.state},
                 "kernel_state": o.kernel_state,
                 **({"calls": {"kernel": o.calls_counted[0], "model": o.calls_counted[1],
+                              **({"note": o.calls_note} if o.calls_note else {}),
                               **({"first_difference": {
                                   "position": o.calls.position,
                                   "kernel": list(o.calls.kernel or []) or None,
