@@ -57,3 +57,15 @@ def test_61_says_why_calls_are_not_compared(guests):
     (sc,) = data["scenarios"]
     assert status == 0 and not sc["calls_compared"]
     assert "no fprobe events" in sc["calls_not_compared"]
+
+
+@pytest.mark.parametrize("stem", ["03-offline-child-stranded", "07-memcg-disabled-node-queues"])
+def test_drop_caches_and_a_null_memcg_agree(stem):
+    """drop_caches (the kernel may repeat its pass for the other shrinkers: compared up to the
+    model's last call) and cgroup_disable=memory (sc->memcg NULL, read as cgroup id 0)."""
+    path = SCENARIO.parent / f"{stem}.yaml"
+    status, data = run_json(path, kernels=("debian-6.12.117",))
+    (sc,) = data["scenarios"]
+    assert status == 0 and sc["calls_first_differ_at"] is None
+    drops = [o for o in sc["ops"] if "drop_caches" in o["guest_action"]]
+    assert drops and all(o["calls"]["model"] > 0 and "note" in o["calls"] for o in drops)

@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,6 @@ def _qmp_dump(socket_path: str, dest: Path) -> None:
 
     if not Path(socket_path).exists():
         raise BadInput(f"--qmp {socket_path}: no such socket")
-    import time
     try:
         q = Qmp(Path(socket_path), time.monotonic() + 10)
     except (GuestError, OSError) as e:
