@@ -282,7 +282,8 @@ def _register():
                            ("lrulab.sim.commands", ("simulate",)),
                            ("lrulab.sweep.commands", ("sweep_cmd",)),
                            ("lrulab.conform.command", ("conform",)),
-                           ("lrulab.bisect", ("bisect",))):
+                           ("lrulab.bisect", ("bisect",)),
+                           ("lrulab.kstate.command", ("inspect_cmd",))):
         try:
             mod = __import__(modname, fromlist=list(names))
         except ImportError as e:

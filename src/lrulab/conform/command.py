@@ -12,7 +12,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,10 @@ import click
 
 from lrulab.kstate import diff
 
+from .calls import FIRST_PASS, kernel_calls
+from .calls import add_to_script as add_calls
+from .calls import compare as compare_calls_of
+from .calls import supported as calls_supported
 from .compare import ScenarioComparison, StateRow, compare_op, format_text, mthp_key
 from .kernels import DEFAULT_KERNELS, KERNELS, UnknownKernel, spec, spec_for_release
 from .qemu import DEFAULT_TIMEOUT, Guest, GuestError, run_guest
@@ -56,6 +60,7 @@ class ModelRun:
     results: list[str]                # per op, the model's result string ("oops", ...)
     events: list[list[str]]           # per op, kernel events the model raised
     states: list[dict]                # per op, lrulab.kstate.model.model_state after it
+    calls: list[list] = field(default_factory=list)   # per op, the THP shrinker's calls
 
 
 def _mthp(k) -> dict[str, int]:
@@ -69,6 +74,8 @@ def run_model(path: Path, variant: str, patches: dict[str, bool]) -> ModelRun:
     from lrulab.ops import build_kernel
     from lrulab.runner import execute
 
+    from .calls import model_calls
+
     scenario = _load(path, {"variant": variant, "patches": patches})
     try:
         k = build_kernel(scenario)
@@ -76,6 +83,7 @@ def run_model(path: Path, variant: str, patches: dict[str, bool]) -> ModelRun:
         plan_ += [(f"T{i}", op) for i, ops in enumerate(scenario.threads) for op in ops]
         tasks: dict[str, Any] = {}
         run = ModelRun([], set(k.vmstat), [], [], [])
+        k.shrinker_calls = []
         for tname, op in plan_:
             if tname not in tasks:
                 tasks[tname] = k.task(tname)
@@ -89,6 +97,8 @@ def run_model(path: Path, variant: str, patches: dict[str, bool]) -> ModelRun:
             run.results.append(str(result))
             run.events.append([str(e) for e in k.events[nev:]])
             run.states.append(model_state(k))
+            run.calls.append(model_calls(k.shrinker_calls))
+            k.shrinker_calls.clear()
     except Exception as e:  # a model bug, not bad input: one line unless LRULAB_DEBUG is set
         if os.environ.get("LRULAB_DEBUG"):
             raise
@@ -167,7 +177,7 @@ class GuestCache(dict):
 def conform_one(path: Path, *, kernel_image: str | None, variant: str | None,
                 patches: dict[str, bool], keep: bool, timeout: float,
                 kernel: str = DEFAULT_KERNELS[0], state: bool | None = None,
-                guests: GuestCache | None = None) -> ScenarioComparison:
+                guests: GuestCache | None = None, calls: bool = False) -> ScenarioComparison:
     scenario = _load(path)
     tools = find_tools(kernel_image, name=kernel)
     try:
@@ -184,6 +194,11 @@ def conform_one(path: Path, *, kernel_image: str | None, variant: str | None,
     if len(model.deltas) != n_ops:
         raise BadInput(f"{path}: the model ran {len(model.deltas)} ops, the scenario has {n_ops}")
     compare_state, why_not = _state_tools(tools, state)
+    compare_calls = calls and calls_supported(kspec.rules.series)
+    calls_why_not = ("" if compare_calls or not calls else
+                     f"Linux {kspec.rules.series} has no fprobe events (6.6+)")
+    if compare_calls:
+        gplan.script = add_calls(gplan.script)
     key = (str(tools.kernel.image), gplan.script, gplan.nodes, tuple(gplan.boot), compare_state)
     reused = guests is not None and not keep and key in guests
     if reused:
@@ -205,13 +220,19 @@ def conform_one(path: Path, *, kernel_image: str | None, variant: str | None,
             c.state = [StateRow(*d) for d in diff(kst, mst)]
             c.state_keys = len(set(kst) | set(mst))
             c.kernel_state = kst
+        if compare_calls:
+            kc = kernel_calls(obs.trace, guest.cgids)
+            first_pass = "drop_caches" in gop.action
+            c.calls = compare_calls_of(kc, model.calls[i], first_pass)
+            c.calls_counted = (len(kc), len(model.calls[i]))
+            c.calls_note = FIRST_PASS if first_pass else ""
         ops.append(c)
     if not keep and not reused:
         shutil.rmtree(workdir, ignore_errors=True)
     return ScenarioComparison(str(path), getattr(scenario, "name", path.stem), guest.release,
                               tools.kernel.version, model_variant, all_patches, guest.seconds,
                               ops, str(workdir) if keep else None, kspec.name, compare_state,
-                              why_not)
+                              why_not, compare_calls, calls_why_not)
 
 
 def _boot(path: Path, tools, gplan, compare_state: bool, timeout: float
@@ -254,7 +275,7 @@ def run(files: tuple[str, ...], *, kernel_image: str | None = None, as_json: boo
         keep: bool = False, variant: str | None = None, patch: tuple[str, ...] = (),
         do_setup: bool = False, timeout: float = DEFAULT_TIMEOUT, echo=click.echo,
         kernels: tuple[str, ...] = (), state: bool | None = None,
-        guests: GuestCache | None = None) -> int:
+        guests: GuestCache | None = None, calls: bool = False) -> int:
     """The whole command; returns the exit status.  `guests`: reuse kernel runs across calls
     (see GuestCache)."""
     t0 = time.monotonic()
@@ -280,7 +301,8 @@ def run(files: tuple[str, ...], *, kernel_image: str | None = None, as_json: boo
                 try:
                     results.append(conform_one(p, kernel_image=kernel_image, variant=variant,
                                                patches=patches, keep=keep, timeout=timeout,
-                                               kernel=name, state=state, guests=guests))
+                                               kernel=name, state=state, guests=guests,
+                                               calls=calls))
                 except NotApplicable as e:
                     if len(paths) == 1 and len(names) == 1:
                         raise BadInput(f"not applicable to {name}: {e}") from None
@@ -330,20 +352,23 @@ def run(files: tuple[str, ...], *, kernel_image: str | None = None, as_json: boo
 @click.option("--state/--no-state", default=None,
               help="compare the kernel state after every op (drgn); default: when the "
                    "kernel's vmlinux is cached and drgn is installed")
+@click.option("--calls", is_flag=True,
+              help="also compare each op's THP shrinker calls (deferred_split_count/scan: "
+                   "node, memcg, nr_to_scan, result) via fprobe events (6.12; not 6.1)")
 @click.option("--patch", multiple=True, metavar="FLAG=BOOL", help="override a model patch flag")
 @click.option("--setup", "do_setup", is_flag=True,
               help="install qemu-system-x86/gcc/binutils (apt), fetch the kernels and (unless "
                    "--no-state) their -dbg vmlinux, build the probe")
 @click.option("--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True,
               help="seconds one guest may run")
-def conform(files, kernels, kernel_image, as_json, keep, variant, state, patch, do_setup,
+def conform(files, kernels, kernel_image, as_json, keep, variant, state, calls, patch, do_setup,
             timeout):
     """Run scenario FILES (or directories of them) on real Linux kernels under QEMU and on the
     model, and compare the per-op counter deltas and the kernel state after every op.
     Exit 0 agree, 1 disagree, 2 bad input/missing tools."""
     sys.exit(run(tuple(files), kernel_image=kernel_image, as_json=as_json, keep=keep,
                  variant=variant, patch=tuple(patch), do_setup=do_setup, timeout=timeout,
-                 kernels=tuple(kernels), state=state))
+                 kernels=tuple(kernels), state=state, calls=calls))
 
 
 def main(argv: list[str] | None = None) -> int:

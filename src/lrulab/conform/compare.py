@@ -57,6 +57,9 @@ class OpComparison:
     state: list[StateRow] = field(default_factory=list)   # state keys that differ after the op
     state_keys: int = 0                                   # state keys compared after the op
     kernel_state: dict[str, Any] = field(default_factory=dict)  # the kernel's state after it
+    calls: Any = None            # calls.CallDiff where the THP shrinker's calls differ (--calls)
+    calls_counted: tuple[int, int] = (0, 0)                 # (kernel, model) calls in the op
+    calls_note: str = ""                                    # how they were compared, if not 1:1
 
     @property
     def disagreements(self) -> list[Row]:
@@ -105,6 +108,13 @@ class ScenarioComparison:
     kernel_name: str = ""
     state_compared: bool = False
     state_why_not: str = ""
+    calls_compared: bool = False
+    calls_why_not: str = ""
+
+    @property
+    def calls_first_op(self) -> int | None:
+        """The first op whose THP shrinker calls differ from the model's (--calls)."""
+        return next((o.op.index for o in self.ops if o.calls is not None), None)
 
     @property
     def state_first_op(self) -> int | None:
@@ -118,7 +128,8 @@ class ScenarioComparison:
 
     @property
     def disagreements(self) -> int:
-        return sum(len(o.disagreements) for o in self.ops) + len(self.state_disagreements)
+        return (sum(len(o.disagreements) for o in self.ops) + len(self.state_disagreements)
+                + (self.calls_first_op is not None))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -131,6 +142,9 @@ class ScenarioComparison:
             "state_compared": self.state_compared,
             **({"state_not_compared": self.state_why_not} if self.state_why_not else {}),
             "state_first_differs_at": self.state_first_op,
+            "calls_compared": self.calls_compared,
+            **({"calls_not_compared": self.calls_why_not} if self.calls_why_not else {}),
+            "calls_first_differ_at": self.calls_first_op,
             "ops": [{
                 "index": o.op.index, "line": o.op.line, "op": o.op.kind, "text": o.op.text,
                 "guest_action": o.op.action, "rc": o.rc, "err": o.err,
@@ -143,6 +157,14 @@ class ScenarioComparison:
                 "state_keys": o.state_keys,
                 "state": {r.key: {"kernel": r.kernel, "model": r.model} for r in o.state},
                 "kernel_state": o.kernel_state,
+                **({"calls": {"kernel": o.calls_counted[0], "model": o.calls_counted[1],
+                              **({"note": o.calls_note} if o.calls_note else {}),
+                              **({"first_difference": {
+                                  "position": o.calls.position,
+                                  "kernel": list(o.calls.kernel or []) or None,
+                                  "model": list(o.calls.model or []) or None}}
+                                 if o.calls is not None else {})}}
+                   if self.calls_compared else {}),
             } for o in self.ops],
         }
 
@@ -182,6 +204,13 @@ def format_text(sc: ScenarioComparison) -> str:
             for r in o.state:
                 out.append(f"{' ' * len(head)}   {r.key}: kernel {_val(r.kernel)}, "
                            f"model {_val(r.model)}  << DIFFERS")
+        if o.op.index == sc.calls_first_op:
+            from .calls import show
+            d = o.calls
+            out.append(f"{' ' * len(head)} THP shrinker calls differ in this op (kernel "
+                       f"{d.kernel_calls}, model {d.model_calls}); call #{d.position}:")
+            out.append(f"{' ' * len(head)}   kernel {show(d.kernel)}")
+            out.append(f"{' ' * len(head)}   model  {show(d.model)}  << DIFFERS")
     n = sc.disagreements
     if not sc.state_compared:
         state = f"state not compared ({sc.state_why_not})"
@@ -189,6 +218,14 @@ def format_text(sc: ScenarioComparison) -> str:
         state = f"state agrees after every op ({sum(o.state_keys for o in sc.ops)} keys)"
     else:
         state = f"state differs from op {first} on"
+    if sc.calls_compared:
+        first_calls = sc.calls_first_op
+        total = sum(o.calls_counted[0] for o in sc.ops)
+        state += ("; THP shrinker calls agree in every op "
+                  f"({total} call{'s' if total != 1 else ''})" if first_calls is None
+                  else f"; THP shrinker calls differ from op {first_calls} on")
+    elif sc.calls_why_not:
+        state += f"; calls not compared ({sc.calls_why_not})"
     out.append(f"  => {'AGREE' if n == 0 else 'DISAGREE'}: {len(sc.ops)} ops, "
                f"{n} disagreement{'s' if n != 1 else ''}; {state}")
     if sc.workdir:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .initramfs import build_initramfs
 from .tools import Tools
@@ -36,6 +37,7 @@ class OpObservation:
     post: dict[str, int] = field(default_factory=dict)
     rc: int = 0
     err: str = "0"
+    trace: list[str] = field(default_factory=list)   # trace buffer lines after the op (T)
 
     def delta(self) -> dict[str, int]:
         keys = set(self.pre) | set(self.post)
@@ -60,6 +62,7 @@ class Guest:
     folios: dict[str, GuestFolio]
     release: str
     workdir: Path
+    qmp: Any = None          # the harness's Qmp connection (the VM is stopped meanwhile)
 
 
 # called with (op index, guest) while the VM is stopped after op `index`
@@ -73,12 +76,15 @@ class GuestRun:
     seconds: float
     workdir: Path
     folios: dict[str, GuestFolio] = field(default_factory=dict)
+    cgids: dict[int, str] = field(default_factory=dict)   # cgroup id (inode) -> memcg path
 
 
 def qemu_command(tools: Tools, initrd: Path, console: Path, probe_sock: Path, qmp_sock: Path,
-                 ram: list[Path], nodes: int, boot: list[str]) -> list[str]:
+                 ram: list[Path], nodes: int, boot: list[str],
+                 extra_qmp: Path | None = None) -> list[str]:
     """The guest: TCG by default; RAM in shared files (one per node) the host can read; the
-    probe's serial port a socket (it waits for the host after every op); QMP to stop it."""
+    probe's serial port a socket (it waits for the host after every op); QMP to stop it (and
+    `extra_qmp`, a second QMP monitor for another client such as `lrulab inspect --qmp`)."""
     accel = os.environ.get("LRULAB_QEMU_ACCEL", "tcg")
     cpus = max(2, nodes)
     mib = NODE_MIB * cpus // len(ram)
@@ -89,6 +95,8 @@ def qemu_command(tools: Tools, initrd: Path, console: Path, probe_sock: Path, qm
            "-chardev", f"socket,id=probe,path={probe_sock},server=on,wait=on",
            "-serial", f"file:{console}", "-serial", "chardev:probe",
            "-qmp", f"unix:{qmp_sock},server=on,wait=off"]
+    if extra_qmp is not None:
+        cmd += ["-qmp", f"unix:{extra_qmp},server=on,wait=off"]
     for n, path in enumerate(ram):
         cmd += ["-object", f"memory-backend-file,id=m{n},size={mib}M,mem-path={path},share=on"]
     if nodes > 1:
@@ -100,7 +108,8 @@ def qemu_command(tools: Tools, initrd: Path, console: Path, probe_sock: Path, qm
 
 
 def parse_line(line: str, release: str, ops: dict[int, OpObservation],
-               folios: dict[str, GuestFolio]) -> tuple[str, str, int | None]:
+               folios: dict[str, GuestFolio], cgids: dict[int, str] | None = None
+               ) -> tuple[str, str, int | None]:
     """One probe line; returns (release, tag, op index of a WAIT or None)."""
     line = line.strip("\r\0 ")
     if not line.startswith(MARK):
@@ -130,6 +139,11 @@ def parse_line(line: str, release: str, ops: dict[int, OpObservation],
                 obs.err = v
     elif tag == "FOLIO" and len(words) == 5:
         folios[words[1]] = GuestFolio(words[1], int(words[2]), int(words[3], 16), int(words[4]))
+    elif tag == "TRACE" and len(words) >= 3:
+        obs = ops.setdefault(int(words[1]), OpObservation(int(words[1])))
+        obs.trace.append(line[len(MARK):].split(" ", 2)[2])
+    elif tag == "CGID" and len(words) == 3 and cgids is not None:
+        cgids[int(words[2])] = words[1]
     elif tag == "WAIT":
         return release, tag, int(words[1])
     elif tag == "ERR":
@@ -146,7 +160,8 @@ def parse_probe_log(text: str) -> tuple[str, dict[int, OpObservation], bool]:
 
 
 class Qmp:
-    """The few QMP commands the harness needs (stop, cont), over QEMU's unix socket."""
+    """The few QMP commands the harness needs (stop, cont; dump-guest-memory for `lrulab
+    inspect` and its tests), over QEMU's unix socket."""
 
     def __init__(self, path: Path, deadline: float):
         self.sock = _connect(path, deadline)
@@ -163,8 +178,11 @@ class Qmp:
             if "event" not in msg:
                 return msg
 
-    def command(self, name: str) -> dict:
-        self.f.write(json.dumps({"execute": name}).encode() + b"\n")
+    def command(self, name: str, **arguments) -> dict:
+        msg: dict = {"execute": name}
+        if arguments:
+            msg["arguments"] = arguments
+        self.f.write(json.dumps(msg).encode() + b"\n")
         self.f.flush()
         reply = self._read()
         if "error" in reply:
@@ -195,7 +213,8 @@ def _console_tail(console: Path) -> str:
 
 
 def run_guest(tools: Tools, script: str, workdir: Path, nodes: int, boot: list[str],
-              timeout: float = DEFAULT_TIMEOUT, on_pause: PauseHook | None = None) -> GuestRun:
+              timeout: float = DEFAULT_TIMEOUT, on_pause: PauseHook | None = None,
+              extra_qmp: Path | None = None) -> GuestRun:
     """Boot, run the script; after every op the probe waits and, with `on_pause`, the VM is
     stopped (QMP) while the hook reads its state, then resumed."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -213,13 +232,15 @@ def run_guest(tools: Tools, script: str, workdir: Path, nodes: int, boot: list[s
         p.unlink(missing_ok=True)
     where = _ram_dir(workdir, NODE_MIB * max(2, nodes) << 20)
     ram = [where / f"lrulab-{os.getpid()}-{workdir.name}-node{n}" for n in range(nodes)]
-    cmd = qemu_command(tools, initrd, console, probe_sock, qmp_sock, ram, nodes, boot)
+    cmd = qemu_command(tools, initrd, console, probe_sock, qmp_sock, ram, nodes, boot,
+                       extra_qmp)
     (workdir / "qemu.cmd").write_text(" ".join(cmd) + "\n")
     t0 = time.monotonic()
     deadline = t0 + timeout
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     release, ops, folios, done = "?", {}, {}, False
+    cgids: dict[int, str] = {}
     qmp = None
     try:
         chan = _connect(probe_sock, deadline)
@@ -240,14 +261,14 @@ def run_guest(tools: Tools, script: str, workdir: Path, nodes: int, boot: list[s
                 *lines, buf = buf.split(b"\n")
                 for raw in lines:
                     release, tag, wait = parse_line(raw.decode(errors="replace"), release, ops,
-                                                    folios)
+                                                    folios, cgids)
                     done = done or tag == "DONE"
                     if wait is None:
                         continue
                     if on_pause is not None:
                         qmp.command("stop")
                         try:
-                            on_pause(wait, Guest(ram, dict(folios), release, workdir))
+                            on_pause(wait, Guest(ram, dict(folios), release, workdir, qmp))
                         finally:
                             qmp.command("cont")
                     chan.sendall(b"g")
@@ -272,7 +293,7 @@ def run_guest(tools: Tools, script: str, workdir: Path, nodes: int, boot: list[s
     if not done:
         raise GuestError(f"guest stopped before the end of the scenario "
                          f"(last console line: {_console_tail(console)}; see {console})")
-    return GuestRun(release, ops, seconds, workdir, folios)
+    return GuestRun(release, ops, seconds, workdir, folios, cgids)
 
 
 def _ram_dir(workdir: Path, size: int) -> Path:

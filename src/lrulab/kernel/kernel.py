@@ -72,6 +72,9 @@ class Kernel:
         # (reclaim nid, reclaim memcg, folio, its memcg then, 'isolated'|'freed') of each folio
         # a deferred-split scan took off a list or freed (memcg_locality)
         self.isolate_log: list = []
+        # (kind, shrinker, nid, memcg, nr_to_scan, result) per count/scan call, when a list
+        # (conformance only: shrinker.do_shrink_slab appends; None costs nothing elsewhere)
+        self.shrinker_calls: list | None = None
         self.mmap_locks: dict = {}
         self.pins: dict = {}  # folio name -> folios a scenario's get pinned (put drops them)
 

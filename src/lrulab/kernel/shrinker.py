@@ -216,6 +216,7 @@ def do_shrink_slab(k, sc: ShrinkControl, s: Shrinker, priority: int):
     the leftover goes back to nr_deferred.  ``sc.scan_limit`` (the reclaim op's nr_to_scan)
     replaces the priority formula with exactly that many objects, as a scan request does."""
     freeable = yield from s.count_objects(k, s, sc)
+    _record_call(k, "count", s, sc, None, freeable)
     if freeable == 0 or freeable == SHRINK_EMPTY:
         return freeable
     arr, idx = _nr_deferred_slot(k, s, sc)
@@ -238,6 +239,7 @@ def do_shrink_slab(k, sc: ShrinkControl, s: Shrinker, priority: int):
         sc.nr_to_scan = nr_to_scan
         sc.nr_scanned = nr_to_scan
         ret = yield from s.scan_objects(k, s, sc)
+        _record_call(k, "scan", s, sc, nr_to_scan, ret)
         if ret == SHRINK_STOP:
             break
         freed += ret
@@ -248,6 +250,15 @@ def do_shrink_slab(k, sc: ShrinkControl, s: Shrinker, priority: int):
     arr, idx = _nr_deferred_slot(k, s, sc)
     arr[idx] += next_deferred
     return freed
+
+
+def _record_call(k, kind: str, s: Shrinker, sc: ShrinkControl, nr_to_scan, result) -> None:
+    """Model helper: when ``k.shrinker_calls`` is a list (conformance sets it), each
+    count_objects / scan_objects call as a trace event on the kernel's function sees it: entry
+    (sc->nid, sc->memcg, sc->nr_to_scan) and return value (conform/calls.py compares them)."""
+    if k.shrinker_calls is not None:
+        memcg = sc.memcg.path or "root" if sc.memcg is not None else "-"
+        k.shrinker_calls.append((kind, s.name, sc.nid, memcg, nr_to_scan, result))
 
 
 def _rwsem_is_contended(k) -> bool:

@@ -89,11 +89,25 @@ class _Ram:
 
 
 def _load(prog, vmlinux: Path) -> None:
+    import logging
+
+    # drgn logs "provided file ... did not match any loaded modules; ignoring" for another
+    # kernel's vmlinux and carries on without types: say it once, as an error, below
+    log = logging.getLogger("drgn")
+    level = log.level
+    log.setLevel(logging.ERROR)
     try:
         prog.load_debug_info([str(vmlinux)])
     except Exception as e:            # drgn raises MissingDebugInfoError for the modules
         if "vmlinux" in str(e) and "missing" in str(e).lower() and "kernel" in str(e).lower():
             raise ReaderError(f"{vmlinux}: not this kernel's debug info ({e})") from None
+    finally:
+        log.setLevel(level)
+    try:
+        prog.type("struct mem_cgroup")
+    except LookupError:
+        raise ReaderError(f"{vmlinux}: not this kernel's debug info (its build ID does not "
+                          "match the kernel's; pass the vmlinux of the same build)") from None
 
 
 def open_guest(vmlinux: Path, ram: list[Path], release: str):
@@ -123,10 +137,76 @@ def open_live(vmlinux: Path | None = None):
 
 
 def open_vmcore(path: Path, vmlinux: Path):
-    """A kernel dump (kdump vmcore, or QEMU's dump-guest-memory ELF)."""
-    prog = _drgn().Program()
-    prog.set_core_dump(str(path))
+    """A kernel dump: a kdump vmcore, or QEMU's ``dump-guest-memory`` ELF.  A QEMU dump of a
+    guest without ``-device vmcoreinfo`` (plus qemu_fw_cfg) has no VMCOREINFO note; then the
+    VMCOREINFO text is found in the dumped RAM (as ``find_vmcoreinfo`` does for RAM files) and
+    the ELF's PT_LOAD segments are given to drgn as physical memory."""
+    drgn = _drgn()
+    prog = drgn.Program()
+    try:
+        prog.set_core_dump(str(path))
+        kernel = bool(prog.flags & drgn.ProgramFlags.IS_LINUX_KERNEL)
+    except (OSError, ValueError, drgn.FaultError) as e:
+        # drgn refuses a QEMU dump without VMCOREINFO ("unrecognized QEMU memory dump")
+        if "QEMU" not in str(e):
+            raise ReaderError(f"{path}: not a kernel dump drgn can open "
+                              f"({str(e).splitlines()[0]})") from None
+        kernel = False
+    if not kernel:
+        prog = _open_elf_ram(drgn, path)
     _load(prog, vmlinux)
+    return prog
+
+
+def dump_release(path: Path) -> str | None:
+    """The OSRELEASE of the VMCOREINFO in a dump (its note or its RAM), None if there is none."""
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as mm:
+        text = _scan_vmcoreinfo(mm)
+    if text is None:
+        return None
+    return text.split(b"\n", 1)[0].partition(b"=")[2].decode(errors="replace")
+
+
+def _scan_vmcoreinfo(mm) -> bytes | None:
+    at = mm.find(b"OSRELEASE=")
+    while at >= 0:
+        end = mm.find(b"\0", at, at + 16384)
+        text = mm[at:end if end > 0 else at + 4096]
+        if b"KERNELOFFSET=" in text and b"SYMBOL(swapper_pg_dir)=" in text:
+            return bytes(text)
+        at = mm.find(b"OSRELEASE=", at + 1)
+    return None
+
+
+def _open_elf_ram(drgn, path: Path):
+    """An ELF dump's PT_LOAD segments (p_paddr) as physical memory of an x86-64 kernel."""
+    f = open(path, "rb")
+    mm = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+    f.close()
+    if mm[:4] != b"\x7fELF" or mm[4] != 2:
+        raise ReaderError(f"{path}: not a 64-bit ELF core and drgn found no kernel in it")
+    info = _scan_vmcoreinfo(mm)
+    if info is None:
+        raise ReaderError(f"{path}: no VMCOREINFO in the dump (not a Linux kernel's memory?)")
+    (phoff,) = struct.unpack_from("<Q", mm, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", mm, 0x36)
+    prog = drgn.Program(drgn.Platform(
+        drgn.Architecture.X86_64,
+        drgn.PlatformFlags.IS_64_BIT | drgn.PlatformFlags.IS_LITTLE_ENDIAN))
+    for i in range(phnum):
+        p_type, _, p_offset, _, p_paddr, p_filesz = struct.unpack_from(
+            "<IIQQQQ", mm, phoff + i * phentsize)
+        if p_type != 1 or not p_filesz:            # PT_LOAD
+            continue
+        if p_offset + p_filesz > len(mm):
+            raise ReaderError(f"{path}: truncated (a segment of guest RAM at {p_paddr:#x} "
+                              f"ends past the end of the file)")
+
+        def read(address, count, offset, physical, base=p_offset):
+            return mm[base + offset:base + offset + count]
+        prog.add_memory_segment(p_paddr, p_filesz, read, physical=True)
+    prog.set_linux_kernel_custom(info, False)
+    _RAM[id(prog)] = mm
     return prog
 
 
@@ -218,10 +298,13 @@ class KernelReader:
                 for p in list_for_each_entry("struct page", head, "deferred_list")]
 
     def _thp_bit(self, memcg, nid: int) -> int:
+        return self._bit(memcg, nid, self.thp_id)
+
+    def _bit(self, memcg, nid: int, i: int) -> int:
+        """Bit `i` of memcg's shrinker_info on node nid."""
         info = memcg.nodeinfo[nid].shrinker_info
-        if not info:
+        if not info or i < 0:
             return 0
-        i = self.thp_id
         if self.units:
             if i >= int(info.map_nr_max):
                 return 0
@@ -260,7 +343,73 @@ class KernelReader:
 
     # -- the state --------------------------------------------------------------------------
 
-    def state(self, folios: dict[str, Where]) -> State:
+    # -- what `lrulab inspect` needs besides the state ----------------------------------------
+
+    def release(self) -> str:
+        """The kernel release (``init_uts_ns.name.release``, what uname -r prints)."""
+        return self.prog["init_uts_ns"].name.release.string_().decode(errors="replace")
+
+    def boot(self) -> list[str]:
+        """The boot options the model knows that this kernel was booted with:
+        ``cgroup_disable=memory`` (mem_cgroup_disabled) and ``cgroup.memory=nokmem``
+        (mm/memcontrol.c: the static ``cgroup_memory_nokmem``)."""
+        if _memcg_disabled(self.prog):
+            return ["cgroup_disable=memory"]
+        try:
+            nokmem = bool(self.prog["cgroup_memory_nokmem"])
+        except (KeyError, LookupError):
+            nokmem = False
+        return ["cgroup.memory=nokmem"] if nokmem else []
+
+    def knobs(self) -> dict[str, Any]:
+        """The THP sysfs knobs the model reads, from their kernel variables (mm/huge_memory.c:
+        ``split_underused_thp``, 6.12+; mm/khugepaged.c: ``khugepaged_max_ptes_none``)."""
+        out: dict[str, Any] = {}
+        for knob, var, conv in (("shrink_underused", "split_underused_thp", bool),
+                                ("khugepaged_max_ptes_none", "khugepaged_max_ptes_none", int)):
+            try:
+                out[knob] = conv(self.prog[var])
+            except (KeyError, LookupError):
+                pass
+        return out
+
+    def node_ids(self) -> list[int]:
+        return [nid for nid, _, _ in self.nodes]
+
+    def _describe(self, name: str, pfn: int) -> State:
+        """The folio keys of a queued folio the caller did not name (``lrulab inspect``): its
+        head page's order, node, memcg and refcount; its mapping from the mapcounts (the
+        entire mapcount for a PMD mapping, each page's _mapcount for PTEs: a crash dump has no
+        task to walk); ``partially_mapped`` from PG_partially_mapped (6.12) or, where the
+        kernel has no such flag (6.1), from the mapping."""
+        from drgn import Object, cast
+        from drgn.helpers.linux.mm import compound_order, pfn_to_page
+
+        prog = self.prog
+        head = pfn_to_page(prog, pfn)
+        order = int(compound_order(head))
+        folio = cast("struct folio *", head)
+        pmd = _entire_mapcount(folio, head) > 0
+        size = prog.type("struct page").size
+        off = prog.type("struct page").member("_mapcount").offset
+        raw = prog.read(int(head.value_()), size << order)
+        counts = [struct.unpack_from("<i", raw, i * size + off)[0] + 1 for i in range(1 << order)]
+        ptes = sum(1 for c in counts if c > 0)
+        memcg = Object(prog, "struct mem_cgroup *", int(head.memcg_data) & ~0x7)
+        try:
+            bit = int(prog["PG_partially_mapped"])
+            partial = bool(int(folio._flags_1) >> bit & 1)
+        except (KeyError, LookupError, AttributeError):
+            partial = not pmd and 0 < ptes < 1 << order
+        return {f"folio {name}": "live", f"folio {name} order": order,
+                f"folio {name} node": self._nid(pfn),
+                f"folio {name} memcg": self._memcg_path(memcg),
+                f"folio {name} refcount": int(head._refcount.counter),
+                f"folio {name} mapped": "pmd" if pmd else f"ptes {ptes}" if ptes else "none",
+                f"folio {name} mapcount": (1 if pmd else 0) + sum(counts),
+                f"folio {name} partially_mapped": int(partial)}
+
+    def state(self, folios: dict[str, Where], describe_unnamed: bool = False) -> State:
         from drgn import Object
         from drgn.helpers.linux.mm import compound_head, compound_order, page_to_pfn, pfn_to_page
         from drgn.helpers.linux.pid import find_task
@@ -282,6 +431,8 @@ class KernelReader:
             queues.append((f"node{nid}", self._queue(q)))
         for name, lru in self.lrus.items():
             s.update(self._list_lru(name, lru, memcgs))
+            if describe_unnamed:
+                s.update(self._lru_bits(name, lru, memcgs))
 
         names: dict[int, str] = {}
         for name, where in folios.items():
@@ -324,7 +475,42 @@ class KernelReader:
         for where, pfns in queues:
             if pfns:
                 s[f"deferred_split {where}"] = [names.get(p, f"pfn:{p:#x}") for p in pfns]
+            if describe_unnamed:
+                for p in pfns:
+                    if p not in names:
+                        s.update(self._describe(f"pfn:{p:#x}", p))
         return s
+
+    def superblock_lrus(self) -> dict[str, Any]:
+        """Every superblock's dentry and inode list_lru (fs/super.c: alloc_super, both
+        memcg-aware with the superblock's shrinker), named ``dentry:<s_id>`` and
+        ``inode:<s_id>`` (``#2``... for a repeated s_id, in super_blocks order)."""
+        from drgn.helpers.linux.list import list_for_each_entry
+
+        out: dict[str, Any] = {}
+        for sb in list_for_each_entry("struct super_block",
+                                      self.prog["super_blocks"].address_of_(), "s_list"):
+            sid = sb.s_id.string_().decode(errors="replace").replace(" ", "_") or "?"
+            for kind, lru in (("dentry", sb.s_dentry_lru), ("inode", sb.s_inode_lru)):
+                name, n = f"{kind}:{sid}", 2
+                while name in out:
+                    name, n = f"{kind}:{sid}#{n}", n + 1
+                out[name] = lru.address_of_()
+        return out
+
+    def _lru_bits(self, name: str, lru, memcgs) -> State:
+        """``shrinker_bit <lru> <path> node<N>`` for an lru's shrinker (``lru->shrinker_id``),
+        set bits only (inspect: a bit with nothing on the list is what stale_bits asks about)."""
+        try:
+            sid = int(lru.shrinker_id)
+        except AttributeError:
+            return {}
+        out: State = {}
+        for path, m in memcgs:
+            for nid, _, _ in self.nodes:
+                if self._bit(m, nid, sid):
+                    out[f"shrinker_bit {name} {path} node{nid}"] = 1
+        return out
 
     def _list_lru(self, name: str, lru, memcgs) -> State:
         """Items per memcg and node of one list_lru (6.1/6.12: lru->node[nid].lru for the
@@ -350,6 +536,17 @@ class KernelReader:
                 if n > 0:
                     out[f"list_lru {name} {path} node{nid}"] = n
         return out
+
+
+def _entire_mapcount(folio, head) -> int:
+    """PMD mappings of a large folio: ``_entire_mapcount`` (6.6+), ``_total_mapcount`` (the
+    6.1 folio's name for it) or the first tail page's ``compound_mapcount``; stored minus 1."""
+    for name in ("_entire_mapcount", "_total_mapcount"):
+        try:
+            return int(getattr(folio, name).counter) + 1
+        except AttributeError:
+            continue
+    return int(head[1].compound_mapcount.counter) + 1
 
 
 def _u64(prog, phys: int) -> int:

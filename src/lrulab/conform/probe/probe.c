@@ -17,6 +17,9 @@
  *   RES <idx> rc=<n> err=<name> result of op <idx> (rc=0 ok, else errno)
  *   FOLIO <name> <pid> <addr> <bytes>  folio <name> was faulted in by <pid> at <addr>
  *   WAIT <idx>                  (with W) op <idx> is done; waits for one byte on ttyS1
+ *   CGID <path> <ino>           (with T) the inode number of memcg <path>'s directory (the
+ *                               cgroup id, kernfs_node->id, which trace events record)
+ *   TRACE <idx> <line>          (with T) a line of the trace buffer after op <idx>
  *   ERR <idx> <message>         op could not be carried out; the run stops
  *   DONE                        every op ran
  *
@@ -26,6 +29,8 @@
  *   N <number of nodes>              nodes to snapshot
  *   Q                                quiesce khugepaged (after the K lines)
  *   W                                pause after every op (the host reads kernel state)
+ *   E <dynamic event definition…>    add a trace event (tracefs dynamic_events, e.g. an fprobe)
+ *   T                                after every op print the trace buffer, then clear it
  *   O <idx> <op> <args…>             an op; see run_op()
  *
  * Part of lrulab; written for the project (no kernel code).
@@ -72,6 +77,8 @@ static FILE *out;               /* /dev/ttyS1, the marker channel */
 static int out_fd = -1;         /* the same port, read for the host's "go on" byte */
 static int nr_nodes = 1;
 static int pause_after_op;      /* W: wait for the host after every op */
+static int trace_after_op;      /* T: print and clear the trace buffer after every op */
+#define TRACEFS "/sys/kernel/tracing"
 
 /* ------------------------------------------------------------------ util */
 
@@ -200,6 +207,60 @@ static int cg_create(const char *p)
 	if (nr_cgs < MAXCG)
 		snprintf(cgs[nr_cgs++], sizeof cgs[0], "%s", p);
 	return 0;
+}
+
+/* E: append one definition to dynamic_events (O_APPEND: O_TRUNC would remove them all) */
+static int add_event(char **f, int nf)
+{
+	char def[512] = "";
+	for (int i = 0; i < nf; i++) {
+		if (i)
+			strncat(def, " ", sizeof def - strlen(def) - 1);
+		strncat(def, f[i], sizeof def - strlen(def) - 1);
+	}
+	int fd = open(TRACEFS "/dynamic_events", O_WRONLY | O_APPEND);
+	if (fd < 0)
+		return errno;
+	ssize_t n = write(fd, def, strlen(def));
+	int err = n < 0 ? errno : 0;
+	close(fd);
+	return err;
+}
+
+static void clear_trace(void)
+{
+	int fd = open(TRACEFS "/trace", O_WRONLY | O_TRUNC);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* CGID of root (once) and of every memcg created since the last call */
+static void report_cgroup_ids(void)
+{
+	static int reported = -1;
+	char path[256];
+	struct stat st;
+	if (reported < 0 && stat(CG, &st) == 0)
+		outf("CGID root %lu", (unsigned long)st.st_ino);
+	for (reported = reported < 0 ? 0 : reported; reported < nr_cgs; reported++) {
+		snprintf(path, sizeof path, CG "/%s", cgs[reported]);
+		if (stat(path, &st) == 0)
+			outf("CGID %s %lu", cgs[reported], (unsigned long)st.st_ino);
+	}
+}
+
+/* T: the events recorded during op idx, one TRACE line each (comments skipped) */
+static void dump_trace(int idx)
+{
+	static char buf[1 << 20];
+	report_cgroup_ids();
+	if (read_file(TRACEFS "/trace", buf, sizeof buf) < 0)
+		return;
+	char *save = NULL;
+	for (char *ln = strtok_r(buf, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save))
+		if (ln[0] != '#')
+			outf("TRACE %d %s", idx, ln);
+	clear_trace();
 }
 
 /* --------------------------------------------------------------- workers */
@@ -623,6 +684,7 @@ static void setup_fs(void)
 	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
 	mount("cgroup2", CG, "cgroup2", 0, NULL);
 	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	mount("tracefs", TRACEFS, "tracefs", 0, NULL);
 }
 
 static void open_out(void)
@@ -683,12 +745,22 @@ int main(void)
 			quiesce_khugepaged();
 		} else if (!strcmp(f[0], "W") && nf == 1) {
 			pause_after_op = out_fd >= 0;
+		} else if (!strcmp(f[0], "E") && nf >= 2) {
+			int err = add_event(f + 1, nf - 1);
+			if (err)
+				die(-1, "add trace event %s: %s", f[1], strerror(err));
+		} else if (!strcmp(f[0], "T") && nf == 1) {
+			trace_after_op = 1;
+			report_cgroup_ids();
+			clear_trace();
 		} else if (!strcmp(f[0], "O") && nf >= 3) {
 			int idx = atoi(f[1]);
 			snapshot(idx, "pre");
 			int rc = run_op(idx, f + 2, nf - 2);
 			outf("RES %d rc=%d err=%s", idx, rc, errname(rc));
 			snapshot(idx, "post");
+			if (trace_after_op)
+				dump_trace(idx);
 			if (pause_after_op) {
 				char go;
 				outf("WAIT %d", idx);
