@@ -131,6 +131,20 @@ COMMITS: tuple[Commit, ...] = (
                    "with 13 digits, 9aa41348a8d11); release of the commit not confirmed, so it "
                    "is placed at the start of scope",
            source="audit.md B2"),
+    Commit("thp_migration", None, None,
+           "mm: thp: enable thp migration in generic path", "Zi Yan", "4.19",
+           "migrate_pages moves a THP whole: try_to_migrate replaces its PMD (or PTEs) with "
+           "migration entries and drops its rmap, remove_migration_ptes maps the destination "
+           "(or the source, on failure) back; the deferred split queue is not told",
+           ("mm/migrate.c: migrate_pages", "mm/migrate.c: remove_migration_pte",
+            "mm/huge_memory.c: set_pmd_migration_entry"),
+           modelled=False, baked=True, verified=False,
+           missing="predates the scope: THP migration came in 4.14 (Yang Shi's c5fc5c3ae0c8 "
+                   "'mm: thp: refactor NUMA fault handling': 'Since v4.14 THP migration has "
+                   "been supported'); the commit id of the generic-path patch was not seen, so "
+                   "it is placed at the start of scope like 9aa41348a8d1",
+           source="https://android-kvm.googlesource.com/linux/+/"
+                  "c5fc5c3ae0c849c713c4291addb5fce699ad0972%5E (commit text)"),
     # -- 5.4: memcg-aware deferred split queue ----------------------------------------------
     Commit("thp_memcg_queue", "87eaceb3faa5",
            "1565144277-36240-5-git-send-email-yang.shi@linux.alibaba.com",
@@ -468,15 +482,16 @@ COMMITS: tuple[Commit, ...] = (
            missing="mainline id not seen; Fixes: tag not read (fae91d6d8be5 is where "
                    "kernel-semantics dates the bug)",
            source="kernel-semantics.md S2"),
-    Commit("shrinker_nonslab", None, None,
+    Commit("shrinker_nonslab", "fafaeceb89a5", "ah9PGv12mqai84ES@cmpxchg.org",
            "mm: switch deferred split shrinker to list_lru fix", "Johannes Weiner", "7.2",
            "the THP shrinker drops SHRINKER_NONSLAB: under nokmem it is non-memcg-aware and "
            "driven by global reclaim only (B2)",
            ("mm/huge_memory.c: thp_shrinker_init",), value=False,
-           verified=False,
-           missing="sent 2026-06-02 with a request to fold; folding before mm-stable confirmed "
-                   "only by a transliteration of later huge_memory.c",
-           source="https://lkml.iu.edu/2606.0/04601.html"),
+           source="https://lkml.iu.edu/2606.0/04601.html (posted 2026-06-02); folded into "
+                  "fafaeceb89a5, whose commit text reads '[hannes@cmpxchg.org: fix "
+                  "cgroup.memory=nokmem handling] Link: https://lore.kernel.org/"
+                  "ah9PGv12mqai84ES@cmpxchg.org' (https://git.ipfire.org/cgi-bin/gitweb.cgi?"
+                  "a=commit&h=fafaeceb89a5e2e856ff04c2cacb6cae4a2ecb67)"),
     Commit("count_shrink_empty", None, "20260602043453.67597-1-lance.yang@linux.dev",
            "mm/thp: clear deferred split shrinker bits when queues drain", "Lance Yang", "7.2",
            "deferred_split_count returns SHRINK_EMPTY for an empty sublist so the bit is "
