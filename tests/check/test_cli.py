@@ -114,6 +114,22 @@ def test_trace_out_and_replay(tmp_path):
     assert json.loads(r3.stdout)["reproduced"] is True
 
 
+def test_replay_kernel_reruns_the_schedule_on_another_point(tmp_path):
+    """replay --kernel NAME (--variant, --preset: the same): the trace's schedule on another
+    kernel; the bug's own series versions reproduce it, the fixed one does not."""
+    out = tmp_path / "t.json"
+    run("check", B5, "--trace-out", out)
+    for opt, kernel in (("--kernel", "series-v3"), ("--preset", "series-v1")):
+        r = run("replay", out, opt, kernel, "--json")
+        assert r.exit_code == 0, r.output
+        d = json.loads(r.stdout)
+        assert d["reproduced"] is True and d["variant"] == kernel
+    r = run("replay", out, "--variant", "series-v5")
+    assert r.exit_code == 1 and "no longer violated" in r.stderr
+    r = run("replay", out, "--kernel", "v9")
+    assert r.exit_code == 2 and "--kernel/--variant/--preset v9: unknown kernel" in r.stderr
+
+
 def test_replay_fails_loudly_when_the_model_no_longer_follows(tmp_path):
     out = tmp_path / "t.json"
     run("check", B5, "--trace-out", out)

@@ -22,6 +22,7 @@ from ..cli import (
     boot_opt,
     configured,
     json_opt,
+    kernel_option,
     load,
     overrides,
     patch_opt,
@@ -343,13 +344,19 @@ def _trace_fields(file: str, t) -> tuple:
 
 @click.command()
 @click.argument("file")
+@click.option("--kernel", "--variant", "--preset", "variant", metavar="NAME",
+              help="replay on this kernel instead of the trace's (a point of history or a "
+                   "preset; the trace's patches and boot options are kept)")
 @json_opt
-def replay(file, as_json):
+def replay(file, variant, as_json):
     """Re-run a trace written by 'lrulab check --trace-out' and print it again.  Exit 0 when
     the model follows it to the same violation, 1 when it no longer does, 2 on a bad file.
-    With --json, one JSON object on stdout whatever the exit status."""
+    With --json, one JSON object on stdout whatever the exit status.  --kernel NAME asks
+    whether the same schedule still reaches the violation on another kernel."""
     try:
-        _replay(file, as_json)
+        if variant is not None:
+            kernel_option("--kernel/--variant/--preset", variant)
+        _replay(file, as_json, variant)
     except BadInput as e:
         if as_json:
             click.echo(json.dumps({"trace": file, "reproduced": False, "status": "bad input",
@@ -357,7 +364,7 @@ def replay(file, as_json):
         raise
 
 
-def _replay(file, as_json):
+def _replay(file, as_json, kernel=None):
     from ..scenario import ScenarioError, load_scenario
     from ..world import KernelWorld, ReplayError
     try:
@@ -371,6 +378,8 @@ def _replay(file, as_json):
         raise BadInput(f"{file}:0: cannot read ({e.__class__.__name__}); give a trace "
                        "file") from None
     scen, ov, prop, sched, line_of = _trace_fields(file, t)
+    if kernel is not None:
+        ov["variant"] = kernel
     if not os.path.isfile(scen):
         raise BadInput(f"{file}:{line_of('scenario')}: its scenario {scen!r} is not a file; "
                        "run replay where check ran, or fix the path")
