@@ -111,5 +111,6 @@ def test_preset_is_an_alias_of_variant_and_takes_points(run_cli):
     msg = one_line_error(*run_cli("--preset", "linux-9.9",
                                   SCENARIOS / "02-full-unmap-leaves-queue.yaml"))
     assert "--variant linux-9.9: unknown kernel" in msg and "series-v5" in msg
-    msg = one_line_error(*run_cli("--kernel", "6.12", SCENARIOS / "02-full-unmap-leaves-queue.yaml"))
+    msg = one_line_error(*run_cli("--kernel", "6.12",
+                                  SCENARIOS / "02-full-unmap-leaves-queue.yaml"))
     assert "--kernel 6.12: unknown" in msg and "debian-6.12.117" in msg

@@ -181,7 +181,7 @@ def _history_line(r, n, w0, cols) -> str:
     elif r["deviations"]:
         verdict = "DEVIATES at " + ", ".join(d["point"] for d in r["deviations"])
     else:
-        verdict = f"agrees at {len(checked)} points"
+        verdict = f"agrees at {len(checked)} point{'' if len(checked) == 1 else 's'}"
     return (f"{n.ljust(w0)}  {bh.prop:<19} {verdict:<20}  introduced "
             f"{bhist.where(bh.introduced)};  fixed {bhist.where(bh.fixed)}")
 

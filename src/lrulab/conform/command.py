@@ -330,13 +330,13 @@ def real_kernels(values) -> tuple[str, ...]:
     by_point = {_point_of(n): n for n in KERNELS}
     out = []
     for value in values:
-        parts = [n.strip() for n in value.split(",") if n.strip()]
+        parts = [n for n in value.split(",") if n.strip()]
         if not parts:
             raise BadInput(f"--kernel {value!r}: name one or more kernels: {', '.join(KERNELS)}")
-        for name in parts:
-            name = name if name in KERNELS else by_point.get(name, name)
-            if name not in KERNELS:
-                raise BadInput(f"--kernel {name}: unknown; choose one of: "
+        for raw in parts:
+            name = raw if raw in KERNELS else by_point.get(raw)
+            if name is None:  # the value as typed (a newline in it is shown escaped)
+                raise BadInput(f"--kernel {raw}: unknown; choose one of: "
                                f"{', '.join(KERNELS)} (or the points "
                                f"{', '.join(p for p in by_point if p)})")
             out.append(name)
