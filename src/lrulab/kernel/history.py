@@ -117,10 +117,13 @@ COMMITS: tuple[Commit, ...] = (
            "transition of a sublist; shrink_slab_memcg visits only set bits",
            ("mm/list_lru.c: list_lru_add", "mm/vmscan.c: shrink_slab_memcg",
             "mm/vmscan.c: memcg_set_shrinker_bit"),
-           modelled=False, baked=True, verified=False,
-           missing="id and release from kernel-semantics.md (B1) and the brief; commit text "
-                   "not read here",
-           source="kernel-semantics.md section 8 B1"),
+           modelled=False, baked=True,
+           source="id and subject: the Fixes: tags of Yang Shi's 'mm: list_lru: set shrinker "
+                  "map bit when child nr_items is not zero' (Cc: stable v4.19+, so in 4.19; "
+                  "index files 29006099317, 28492871325) and of Johannes Weiner's v5 1/9 "
+                  "(index file 56707203773); author: Kirill Tkhai's series summary lists "
+                  "'mm: Set bit in memcg shrinker bitmap on first list_lru item apearance' "
+                  "(index file 30796452554)"),
     Commit("kswapd_no_max_priority", "9aa41348a8d1", None,
            "mm: vmscan: do not allow kswapd to scan at maximum priority", "Mel Gorman", "4.19",
            "kswapd's balance_pgdat stops at priority 1; only direct reclaim reaches 0 "
@@ -246,9 +249,12 @@ COMMITS: tuple[Commit, ...] = (
            ("mm/migrate.c: migrate_pages_batch", "mm/migrate.c: try_split_folio"),
            off="a queued large folio migrates whole",
            verified=False,
-           missing="id, subject, author and release from the issue-8 audit fix (config text, "
-                   "audit B5: measured on 6.12); the commit itself was not read here",
-           source="audit.md B5; config.py flag text (issue 8)"),
+           missing="author: Zi Yan's follow-up fixes of it (Fixes: 7262f208ca68) were read, "
+                   "the commit's own From: was not",
+           source="id 7262f208ca681385d133844be8a58d9b4ca185f7 and subject in a mainline "
+                  "revlist (index file 66499004658); in 6.10-rc: Hugh Dickins' fix of it is 'A "
+                  "hotfix to 6.10-rc' (index file 17895015022); Zi Yan's fix with Fixes: "
+                  "7262f208ca68 (index file 8533775191); audit.md B5"),
     # -- 6.11 --------------------------------------------------------------------------------
     Commit("reclaim_full_walk_retry", "6be5e186fd65", None,
            "mm: vmscan: restore incremental cgroup iteration", "Johannes Weiner", "6.11",
@@ -404,13 +410,15 @@ COMMITS: tuple[Commit, ...] = (
     Commit("migrate_requeue_dst", "8a8ca142a488", None,
            "mm: migrate: requeue destination folio on deferred split queue", "Usama Arif", "7.0",
            "migration requeues the destination folio when the source was queued",
-           ("mm/migrate.c: migrate_folio_move",),
+           ("mm/migrate.c: migrate_folio_move",), fixes=("dafff3f4c850",),
            backports=("debian-6.12.117",),
            verified=False,
            missing="release inferred: Lance Yang's fix of it (Fixes: 8a8ca142a488) was posted "
                    "2026-04-01, so it was in mainline by 7.0-rc; may be 7.0 or 7.1",
            source="audit.md B6 (backport in Debian 6.12.117); Fixes: tag in "
-                  "20260401131032.13011-1-lance.yang@linux.dev"),
+                  "20260401131032.13011-1-lance.yang@linux.dev; v2 posting by Usama Arif, "
+                  "2026-03-10, 'Fixes: dafff3f4c850 (\"mm: split underused THPs\")' "
+                  "(https://lkml.iu.edu/2603.1/04152.html)"),
     Commit("scan_requeue_trylock_fail", None, "20260401131032.13011-1-lance.yang@linux.dev",
            "mm: fix deferred split queue races during migration", "Lance Yang", "7.0",
            "deferred_split_scan requeues a folio whose folio_trylock failed instead of dropping "
@@ -479,9 +487,11 @@ COMMITS: tuple[Commit, ...] = (
            ("mm/list_lru.c: lock_list_lru_of_memcg", "mm/list_lru.c: __list_lru_add"),
            fixes=("fae91d6d8be5",), posted=("series-v5",),
            verified=False,
-           missing="mainline id not seen; Fixes: tag not read (fae91d6d8be5 is where "
-                   "kernel-semantics dates the bug)",
-           source="kernel-semantics.md S2"),
+           missing="mainline id not seen (the v5 posting was read: From, Message-ID, Fixes:)",
+           source="[PATCH v5 1/9], Johannes Weiner, 2026-05-27, Message-ID "
+                  "20260527204757.2544958-2-hannes@cmpxchg.org, 'Fixes: fae91d6d8be5', 'This "
+                  "bug is as old as the shrinker bitmap itself' (index file 56707203773); "
+                  "kernel-semantics.md S2"),
     Commit("shrinker_nonslab", "fafaeceb89a5", "ah9PGv12mqai84ES@cmpxchg.org",
            "mm: switch deferred split shrinker to list_lru fix", "Johannes Weiner", "7.2",
            "the THP shrinker drops SHRINKER_NONSLAB: under nokmem it is non-memcg-aware and "
