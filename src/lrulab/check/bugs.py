@@ -149,11 +149,11 @@ def _json(rows, cols, cells, total, distinct) -> str:
                        "checks": distinct, "bugs": out}, indent=1)
 
 
-def _symbol(cell: dict, expected: bool | None, deviates: bool) -> str:
+def _symbol(cell: dict, prop: str | None, deviates: bool) -> str:
     v = cell["verdict"]
     s = {"violation": "X", "ok": ".", "incomplete": "?", NA: "-"}[v]
-    if v == "violation" and expected is False and not deviates:
-        s = "x"  # another property's violation where the bug is not
+    if v == "violation" and prop is not None and prop not in cell["violated"]:
+        s = "x"  # only another property's violation
     return s + ("!" if deviates else "")
 
 
@@ -163,11 +163,13 @@ def _matrix_lines(rows, cols, cells, names) -> list[str]:
     out = [" " * w0 + "  " + " ".join(p.ljust(w) for p, w in zip(cols, widths, strict=True))]
     for r, n in zip(rows, names, strict=True):
         bad = {d["point"] for d in r["deviations"]}
-        syms = [_symbol(cells[(r["file"], p)], r["expected"][p], p in bad).ljust(w)
+        prop = r["history"].prop if r["history"] else None
+        syms = [_symbol(cells[(r["file"], p)], prop, p in bad).ljust(w)
                 for p, w in zip(cols, widths, strict=True)]
         out.append((n.ljust(w0) + "  " + " ".join(syms)).rstrip())
-    out.append("X violation of the bug's property, . none, x another property's only, "
-               "- not a scenario there, ? incomplete, ! deviates from the file's history")
+    out.append("X violation (of the bug's property, for a file with history), . none, "
+               "x another property's only, - not a scenario there, ? incomplete, ! deviates "
+               "from the file's history")
     return out
 
 

@@ -167,12 +167,12 @@ COMMITS: tuple[Commit, ...] = (
            "SHRINKER_NONSLAB: shrink_slab_memcg calls the THP shrinker even without kmem "
            "accounting, so it stays memcg-driven under cgroup.memory=nokmem",
            ("mm/vmscan.c: shrink_slab_memcg", "mm/huge_memory.c: deferred_split_shrinker"),
-           verified=False,
-           missing="id from the brief; the series is confirmed by the cover letter of "
-                   "87eaceb3faa5's series ('Make deferred split shrinker not depend on memcg "
-                   "kmem'), the id itself was not seen",
            off='under nokmem memcg reclaim skips the THP shrinker; global reclaim drives it',
-           source="http://mail.spinics.net/lists/linux-mm/msg189198.html (cover, v6)"),
+           source="http://mail.spinics.net/lists/linux-mm/msg189198.html (cover, v6, Yang "
+                  "Shi's series); id 0a432dcbeb32edcd211a5d8f7847d0da7642a8b4 and subject in "
+                  "Yang Shi's 'mm: vmscan: protect shrinker idr replace with CONFIG_MEMCG' "
+                  "(index file 20123331539); the lkp report compares 0a432dcbeb with "
+                  "87eaceb3fa as parent and child (index file 11976864770), so both are 5.4"),
     # -- 5.9: obj_cgroup reparenting -----------------------------------------------------------
     Commit("objcg_reparent_first", None, None,
            "mm: memcg/slab: obj_cgroup API", "Roman Gushchin", "5.9",
@@ -519,8 +519,10 @@ COMMITS: tuple[Commit, ...] = (
            ("mm/list_lru.c: memcg_reparent_list_lrus",), fixes=("fb56fdf8b9a2",),
            off="6.13 ... 7.1: the slot is erased first (with list_lru_per_sublist_lock)",
            verified=False,
-           missing="mainline id not seen; release 7.2 from audit A1 ('until June 2026'): the "
-                   "earliest release it can be in (Cc stable)",
+           missing="mainline id not seen (linux-next pending-fixes had it as 367d0b42cd4c on "
+                   "2026-06-02, index file 66603401275; linux-next ids change); release 7.2 "
+                   "from audit A1 ('until June 2026'): the earliest release it can be in (Cc "
+                   "stable); v1 was Message-ID 20260601063408.2879011-1-shakeel.butt@linux.dev",
            source="commit text with Link: (index file 60701698642); audit.md A1"),
     # -- the mm tree after 7.2 ------------------------------------------------------------------
     Commit("list_lru_memcg_disabled_unaware", None, None,
