@@ -190,8 +190,11 @@ COMMITS: tuple[Commit, ...] = (
            ("mm/vmscan.c: set_shrinker_bit",),
            off="6.1: no map_nr_max, no check",
            verified=False,
-           missing="id, subject and release as found by the issue-8 C-list fix (audit section "
-                   "3: the WARN came with map_nr_max); the commit text itself was not read",
+           missing="author and release inferred: id 42c9db39704839eeb77b27db4c1d57bfa2a54a5b and "
+                   "subject seen in a revlist next to Qi Zheng's SRCU shrinker series (index "
+                   "file 67419589653), which lkp tested in May 2023 (index file 8680429461) and "
+                   "a stable backport list puts after the 6.3 mm-stable merge (index file "
+                   "16412341214): 6.4",
            source="audit.md section 3 (set_shrinker_bit)"),
     Commit("expand_keeps_bits", "307bececcd12", None,
            "mm: shrinker: add a secondary array for shrinker_info::{map, nr_deferred}",
@@ -266,10 +269,11 @@ COMMITS: tuple[Commit, ...] = (
            ("mm/vmscan.c: do_try_to_free_pages", "mm/vmscan.c: shrink_node_memcgs"),
            off="one sweep (6.1)",
            verified=False,
-           missing="id from audit B1; author and release from the issue-8 fix (the folded fix "
-                   "was posted 2024-05-29, after the 6.10 merge window, hence 6.11); the "
-                   "history helper read Yu Zhao and 6.10 from the same audit line; neither the "
-                   "commit nor its tags were read",
+           missing="release: in linux-next 20240528 (after 6.10-rc1; syzbot's report, index "
+                   "file 10506231557), so 6.11 unless it went to 6.10-rc as a hotfix; Shakeel "
+                   "Butt's fix is seen as its own commit 9c8805439853 there (Qi Zheng), so "
+                   "'folded' is not confirmed. Id 6be5e186fd655df4b3ba267054de2eaaadc71340 and "
+                   "author Johannes Weiner seen (syzbot bisection, index file 42678116671)",
            source="audit.md B1 (measured on Debian 6.12.117); config.py flag text (issue 8)"),
     # -- 6.12: Usama Arif's underused THP series and Hugh Dickins' fixes ---------------------
     Commit("split_remap_zeropage", "b1f202060afe",
@@ -359,11 +363,11 @@ COMMITS: tuple[Commit, ...] = (
            ("mm/list_lru.c: memcg_list_lru_alloc",),
            off="allocate the whole table of missing ancestors first (all or nothing), then "
                "store each at its kmemcg_id, dying or not (6.1)",
-           verified=False,
-           missing="id, subject and release from the issue-8 fix of audit A3 (config text); the "
-                   "commit itself was not read here; its merge order next to fb56fdf8b9a2 in "
-                   "the same series is assumed",
-           source="audit.md A3; config.py flag text (issue 8)"),
+           source="id 28e98022b31efdb8f1ba310d938cd9b97ededfe4 and subject in the linux-next "
+                  "revlist that has fb56fdf8b9a2 (index file 66473404588), listed just after it "
+                  "(applied after it, in the 6.13 merge window); author: blame lines "
+                  "'28e98022b31efd Kairui Song 2024-11-05' (index file 23138163660); audit.md "
+                  "A3"),
     Commit("deferred_split_skip_mlocked", None,
            "20250908090741.61519-1-lance.yang@linux.dev",
            "mm: skip mlocked THPs that are underused early in deferred_split_scan()",
