@@ -106,6 +106,10 @@ class Commit:
 
 _THP_SERIES = "[PATCH vN 9/9] mm: switch deferred split shrinker to list_lru"
 _V5 = "20260527204757.2544958-{}-hannes@cmpxchg.org"
+# Where the 7.2 ids of the list_lru series and its fixes were seen.
+_MM_STABLE = ("the mm tree's post-receive of 2026-06-09 (index file 66533629186) lists it, "
+              "oldest first, between the v5 series and mm-stable's new head e3d8707358ea, "
+              "i.e. in mm-stable with fafaeceb89a5")
 
 # Merge order: releases ascending, then the order the commits were merged within a release.
 COMMITS: tuple[Commit, ...] = (
@@ -483,16 +487,15 @@ COMMITS: tuple[Commit, ...] = (
            posted=("series-v5",), verified=False,
            missing="a hunk of v5 9/9, whose message was not retrievable (kernel-semantics 9)",
            source="kernel-semantics.md B6"),
-    Commit("list_lru_bit_on_effective_memcg", None, _V5.format(2),
+    Commit("list_lru_bit_on_effective_memcg", "79a031583ca5", _V5.format(2),
            "mm: list_lru: fix set_shrinker_bit() call during race with cgroup deletion",
            "Johannes Weiner", "7.2",
            "lock_list_lru_of_memcg returns the memcg it walked up to and __list_lru_add sets "
            "the bit on it (B1)",
            ("mm/list_lru.c: lock_list_lru_of_memcg", "mm/list_lru.c: __list_lru_add"),
            fixes=("fae91d6d8be5",), posted=("series-v5",),
-           verified=False,
-           missing="mainline id not seen (the v5 posting was read: From, Message-ID, Fixes:)",
-           source="[PATCH v5 1/9], Johannes Weiner, 2026-05-27, Message-ID "
+           source="id 79a031583ca5: " + _MM_STABLE + "; [PATCH v5 1/9], Johannes Weiner, "
+                  "2026-05-27, Message-ID "
                   "20260527204757.2544958-2-hannes@cmpxchg.org, 'Fixes: fae91d6d8be5', 'This "
                   "bug is as old as the shrinker bitmap itself' (index file 56707203773); "
                   "kernel-semantics.md S2"),
@@ -506,15 +509,13 @@ COMMITS: tuple[Commit, ...] = (
                   "cgroup.memory=nokmem handling] Link: https://lore.kernel.org/"
                   "ah9PGv12mqai84ES@cmpxchg.org' (https://git.ipfire.org/cgi-bin/gitweb.cgi?"
                   "a=commit&h=fafaeceb89a5e2e856ff04c2cacb6cae4a2ecb67)"),
-    Commit("count_shrink_empty", None, "20260602043453.67597-1-lance.yang@linux.dev",
+    Commit("count_shrink_empty", "25fcea213022", "20260602043453.67597-1-lance.yang@linux.dev",
            "mm/thp: clear deferred split shrinker bits when queues drain", "Lance Yang", "7.2",
            "deferred_split_count returns SHRINK_EMPTY for an empty sublist so the bit is "
            "cleared (B7)",
            ("mm/huge_memory.c: deferred_split_count",),
-           verified=False,
-           missing="merged status and release inferred from a transliteration of later "
-                   "huge_memory.c",
-           source="kernel-semantics.md S10"),
+           source="id 25fcea21302237641ddd5816b5b2a20f368d1027 and subject: " + _MM_STABLE + ", "
+                  "right after it; kernel-semantics.md S10"),
     Commit("list_lru_drain_before_erase", None,
            "20260601161501.1444829-1-shakeel.butt@linux.dev",
            "mm/list_lru: drain before clearing xarray entry on reparent", "Shakeel Butt", "7.2",
