@@ -316,9 +316,11 @@ COMMITS: tuple[Commit, ...] = (
            ("mm/internal.h: folio_unqueue_deferred_split", "mm/migrate.c: "
             "__folio_migrate_mapping", "mm/memcontrol.c: mem_cgroup_move_account"),
            verified=False,
-           missing="Fixes: tags of the commit not read; mainline by 6.12-rc7 inferred from its "
-                   "6.6.62 stable backport (Nov 2024); whether 6.1.y (debian-6.1.192) carries "
-                   "a backport is open (today's linux-6.1 preset, conformance-tested, has not)",
+           missing="Fixes: tags of the commit not read; author from the CVE/backport text "
+                   "only; whether 6.1.y (debian-6.1.192) carries a backport is open (today's "
+                   "linux-6.1 preset, conformance-tested, has not). In mainline by 6.12-rc7: "
+                   "the mm tree's 'linus' ref moved to 'Linux 6.12-rc7' with it and "
+                   "e66f3185fa04 (index file 65793811733)",
            off="6.1: free_transhuge_page always locks, migration leaves the source to the "
                "free path",
            source="stable backport text 'commit f8f931bba0f92052cf842b7e30917b1afcc77d5a "
@@ -329,8 +331,10 @@ COMMITS: tuple[Commit, ...] = (
            "so a racing free or migration cannot unlink the list under it",
            ("mm/huge_memory.c: deferred_split_scan",),
            modelled=False, verified=False,
-           missing="release inferred from its place next to f8f931bba0f9 in a mainline revlist; "
-                   "the audit says 6.12.0 has the older scan, so it may be 6.13",
+           missing="author from Hugh Dickins' follow-up ': fix' only; release: in Linus's tree "
+                   "by 6.12-rc7 (the mm tree's 'linus' ref, index file 65793811733, with "
+                   "f8f931bba0f9), so 6.12 -- the audit's reading that 6.12.0 has the older scan "
+                   "disagrees and is not settled here",
            source="revlist (index file 66181880307); Hugh's follow-up fix 2024-11-10"),
     Commit("list_lru_init_nokmem_unaware", None, None,
            "(not identified) __list_lru_init: no memcg awareness under nokmem", "unknown",
