@@ -137,7 +137,8 @@ COMMITS: tuple[Commit, ...] = (
            missing="predates 4.19 (believed 4.8, node-lru series); id from audit B2 (given there "
                    "with 13 digits, 9aa41348a8d11); release of the commit not confirmed, so it "
                    "is placed at the start of scope",
-           source="audit.md B2"),
+           source="audit.md B2; id (9aa41348a8d11), subject and Mel Gorman's intent quoted in "
+                  "a 2023 linux-mm thread (index file 34732392400)"),
     Commit("thp_migration", None, None,
            "mm: thp: enable thp migration in generic path", "Zi Yan", "4.19",
            "migrate_pages moves a THP whole: try_to_migrate replaces its PMD (or PTEs) with "
