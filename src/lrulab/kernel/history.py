@@ -464,12 +464,13 @@ COMMITS: tuple[Commit, ...] = (
            ("mm/huge_memory.c: deferred_split_folio", "mm/huge_memory.c: deferred_split_scan",
             "mm/huge_memory.c: deferred_split_isolate", "mm/huge_memory.c: thp_shrinker_init"),
            posted=("series-v1", "series-v2", "series-v3", "series-v4", "series-v5"),
-           verified=False,
-           missing="v1..v4 Message-IDs not seen (covers: lkml 2603.1/10164 v2, 2603.2/07035 "
-                   "v3, lwn 1073948 v4); merged id seen in a stable mirror only",
            off='the open-coded per-memcg/per-node struct deferred_split',
            source="kernel-semantics.md S5 (fafaeceb89a5e2e856ff04c2cacb6cae4a2ecb67, committed "
-                  "2026-06-09); lkml 2605.3/07053 (v5 9/9)"),
+                  "2026-06-09); lkml 2605.3/07053 (v5 9/9); the commit with its Link: to v5 "
+                  "10/10's Message-ID and the folded nokmem fix (https://git.ipfire.org/cgi-bin/"
+                  "gitweb.cgi?a=commit&h=fafaeceb89a5e2e856ff04c2cacb6cae4a2ecb67); in mm-stable "
+                  "on 2026-06-09 (index file 66533629186). v1..v4 are known by their covers "
+                  "(lkml 2603.1/10164 v2, 2603.2/07035 v3, lwn 1073948 v4), not by Message-ID"),
     Commit("alloc_deferred_memcg_disabled_guard", "fafaeceb89a5", _V5.format(10),
            "(part of " + _THP_SERIES + ")", "Johannes Weiner", "7.2",
            "folio_memcg_alloc_deferred returns 0 when mem_cgroup_disabled() (B4)",
