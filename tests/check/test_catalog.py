@@ -182,3 +182,11 @@ def test_a_point_where_the_file_is_no_scenario_is_skipped(tmp_path):
     assert res.exit_code == 0, res.output
     assert res.output.splitlines()[1].split() == ["mthp", "-", "X"]
     assert "agrees at 1 point " in res.output
+
+
+def test_bugs_incomplete_checks_are_not_deviations():
+    """A check cut short by its bound has no verdict on the bug: SKIP, exit 3, not 1."""
+    res = _bugs(B5, "--kernel", "series-v4,series-v5", "--timeout", "0.000001", "--json")
+    assert res.exit_code == 3, res.output
+    b = json.loads(res.stdout)["bugs"][0]
+    assert not b["deviations"] and {c["verdict"] for c in b["cells"].values()} == {"incomplete"}
