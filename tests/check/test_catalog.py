@@ -64,6 +64,7 @@ def test_found_where_it_lived_and_clean_after_its_fix(path):
     _, bh = _history(path)
     valid = _valid(path)
     lives = [p for p in bhist.checked_points() if bhist.present(bh, p) and valid(p)]
+    assert lives, f"{path.name}: a scenario at no point where its bug lives"
     for p in dict.fromkeys([lives[0], lives[-1]]):
         assert _violated(path, p, bh.prop), f"{path.name}: not found at {p}"
     if bh.fixed is not None:
@@ -80,8 +81,9 @@ def test_bisect_names_the_fixing_commit(path):
     _, bh = _history(path)
     ends = bhist.bisect_ends(bh, _valid(path))
     if ends is None:
-        pytest.skip(f"introduced before the model's first point ({history.MODEL_FROM}) and "
-                    "never fixed: no point of the model is without it")
+        pytest.skip("no pair of points the model covers (and the file is a scenario at) "
+                    "around the commit: e.g. introduced before the model's first point "
+                    f"({history.MODEL_FROM}) and never fixed")
     good, bad, want = ends
     out = bisect_file(str(path), good, bad, {"check": [bh.prop]}, Bounds(timeout=120))
     assert out["found"] and out["commit"] is not None, out
