@@ -122,3 +122,17 @@ def test_an_option_value_with_a_newline_keeps_the_message_on_one_line(args):
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "\\n" in lines[0] and lines[0].startswith("lrulab")
+
+
+def test_every_kernel_command_takes_kernel_and_its_aliases():
+    """Section 5: --kernel on run, check, replay, bugs, simulate, conform; --variant, --preset
+    (--presets where several kernels are allowed) stay as aliases."""
+    from lrulab.cli import main
+    want = {"run": {"--variant", "--preset"}, "check": {"--variant", "--preset"},
+            "replay": {"--variant", "--preset"}, "bugs": {"--preset", "--presets"},
+            "simulate": {"--preset", "--presets"}, "conform": set()}
+    for name, aliases in want.items():
+        opts = {o for p in main.commands[name].params for o in getattr(p, "opts", [])}
+        assert {"--kernel"} | aliases <= opts, name
+    conform = {o for p in main.commands["conform"].params for o in getattr(p, "opts", [])}
+    assert {"--variant", "--preset"} <= conform  # its model kernel; --kernel is the real one

@@ -89,31 +89,78 @@ def bisect_file(file: str, good: str | None, bad: str | None, select: dict,
         return out
     a, b, vb = step
     out["step"] = [a, b]
-    present, before, last = history.commits_at(a), history.flags_at(a), first
-    for c, on in history.steps(a, b):
-        present = present + [c] if on else [x for x in present if x is not c]
-        flags = history.flags_of(present)
-        if not c.modelled or flags == before:
+    present, last = history.commits_at(a), first
+    for group in _commits(history.steps(a, b)):
+        trial = _apply(present, group)
+        if history.flags_of(trial) == history.flags_of(present):
+            present = trial  # unmodelled records: nothing to check
             continue
-        patches = {f: v for f, v in flags.items() if v != history.flags_at(a)[f]}
-        before = flags
-        v = _verdict(file, a, patches, select, bounds)
+        v = _verdict(file, a, _patches(trial, a), select, bounds)
         if v is None:
+            present = trial
             continue
-        log(f"    {'+' if on else '-'} {_id(c)} {c.flag}={'on' if c.value else 'off'}  {v[0]}")
+        c, on = group[0]
+        log(f"    {'+' if on else '-'} {_id(c)} "
+            f"{', '.join(f'{x.flag}={_onoff(x.value)}' for x, _ in group)}  {v[0]}")
         if v[0] != want:
-            out["commit"] = {**history.record_json(c), "applied": on, "verdict": v[0]}
+            hunk = _hunk(file, a, present, group, want, select, bounds) or c
+            out["commit"] = {**history.record_json(hunk), "applied": on, "verdict": v[0],
+                             "hunks": [x.flag for x, _ in group]}
             side = v if v[0] == "violation" else last
             out["trace"] = side[1][0] if side and side[1] else None
             out["found"] = True
             return out
-        last = v
+        present, last = trial, v
     # no single modelled commit changes it alone (e.g. the file's own patches interfere)
     out["found"] = True
     out["commit"] = None
     side = vb if vb[0] == "violation" else first
     out["trace"] = side[1][0] if side[1] else None
     return out
+
+
+def _key(c: history.Commit) -> str:
+    return c.commit or c.msgid or c.subject
+
+
+def _commits(steps: list) -> list[list]:
+    """The steps grouped by commit (id, else Message-ID, else subject), in order of first
+    appearance: the records of one commit -- the flags it sets, the hunks of one patch --
+    are applied together, as the commit is."""
+    groups: dict = {}
+    for c, on in steps:
+        groups.setdefault((_key(c), on), []).append((c, on))
+    return list(groups.values())
+
+
+def _apply(present: list, group: list) -> list:
+    for c, on in group:
+        present = present + [c] if on else [x for x in present if x is not c]
+    return present
+
+
+def _patches(present: list, point: str) -> dict:
+    base = history.flags_at(point)
+    return {f: v for f, v in history.flags_of(present).items() if v != base[f]}
+
+
+def _hunk(file, a, present, group, want, select, bounds) -> history.Commit | None:
+    """The record of ``group`` that alone changes the verdict (which hunk of the commit), or
+    None when only the whole commit does."""
+    if len(group) == 1:
+        return group[0][0]
+    for c, on in group:
+        trial = _apply(present, [(c, on)])
+        if history.flags_of(trial) == history.flags_of(present):
+            continue
+        v = _verdict(file, a, _patches(trial, a), select, bounds)
+        if v is not None and v[0] != want:
+            return c
+    return None
+
+
+def _onoff(value: bool) -> str:
+    return "on" if value else "off"
 
 
 def _id(c: history.Commit) -> str:
@@ -175,7 +222,10 @@ def _print_found(out: dict) -> None:
             where += f", posted in {c['posted'][0]}"
         taken = "" if c["applied"] else " (taken out)"
         click.echo(f"first bad commit: {ident} {c['subject']} ({where}){taken}")
-        click.echo(f"  {c['author']}; flag {c['flag']}; {out['good_verdict']} -> {c['verdict']}")
+        extra = f"; Message-ID <{c['msgid']}>" if c["commit"] and c["msgid"] else ""
+        hunks = c.get("hunks") or [c["flag"]]
+        flag = f"flag {c['flag']}" + (f" (of {', '.join(hunks)})" if len(hunks) > 1 else "")
+        click.echo(f"  {c['author']}; {flag}{extra}; {out['good_verdict']} -> {c['verdict']}")
     if out.get("trace"):
         click.echo("")
         for line in rp.trace_lines(out["trace"]):

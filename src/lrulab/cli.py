@@ -278,7 +278,8 @@ def run(file, variant, patch, boot, as_json, check_props, ignore_props, strict):
 
 # Other rooms register their commands here.
 def _register():
-    for modname, names in (("lrulab.check.commands", ("check", "replay", "bugs")),
+    for modname, names in (("lrulab.check.commands", ("check", "replay")),
+                           ("lrulab.check.bugs", ("bugs",)),
                            ("lrulab.sim.commands", ("simulate",)),
                            ("lrulab.sweep.commands", ("sweep_cmd",)),
                            ("lrulab.conform.command", ("conform",)),

@@ -89,3 +89,28 @@ def test_a_guest_cache_boots_each_kernel_run_once(monkeypatch, tmp_path):
     assert kept.workdir and Path(kept.workdir).exists()    # a reuse does not remove it
     command.conform_one(f, variant=None, keep=False, guests=None, **kw)
     assert len(boots) == 2                                  # no cache: a boot per call
+
+
+def test_kernel_takes_the_point_names_of_the_builds_and_comma_lists():
+    """--kernel NAME (section 5): the point of history a real kernel is names it too, and a
+    comma-separated list is several kernels (no guest boots: real_kernels only)."""
+    from lrulab.conform.command import BadInput, real_kernels
+    assert real_kernels(("debian-6.1.192",)) == ("debian-6.1",)
+    assert real_kernels(("debian-6.1.192,debian-6.12.117", "debian-6.1")) == (
+        "debian-6.1", "debian-6.12.117")
+    for bad in (("7.2",), (" , ",)):
+        try:
+            real_kernels(bad)
+        except BadInput as e:
+            assert "--kernel" in str(e) and "debian-6.1" in str(e)
+        else:
+            raise AssertionError(bad)
+
+
+def test_preset_is_an_alias_of_variant_and_takes_points(run_cli):
+    msg = one_line_error(*run_cli("--preset", "linux-9.9",
+                                  SCENARIOS / "02-full-unmap-leaves-queue.yaml"))
+    assert "--variant linux-9.9: unknown kernel" in msg and "series-v5" in msg
+    msg = one_line_error(*run_cli("--kernel", "6.12",
+                                  SCENARIOS / "02-full-unmap-leaves-queue.yaml"))
+    assert "--kernel 6.12: unknown" in msg and "debian-6.12.117" in msg

@@ -6,7 +6,6 @@ Exit codes: 0 ok, 1 violation, 2 bad input, 3 incomplete (a bound was hit, nothi
 from __future__ import annotations
 
 import contextlib
-import glob
 import json
 import math
 import os
@@ -23,6 +22,7 @@ from ..cli import (
     boot_opt,
     configured,
     json_opt,
+    kernel_option,
     load,
     overrides,
     patch_opt,
@@ -32,7 +32,7 @@ from ..cli import (
 )
 from . import report as rp
 from .engine import Bounds, expire, reset_expired
-from .outcome import expectation, ktap_check, ktap_matrix
+from .outcome import expectation, ktap_check
 
 EXIT = {"ok": 0, "violation": 1, "incomplete": 3}
 CATALOG = os.path.join("scenarios", "bugs")
@@ -379,13 +379,19 @@ def _trace_selection(t: dict, prop: str, bad) -> dict:
 
 @click.command()
 @click.argument("file")
+@click.option("--kernel", "--variant", "--preset", "variant", metavar="NAME",
+              help="replay on this kernel instead of the trace's (a point of history or a "
+                   "preset; the trace's patches and boot options are kept)")
 @json_opt
-def replay(file, as_json):
+def replay(file, variant, as_json):
     """Re-run a trace written by 'lrulab check --trace-out' and print it again.  Exit 0 when
     the model follows it to the same violation, 1 when it no longer does, 2 on a bad file.
-    With --json, one JSON object on stdout whatever the exit status."""
+    With --json, one JSON object on stdout whatever the exit status.  --kernel NAME asks
+    whether the same schedule still reaches the violation on another kernel."""
     try:
-        _replay(file, as_json)
+        if variant is not None:
+            kernel_option("--kernel/--variant/--preset", variant)
+        _replay(file, as_json, variant)
     except BadInput as e:
         if as_json:
             click.echo(json.dumps({"trace": file, "reproduced": False, "status": "bad input",
@@ -393,7 +399,7 @@ def replay(file, as_json):
         raise
 
 
-def _replay(file, as_json):
+def _replay(file, as_json, kernel=None):
     from ..scenario import ScenarioError, load_scenario
     from ..world import KernelWorld, ReplayError
     try:
@@ -407,6 +413,8 @@ def _replay(file, as_json):
         raise BadInput(f"{file}:0: cannot read ({e.__class__.__name__}); give a trace "
                        "file") from None
     scen, ov, prop, sched, line_of = _trace_fields(file, t)
+    if kernel is not None:
+        ov["variant"] = kernel
     if not os.path.isfile(scen):
         raise BadInput(f"{file}:{line_of('scenario')}: its scenario {scen!r} is not a file; "
                        "run replay where check ran, or fix the path")
@@ -461,104 +469,3 @@ def _replay(file, as_json):
         for line in rp.trace_lines(r):
             click.echo(line)
     sys.exit(0)
-
-
-@click.command()
-@click.argument("files", nargs=-1)
-@json_opt
-@click.option("--jobs", default=1, show_default=True, help="worker processes")
-@click.option("--kernel", "--preset", "presets", multiple=True, metavar="NAME,...",
-              help="only these kernels (presets or points of history; repeatable or "
-                   "comma-separated; --preset: the same)")
-@click.option("--timeout", type=float, default=60.0, show_default=True,
-              help="per check, seconds")
-@click.option("--symmetry/--no-symmetry", default=False, show_default=True,
-              help="merge states equal up to interchangeable memcgs (scenarios whose memcgs, "
-                   "setup and threads are invariant under swapping them; replaces sleep "
-                   "sets when the scenario has such a symmetry)")
-@select_opts
-@first_opt
-@format_opt
-def bugs(files, as_json, jobs, presets, timeout, symmetry, check_props, ignore_props, strict,
-         first, fmt):
-    """Check every bug scenario (default: scenarios/bugs/*.yaml) against every preset and
-    print the matrix, then each bug's shortest trace in the first preset that has it."""
-    from ..cli import kernel_list, seconds_option
-    from ..kernel.config import PRESETS
-    jobs = _jobs(jobs)
-    seconds_option("--timeout", timeout)
-    select = selection(check_props, ignore_props, strict)
-    cols = kernel_list("--kernel/--preset", presets) or list(PRESETS)
-    if not files:
-        files = sorted(glob.glob(os.path.join(CATALOG, "*.yaml")))
-        if not files:
-            raise BadInput(f"{CATALOG}:0: no bug scenarios found; run from the repository "
-                           "root or name the files")
-    for f in files:
-        load(f, select)  # bad input: fail before any work
-    t0 = time.monotonic()
-    bounds = Bounds(timeout=timeout)
-    jobs_list = [(f, p, bounds, symmetry, select, first) for f in files for p in cols]
-    if jobs > 1:
-        import multiprocessing as mp
-        with mp.get_context("fork").Pool(jobs) as pool:
-            cells = pool.map(rp.check_cell, jobs_list, chunksize=1)
-    else:
-        cells = [rp.check_cell(j) for j in jobs_list]
-    total = time.monotonic() - t0
-    by = {(c["file"], c["preset"]): c for c in cells}
-    rows = []
-    for f in files:
-        first = next((by[(f, p)] for p in cols if by[(f, p)]["verdict"] == "violation"), None)
-        rows.append((f, first))
-    if fmt == "ktap" and not as_json:
-        ktap_rows = []
-        for f in files:
-            cells_k = []
-            for p in cols:
-                c = by[(f, p)]
-                detail = (f"violation of {', '.join(c['violated'])} ({c['steps']} steps)"
-                          if c["verdict"] == "violation" else c["verdict"])
-                cells_k.append((p, c["verdict"], detail))
-            ktap_rows.append((os.path.splitext(os.path.basename(f))[0], cells_k))
-        for line in ktap_matrix(ktap_rows):
-            click.echo(line)
-    elif as_json:
-        click.echo(json.dumps({
-            "presets": cols, "seconds": round(total, 3),
-            "bugs": [{"file": f, "name": by[(f, cols[0])]["name"],
-                      "check": by[(f, cols[0])]["check"],
-                      "cells": {p: {k: by[(f, p)][k] for k in ("verdict", "steps", "states",
-                                                                "seconds", "violated")}
-                                for p in cols},
-                      "first": ({"preset": first["preset"],
-                                 "property": first["violation"]["property"],
-                                 "message": first["violation"]["message"],
-                                 "steps": first["violation"]["steps"],
-                                 "preemptions": first["violation"]["preemptions"],
-                                 "trace": rp._public(first["violation"]["trace"])}
-                                if first else None)}
-                     for f, first in rows]}, indent=1))
-    else:
-        names = [os.path.splitext(os.path.basename(f))[0] for f in files]
-        w0 = max(len(n) for n in names)
-        texts = {(f, p): rp.cell_text(by[(f, p)]["verdict"], by[(f, p)]["steps"])
-                 for f in files for p in cols}
-        widths = [max(len(p), *(len(texts[(f, p)]) for f in files)) for p in cols]
-        colw = list(zip(cols, widths, strict=True))
-        click.echo(" " * w0 + "  " + "  ".join(p.ljust(wd) for p, wd in colw))
-        for f, n in zip(files, names, strict=True):
-            cells_txt = "  ".join(texts[(f, p)].ljust(wd) for p, wd in colw)
-            click.echo((n.ljust(w0) + "  " + cells_txt).rstrip())
-        click.echo(f"\n{len(cells)} checks in {total:.1f}s")
-        for (_, first), n in zip(rows, names, strict=True):
-            click.echo("\n" + "=" * 78)
-            if first is None:
-                click.echo(f"{n}: no violation in any preset")
-                continue
-            click.echo(f"{n}  [{first['preset']}]  {first['name']}")
-            click.echo("")
-            for line in rp.trace_lines(first["violation"]):
-                click.echo(line)
-    bad = any(c["verdict"] == "incomplete" for c in cells)
-    sys.exit(3 if bad else 0)

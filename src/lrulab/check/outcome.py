@@ -74,3 +74,33 @@ def ktap_matrix(rows: list) -> list:
                 out.append(f"    ok {m} {preset}")
         out.append(f"{'not ok' if bad else 'ok'} {n} {name}")
     return out
+
+
+def ktap_history(items: list) -> list:
+    """KTAP for 'lrulab bugs' in history form: one test per file, a subtest per point.
+    ``items``: (file name, judged, [(point, verdict, detail, expected, deviation)]).  A judged
+    file's point is 'ok' when the checker agrees with its history (an expected violation is
+    'ok ... # XFAIL'), 'not ok' when it deviates; a file without history fails where a
+    violation is found.  A point where the file is no scenario, or the check was incomplete,
+    is '# SKIP'."""
+    out = ["KTAP version 1", f"1..{len(items)}"]
+    for n, (name, judged, cells) in enumerate(items, 1):
+        out += ["    KTAP version 1", f"    # Subtest: {name}", f"    1..{len(cells)}"]
+        bad = False
+        for m, (point, verdict, detail, expected, deviation) in enumerate(cells, 1):
+            if verdict == "n/a":
+                out.append(f"    ok {m} {point} # SKIP not a valid scenario at this point")
+            elif deviation:
+                bad = True
+                out.append(f"    not ok {m} {point} # {deviation}")
+            elif verdict == "incomplete":
+                out.append(f"    ok {m} {point} # SKIP {detail}")
+            elif judged and expected:
+                out.append(f"    ok {m} {point} # XFAIL {detail}")
+            elif verdict == "violation" and not judged:
+                bad = True
+                out.append(f"    not ok {m} {point} # {detail}")
+            else:
+                out.append(f"    ok {m} {point}")
+        out.append(f"{'not ok' if bad else 'ok'} {n} {name}")
+    return out

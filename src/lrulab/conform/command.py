@@ -280,10 +280,9 @@ def run(files: tuple[str, ...], *, kernel_image: str | None = None, as_json: boo
     (see GuestCache)."""
     t0 = time.monotonic()
     try:
-        for name in kernels:
-            if name not in KERNELS:
-                raise BadInput(f"--kernel {name}: unknown; choose one of: {', '.join(KERNELS)}")
-        names = tuple(kernels) or DEFAULT_KERNELS
+        names = real_kernels(kernels) or DEFAULT_KERNELS
+        if variant is not None:
+            _model_kernel(variant)
         if kernel_image:
             names = (names[0],)           # the image's own release picks its rules
         if do_setup:
@@ -336,19 +335,60 @@ def run(files: tuple[str, ...], *, kernel_image: str | None = None, as_json: boo
     return 1 if bad else 0
 
 
+def _point_of(name: str) -> str | None:
+    """The point of history a real kernel of KERNELS is (debian-6.1 -> debian-6.1.192)."""
+    from lrulab.kernel import history
+    for cand in KERNELS[name].model.presets:
+        try:
+            return history.resolve(cand)
+        except KeyError:
+            continue
+    return None
+
+
+def real_kernels(values) -> tuple[str, ...]:
+    """--kernel NAME,... (repeatable, comma-separated): a real kernel of KERNELS, or the point
+    of history it is (debian-6.1.192 boots debian-6.1); BadInput otherwise."""
+    by_point = {_point_of(n): n for n in KERNELS}
+    out = []
+    for value in values:
+        parts = [n for n in value.split(",") if n.strip()]
+        if not parts:
+            raise BadInput(f"--kernel {value!r}: name one or more kernels: {', '.join(KERNELS)}")
+        for raw in parts:
+            name = raw if raw in KERNELS else by_point.get(raw)
+            if name is None:  # the value as typed (a newline in it is shown escaped)
+                raise BadInput(f"--kernel {raw}: unknown; choose one of: "
+                               f"{', '.join(KERNELS)} (or the points "
+                               f"{', '.join(p for p in by_point if p)})")
+            out.append(name)
+    return tuple(dict.fromkeys(out))
+
+
+def _model_kernel(name: str) -> None:
+    """--variant/--preset: a kernel of the model (a point of history or a preset)."""
+    from lrulab.kernel.config import ConfigError, kernel_flags
+    try:
+        kernel_flags(name)
+    except ConfigError as e:
+        raise BadInput(f"--variant {name}: {e}") from None
+
+
 @click.command("conform")
 @click.argument("files", nargs=-1, type=click.Path())
-@click.option("--kernel", "kernels", multiple=True, metavar="NAME",
-              help=f"real kernel to run on, repeatable: {', '.join(KERNELS)} "
+@click.option("--kernel", "kernels", multiple=True, metavar="NAME,...",
+              help=f"real kernel to run on, repeatable or comma-separated: "
+                   f"{', '.join(KERNELS)} or the point of history each is (debian-6.1.192) "
                    "(default: each, for every scenario it can express)")
 @click.option("--kernel-image", type=click.Path(), default=None,
               help="vmlinuz to boot instead (its release picks the rules; LRULAB_VMLINUX "
                    "gives its vmlinux)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 @click.option("--keep", is_flag=True, help="keep the initramfs, guest script and serial logs")
-@click.option("--variant", default=None,
-              help="model preset to compare with (default: the kernel's point of history, "
-                   "see docs/conformance.md)")
+@click.option("--variant", "--preset", "variant", default=None,
+              help="model kernel to compare with: a point of history or preset (default: "
+                   "the kernel's point of history, see docs/conformance.md); --preset: the "
+                   "same")
 @click.option("--state/--no-state", default=None,
               help="compare the kernel state after every op (drgn); default: when the "
                    "kernel's vmlinux is cached and drgn is installed")

@@ -106,6 +106,10 @@ class Commit:
 
 _THP_SERIES = "[PATCH vN 9/9] mm: switch deferred split shrinker to list_lru"
 _V5 = "20260527204757.2544958-{}-hannes@cmpxchg.org"
+# Where the 7.2 ids of the list_lru series and its fixes were seen.
+_MM_STABLE = ("the mm tree's post-receive of 2026-06-09 (index file 66533629186) lists it, "
+              "oldest first, between the v5 series and mm-stable's new head e3d8707358ea, "
+              "i.e. in mm-stable with fafaeceb89a5")
 
 # Merge order: releases ascending, then the order the commits were merged within a release.
 COMMITS: tuple[Commit, ...] = (
@@ -117,10 +121,13 @@ COMMITS: tuple[Commit, ...] = (
            "transition of a sublist; shrink_slab_memcg visits only set bits",
            ("mm/list_lru.c: list_lru_add", "mm/vmscan.c: shrink_slab_memcg",
             "mm/vmscan.c: memcg_set_shrinker_bit"),
-           modelled=False, baked=True, verified=False,
-           missing="id and release from kernel-semantics.md (B1) and the brief; commit text "
-                   "not read here",
-           source="kernel-semantics.md section 8 B1"),
+           modelled=False, baked=True,
+           source="id and subject: the Fixes: tags of Yang Shi's 'mm: list_lru: set shrinker "
+                  "map bit when child nr_items is not zero' (Cc: stable v4.19+, so in 4.19; "
+                  "index files 29006099317, 28492871325) and of Johannes Weiner's v5 1/9 "
+                  "(index file 56707203773); author: Kirill Tkhai's series summary lists "
+                  "'mm: Set bit in memcg shrinker bitmap on first list_lru item apearance' "
+                  "(index file 30796452554)"),
     Commit("kswapd_no_max_priority", "9aa41348a8d1", None,
            "mm: vmscan: do not allow kswapd to scan at maximum priority", "Mel Gorman", "4.19",
            "kswapd's balance_pgdat stops at priority 1; only direct reclaim reaches 0 "
@@ -130,7 +137,22 @@ COMMITS: tuple[Commit, ...] = (
            missing="predates 4.19 (believed 4.8, node-lru series); id from audit B2 (given there "
                    "with 13 digits, 9aa41348a8d11); release of the commit not confirmed, so it "
                    "is placed at the start of scope",
-           source="audit.md B2"),
+           source="audit.md B2; id (9aa41348a8d11), subject and Mel Gorman's intent quoted in "
+                  "a 2023 linux-mm thread (index file 34732392400)"),
+    Commit("thp_migration", None, None,
+           "mm: thp: enable thp migration in generic path", "Zi Yan", "4.19",
+           "migrate_pages moves a THP whole: try_to_migrate replaces its PMD (or PTEs) with "
+           "migration entries and drops its rmap, remove_migration_ptes maps the destination "
+           "(or the source, on failure) back; the deferred split queue is not told",
+           ("mm/migrate.c: migrate_pages", "mm/migrate.c: remove_migration_pte",
+            "mm/huge_memory.c: set_pmd_migration_entry"),
+           modelled=False, baked=True, verified=False,
+           missing="predates the scope: THP migration came in 4.14 (Yang Shi's c5fc5c3ae0c8 "
+                   "'mm: thp: refactor NUMA fault handling': 'Since v4.14 THP migration has "
+                   "been supported'); the commit id of the generic-path patch was not seen, so "
+                   "it is placed at the start of scope like 9aa41348a8d1",
+           source="https://android-kvm.googlesource.com/linux/+/"
+                  "c5fc5c3ae0c849c713c4291addb5fce699ad0972%5E (commit text)"),
     # -- 5.4: memcg-aware deferred split queue ----------------------------------------------
     Commit("thp_memcg_queue", "87eaceb3faa5",
            "1565144277-36240-5-git-send-email-yang.shi@linux.alibaba.com",
@@ -150,12 +172,12 @@ COMMITS: tuple[Commit, ...] = (
            "SHRINKER_NONSLAB: shrink_slab_memcg calls the THP shrinker even without kmem "
            "accounting, so it stays memcg-driven under cgroup.memory=nokmem",
            ("mm/vmscan.c: shrink_slab_memcg", "mm/huge_memory.c: deferred_split_shrinker"),
-           verified=False,
-           missing="id from the brief; the series is confirmed by the cover letter of "
-                   "87eaceb3faa5's series ('Make deferred split shrinker not depend on memcg "
-                   "kmem'), the id itself was not seen",
            off='under nokmem memcg reclaim skips the THP shrinker; global reclaim drives it',
-           source="http://mail.spinics.net/lists/linux-mm/msg189198.html (cover, v6)"),
+           source="http://mail.spinics.net/lists/linux-mm/msg189198.html (cover, v6, Yang "
+                  "Shi's series); id 0a432dcbeb32edcd211a5d8f7847d0da7642a8b4 and subject in "
+                  "Yang Shi's 'mm: vmscan: protect shrinker idr replace with CONFIG_MEMCG' "
+                  "(index file 20123331539); the lkp report compares 0a432dcbeb with "
+                  "87eaceb3fa as parent and child (index file 11976864770), so both are 5.4"),
     # -- 5.9: obj_cgroup reparenting -----------------------------------------------------------
     Commit("objcg_reparent_first", None, None,
            "mm: memcg/slab: obj_cgroup API", "Roman Gushchin", "5.9",
@@ -173,8 +195,11 @@ COMMITS: tuple[Commit, ...] = (
            ("mm/vmscan.c: set_shrinker_bit",),
            off="6.1: no map_nr_max, no check",
            verified=False,
-           missing="id, subject and release as found by the issue-8 C-list fix (audit section "
-                   "3: the WARN came with map_nr_max); the commit text itself was not read",
+           missing="author and release inferred: id 42c9db39704839eeb77b27db4c1d57bfa2a54a5b and "
+                   "subject seen in a revlist next to Qi Zheng's SRCU shrinker series (index "
+                   "file 67419589653), which lkp tested in May 2023 (index file 8680429461) and "
+                   "a stable backport list puts after the 6.3 mm-stable merge (index file "
+                   "16412341214): 6.4",
            source="audit.md section 3 (set_shrinker_bit)"),
     Commit("expand_keeps_bits", "307bececcd12", None,
            "mm: shrinker: add a secondary array for shrinker_info::{map, nr_deferred}",
@@ -232,9 +257,12 @@ COMMITS: tuple[Commit, ...] = (
            ("mm/migrate.c: migrate_pages_batch", "mm/migrate.c: try_split_folio"),
            off="a queued large folio migrates whole",
            verified=False,
-           missing="id, subject, author and release from the issue-8 audit fix (config text, "
-                   "audit B5: measured on 6.12); the commit itself was not read here",
-           source="audit.md B5; config.py flag text (issue 8)"),
+           missing="author: Zi Yan's follow-up fixes of it (Fixes: 7262f208ca68) were read, "
+                   "the commit's own From: was not",
+           source="id 7262f208ca681385d133844be8a58d9b4ca185f7 and subject in a mainline "
+                  "revlist (index file 66499004658); in 6.10-rc: Hugh Dickins' fix of it is 'A "
+                  "hotfix to 6.10-rc' (index file 17895015022); Zi Yan's fix with Fixes: "
+                  "7262f208ca68 (index file 8533775191); audit.md B5"),
     # -- 6.11 --------------------------------------------------------------------------------
     Commit("reclaim_full_walk_retry", "6be5e186fd65", None,
            "mm: vmscan: restore incremental cgroup iteration", "Johannes Weiner", "6.11",
@@ -246,10 +274,11 @@ COMMITS: tuple[Commit, ...] = (
            ("mm/vmscan.c: do_try_to_free_pages", "mm/vmscan.c: shrink_node_memcgs"),
            off="one sweep (6.1)",
            verified=False,
-           missing="id from audit B1; author and release from the issue-8 fix (the folded fix "
-                   "was posted 2024-05-29, after the 6.10 merge window, hence 6.11); the "
-                   "history helper read Yu Zhao and 6.10 from the same audit line; neither the "
-                   "commit nor its tags were read",
+           missing="release: in linux-next 20240528 (after 6.10-rc1; syzbot's report, index "
+                   "file 10506231557), so 6.11 unless it went to 6.10-rc as a hotfix; Shakeel "
+                   "Butt's fix is seen as its own commit 9c8805439853 there (Qi Zheng), so "
+                   "'folded' is not confirmed. Id 6be5e186fd655df4b3ba267054de2eaaadc71340 and "
+                   "author Johannes Weiner seen (syzbot bisection, index file 42678116671)",
            source="audit.md B1 (measured on Debian 6.12.117); config.py flag text (issue 8)"),
     # -- 6.12: Usama Arif's underused THP series and Hugh Dickins' fixes ---------------------
     Commit("split_remap_zeropage", "b1f202060afe",
@@ -288,9 +317,11 @@ COMMITS: tuple[Commit, ...] = (
            ("mm/internal.h: folio_unqueue_deferred_split", "mm/migrate.c: "
             "__folio_migrate_mapping", "mm/memcontrol.c: mem_cgroup_move_account"),
            verified=False,
-           missing="Fixes: tags of the commit not read; mainline by 6.12-rc7 inferred from its "
-                   "6.6.62 stable backport (Nov 2024); whether 6.1.y (debian-6.1.192) carries "
-                   "a backport is open (today's linux-6.1 preset, conformance-tested, has not)",
+           missing="Fixes: tags of the commit not read; author from the CVE/backport text "
+                   "only; whether 6.1.y (debian-6.1.192) carries a backport is open (today's "
+                   "linux-6.1 preset, conformance-tested, has not). In mainline by 6.12-rc7: "
+                   "the mm tree's 'linus' ref moved to 'Linux 6.12-rc7' with it and "
+                   "e66f3185fa04 (index file 65793811733)",
            off="6.1: free_transhuge_page always locks, migration leaves the source to the "
                "free path",
            source="stable backport text 'commit f8f931bba0f92052cf842b7e30917b1afcc77d5a "
@@ -301,8 +332,10 @@ COMMITS: tuple[Commit, ...] = (
            "so a racing free or migration cannot unlink the list under it",
            ("mm/huge_memory.c: deferred_split_scan",),
            modelled=False, verified=False,
-           missing="release inferred from its place next to f8f931bba0f9 in a mainline revlist; "
-                   "the audit says 6.12.0 has the older scan, so it may be 6.13",
+           missing="author from Hugh Dickins' follow-up ': fix' only; release: in Linus's tree "
+                   "by 6.12-rc7 (the mm tree's 'linus' ref, index file 65793811733, with "
+                   "f8f931bba0f9), so 6.12 -- the audit's reading that 6.12.0 has the older scan "
+                   "disagrees and is not settled here",
            source="revlist (index file 66181880307); Hugh's follow-up fix 2024-11-10"),
     Commit("list_lru_init_nokmem_unaware", None, None,
            "(not identified) __list_lru_init: no memcg awareness under nokmem", "unknown",
@@ -339,11 +372,11 @@ COMMITS: tuple[Commit, ...] = (
            ("mm/list_lru.c: memcg_list_lru_alloc",),
            off="allocate the whole table of missing ancestors first (all or nothing), then "
                "store each at its kmemcg_id, dying or not (6.1)",
-           verified=False,
-           missing="id, subject and release from the issue-8 fix of audit A3 (config text); the "
-                   "commit itself was not read here; its merge order next to fb56fdf8b9a2 in "
-                   "the same series is assumed",
-           source="audit.md A3; config.py flag text (issue 8)"),
+           source="id 28e98022b31efdb8f1ba310d938cd9b97ededfe4 and subject in the linux-next "
+                  "revlist that has fb56fdf8b9a2 (index file 66473404588), listed just after it "
+                  "(applied after it, in the 6.13 merge window); author: blame lines "
+                  "'28e98022b31efd Kairui Song 2024-11-05' (index file 23138163660); audit.md "
+                  "A3"),
     Commit("deferred_split_skip_mlocked", None,
            "20250908090741.61519-1-lance.yang@linux.dev",
            "mm: skip mlocked THPs that are underused early in deferred_split_scan()",
@@ -390,13 +423,15 @@ COMMITS: tuple[Commit, ...] = (
     Commit("migrate_requeue_dst", "8a8ca142a488", None,
            "mm: migrate: requeue destination folio on deferred split queue", "Usama Arif", "7.0",
            "migration requeues the destination folio when the source was queued",
-           ("mm/migrate.c: migrate_folio_move",),
+           ("mm/migrate.c: migrate_folio_move",), fixes=("dafff3f4c850",),
            backports=("debian-6.12.117",),
            verified=False,
            missing="release inferred: Lance Yang's fix of it (Fixes: 8a8ca142a488) was posted "
                    "2026-04-01, so it was in mainline by 7.0-rc; may be 7.0 or 7.1",
            source="audit.md B6 (backport in Debian 6.12.117); Fixes: tag in "
-                  "20260401131032.13011-1-lance.yang@linux.dev"),
+                  "20260401131032.13011-1-lance.yang@linux.dev; v2 posting by Usama Arif, "
+                  "2026-03-10, 'Fixes: dafff3f4c850 (\"mm: split underused THPs\")' "
+                  "(https://lkml.iu.edu/2603.1/04152.html)"),
     Commit("scan_requeue_trylock_fail", None, "20260401131032.13011-1-lance.yang@linux.dev",
            "mm: fix deferred split queue races during migration", "Lance Yang", "7.0",
            "deferred_split_scan requeues a folio whose folio_trylock failed instead of dropping "
@@ -429,12 +464,13 @@ COMMITS: tuple[Commit, ...] = (
            ("mm/huge_memory.c: deferred_split_folio", "mm/huge_memory.c: deferred_split_scan",
             "mm/huge_memory.c: deferred_split_isolate", "mm/huge_memory.c: thp_shrinker_init"),
            posted=("series-v1", "series-v2", "series-v3", "series-v4", "series-v5"),
-           verified=False,
-           missing="v1..v4 Message-IDs not seen (covers: lkml 2603.1/10164 v2, 2603.2/07035 "
-                   "v3, lwn 1073948 v4); merged id seen in a stable mirror only",
            off='the open-coded per-memcg/per-node struct deferred_split',
            source="kernel-semantics.md S5 (fafaeceb89a5e2e856ff04c2cacb6cae4a2ecb67, committed "
-                  "2026-06-09); lkml 2605.3/07053 (v5 9/9)"),
+                  "2026-06-09); lkml 2605.3/07053 (v5 9/9); the commit with its Link: to v5 "
+                  "10/10's Message-ID and the folded nokmem fix (https://git.ipfire.org/cgi-bin/"
+                  "gitweb.cgi?a=commit&h=fafaeceb89a5e2e856ff04c2cacb6cae4a2ecb67); in mm-stable "
+                  "on 2026-06-09 (index file 66533629186). v1..v4 are known by their covers "
+                  "(lkml 2603.1/10164 v2, 2603.2/07035 v3, lwn 1073948 v4), not by Message-ID"),
     Commit("alloc_deferred_memcg_disabled_guard", "fafaeceb89a5", _V5.format(10),
            "(part of " + _THP_SERIES + ")", "Johannes Weiner", "7.2",
            "folio_memcg_alloc_deferred returns 0 when mem_cgroup_disabled() (B4)",
@@ -457,35 +493,35 @@ COMMITS: tuple[Commit, ...] = (
            posted=("series-v5",), verified=False,
            missing="a hunk of v5 9/9, whose message was not retrievable (kernel-semantics 9)",
            source="kernel-semantics.md B6"),
-    Commit("list_lru_bit_on_effective_memcg", None, _V5.format(2),
+    Commit("list_lru_bit_on_effective_memcg", "79a031583ca5", _V5.format(2),
            "mm: list_lru: fix set_shrinker_bit() call during race with cgroup deletion",
            "Johannes Weiner", "7.2",
            "lock_list_lru_of_memcg returns the memcg it walked up to and __list_lru_add sets "
            "the bit on it (B1)",
            ("mm/list_lru.c: lock_list_lru_of_memcg", "mm/list_lru.c: __list_lru_add"),
            fixes=("fae91d6d8be5",), posted=("series-v5",),
-           verified=False,
-           missing="mainline id not seen; Fixes: tag not read (fae91d6d8be5 is where "
-                   "kernel-semantics dates the bug)",
-           source="kernel-semantics.md S2"),
-    Commit("shrinker_nonslab", None, None,
+           source="id 79a031583ca5: " + _MM_STABLE + "; [PATCH v5 1/9], Johannes Weiner, "
+                  "2026-05-27, Message-ID "
+                  "20260527204757.2544958-2-hannes@cmpxchg.org, 'Fixes: fae91d6d8be5', 'This "
+                  "bug is as old as the shrinker bitmap itself' (index file 56707203773); "
+                  "kernel-semantics.md S2"),
+    Commit("shrinker_nonslab", "fafaeceb89a5", "ah9PGv12mqai84ES@cmpxchg.org",
            "mm: switch deferred split shrinker to list_lru fix", "Johannes Weiner", "7.2",
            "the THP shrinker drops SHRINKER_NONSLAB: under nokmem it is non-memcg-aware and "
            "driven by global reclaim only (B2)",
            ("mm/huge_memory.c: thp_shrinker_init",), value=False,
-           verified=False,
-           missing="sent 2026-06-02 with a request to fold; folding before mm-stable confirmed "
-                   "only by a transliteration of later huge_memory.c",
-           source="https://lkml.iu.edu/2606.0/04601.html"),
-    Commit("count_shrink_empty", None, "20260602043453.67597-1-lance.yang@linux.dev",
+           source="https://lkml.iu.edu/2606.0/04601.html (posted 2026-06-02); folded into "
+                  "fafaeceb89a5, whose commit text reads '[hannes@cmpxchg.org: fix "
+                  "cgroup.memory=nokmem handling] Link: https://lore.kernel.org/"
+                  "ah9PGv12mqai84ES@cmpxchg.org' (https://git.ipfire.org/cgi-bin/gitweb.cgi?"
+                  "a=commit&h=fafaeceb89a5e2e856ff04c2cacb6cae4a2ecb67)"),
+    Commit("count_shrink_empty", "25fcea213022", "20260602043453.67597-1-lance.yang@linux.dev",
            "mm/thp: clear deferred split shrinker bits when queues drain", "Lance Yang", "7.2",
            "deferred_split_count returns SHRINK_EMPTY for an empty sublist so the bit is "
            "cleared (B7)",
            ("mm/huge_memory.c: deferred_split_count",),
-           verified=False,
-           missing="merged status and release inferred from a transliteration of later "
-                   "huge_memory.c",
-           source="kernel-semantics.md S10"),
+           source="id 25fcea21302237641ddd5816b5b2a20f368d1027 and subject: " + _MM_STABLE + ", "
+                  "right after it; kernel-semantics.md S10"),
     Commit("list_lru_drain_before_erase", None,
            "20260601161501.1444829-1-shakeel.butt@linux.dev",
            "mm/list_lru: drain before clearing xarray entry on reparent", "Shakeel Butt", "7.2",
@@ -494,8 +530,10 @@ COMMITS: tuple[Commit, ...] = (
            ("mm/list_lru.c: memcg_reparent_list_lrus",), fixes=("fb56fdf8b9a2",),
            off="6.13 ... 7.1: the slot is erased first (with list_lru_per_sublist_lock)",
            verified=False,
-           missing="mainline id not seen; release 7.2 from audit A1 ('until June 2026'): the "
-                   "earliest release it can be in (Cc stable)",
+           missing="mainline id not seen (linux-next pending-fixes had it as 367d0b42cd4c on "
+                   "2026-06-02, index file 66603401275; linux-next ids change); release 7.2 "
+                   "from audit A1 ('until June 2026'): the earliest release it can be in (Cc "
+                   "stable); v1 was Message-ID 20260601063408.2879011-1-shakeel.butt@linux.dev",
            source="commit text with Link: (index file 60701698642); audit.md A1"),
     # -- the mm tree after 7.2 ------------------------------------------------------------------
     Commit("list_lru_no_stale_shrinker_id", None, None,
