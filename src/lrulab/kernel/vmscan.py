@@ -13,7 +13,19 @@ walk visits; concurrent reclaimers splitting one walk between them are not model
 
 from __future__ import annotations
 
+from . import huge_memory, memcontrol_v1, rmap
 from . import memcontrol as mc
+from .folio import (
+    PG_partially_mapped,
+    PG_swapcache,
+    __folio_put,
+    folio_put,
+    folio_ref_freeze,
+    folio_trylock,
+    folio_unlock,
+)
+from .list import list_empty
+from .sched import data_race, spin_lock, spin_unlock
 from .shrinker import DEF_PRIORITY, shrink_slab
 
 MAX_RECLAIM_RETRIES = 16
@@ -100,3 +112,93 @@ def drop_slab(k):
     """mm/shrinker.c: drop_slab -- /proc/sys/vm/drop_caches 2: every online node."""
     for nid in range(k.cfg.nodes):
         yield from drop_slab_node(k, nid)
+
+
+# -- swap-out of one folio (shrink_folio_list) ----------------------------------------------
+
+def folio_isolate_lru(k, folio) -> bool:
+    """mm/vmscan.c: folio_isolate_lru (isolate_lru_folios' part for one folio) -- a live folio
+    still on its LRU is taken off it with a reference; one that reclaim, migration or charge
+    moving holds isolated, or that is frozen or freed, is not."""
+    if folio.freed or folio.isolated or folio.refcount <= 0 or folio.migration or folio.split:
+        return False
+    folio.refcount += 1
+    folio.isolated = True
+    return True
+
+
+def _split_before_swap(k, folio) -> bool:
+    """mm/vmscan.c: shrink_folio_list, "Split partially mapped folios right away" -- which large
+    anon folios reclaim splits before add_to_swap (the rest go to swap whole)."""
+    with data_race():  # data_race(!list_empty(&folio->_deferred_list))
+        queued = not list_empty(folio._deferred_list)
+    if k.cfg.patch.partially_mapped_flag:
+        # 8422acdc97ed "mm: introduce a pageflag for partially mapped folios": && partially mapped
+        return queued and bool(folio.flags & PG_partially_mapped)
+    if k.cfg.patch.reclaim_split_queued_only:
+        # 5ed890ce5147 "mm: vmscan: avoid split during shrink_folio_list()": queued ones only
+        return queued
+    return not folio.pmd_mapped  # !folio_entire_mapcount(folio): split those without a PMD map
+
+
+def try_to_unmap(k, folio, ptl):
+    """mm/rmap.c: try_to_unmap(folio, TTU_SPLIT_HUGE_PMD) -- under the page table lock (``ptl``:
+    the model's ops take the range's mmap_lock around their page-table work, so it stands for
+    that lock): a PMD mapping is split, then every PTE becomes a swap entry; the rmap removal
+    may try to queue the THP, which the swapcache test refuses."""
+    yield from spin_lock(k, ptl)
+    if folio.pmd_mapped:
+        rmap.__split_huge_pmd(k, folio)
+    if folio.nr_pages_mapped:
+        yield from rmap.folio_remove_rmap_ptes(k, folio, folio.nr_pages_mapped)
+    spin_unlock(k, ptl)
+
+
+def swap_out_folio(k, folio, ptl):
+    """mm/vmscan.c: shrink_folio_list for one large anon folio that reclaim isolated from its
+    LRU (swap available, synchronous swap writes as with zram): trylock; can_split_folio;
+    split first when _split_before_swap says so; add_to_swap (PG_swapcache, one reference per
+    page); try_to_unmap; pageout; __remove_mapping freezes the refcount (isolation + swap
+    cache), cgroup v1's mem_cgroup_swapout uncharges, the folio leaves the swap cache and is
+    freed (deferred-split unqueue, uncharge on v2, free).  Returns a result string."""
+    yield "isolate_lru_folios"
+    if not folio_isolate_lru(k, folio):
+        return "not on the LRU"
+    res = yield from _shrink_locked(k, folio, ptl)
+    if not folio.freed:
+        folio.isolated = False  # putback_lru_page / keep
+    return res
+
+
+def _shrink_locked(k, folio, ptl):
+    if not (yield from folio_trylock(k, folio)):
+        yield from folio_put(k, folio)
+        return "busy (folio locked)"
+    nr = 1 << folio.order
+    if not folio.flags & PG_swapcache:
+        if not huge_memory.can_split_folio(k, folio):  # extra references: activate_locked
+            return (yield from _keep(k, folio, "busy (extra references)"))
+        if _split_before_swap(k, folio):
+            ret = yield from huge_memory.split_huge_page(k, folio)
+            return (yield from _keep(k, folio, "split first (its small folios are not "
+                                     "swapped by the model)" if ret == 0 else "split failed"))
+        yield "add_to_swap"  # folio_alloc_swap + add_to_swap_cache under the swap xa_lock
+        folio.flags |= PG_swapcache
+        folio.refcount += nr
+    yield from try_to_unmap(k, folio, ptl)
+    yield "__remove_mapping"  # pageout done; xa_lock_irq(&mapping->i_pages)
+    if not (yield from folio_ref_freeze(k, folio, 1 + nr)):
+        return (yield from _keep(k, folio, "kept in the swap cache (extra references)"))
+    yield from memcontrol_v1.mem_cgroup_swapout(k, folio)
+    folio.flags &= ~PG_swapcache  # __delete_from_swap_cache (its references were frozen)
+    folio_unlock(k, folio)
+    folio.frozen = False  # free_it: the frozen folio is freed as by its last put
+    folio.isolated = False
+    yield from __folio_put(k, folio)
+    return "swapped out"
+
+
+def _keep(k, folio, res: str):
+    folio_unlock(k, folio)
+    yield from folio_put(k, folio)
+    return res
