@@ -217,11 +217,11 @@ def _run_op(k: Kernel, op: Op):
         return "done"
     if kind == "swapout":
         # reclaim (kswapd, or MADV_PAGEOUT's reclaim_pages) finds the folio on its LRU, not
-        # through the page tables: no mmap_lock; try_to_unmap takes the page table lock
+        # through the page tables: no mmap_lock (try_to_unmap walks the rmap)
         folio = _live(k, a["folio"])
         if folio is None:
             return "gone"
-        return (yield from vmscan.swap_out_folio(k, folio, _mmap_lock(k, a["folio"])))
+        return (yield from vmscan.swap_out_folio(k, folio))
     if kind == "charge_move":
         return (yield from _charge_move(k, a["folio"], a["to"]))
     if kind == "lru_del":

@@ -25,7 +25,7 @@ from .folio import (
     folio_unlock,
 )
 from .list import list_empty
-from .sched import data_race, spin_lock, spin_unlock
+from .sched import data_race
 from .shrinker import DEF_PRIORITY, shrink_slab
 
 MAX_RECLAIM_RETRIES = 16
@@ -141,20 +141,20 @@ def _split_before_swap(k, folio) -> bool:
     return not folio.pmd_mapped  # !folio_entire_mapcount(folio): split those without a PMD map
 
 
-def try_to_unmap(k, folio, ptl):
-    """mm/rmap.c: try_to_unmap(folio, TTU_SPLIT_HUGE_PMD) -- under the page table lock (``ptl``:
-    the model's ops take the range's mmap_lock around their page-table work, so it stands for
-    that lock): a PMD mapping is split, then every PTE becomes a swap entry; the rmap removal
-    may try to queue the THP, which the swapcache test refuses."""
-    yield from spin_lock(k, ptl)
+def try_to_unmap(k, folio):
+    """mm/rmap.c: try_to_unmap(folio, TTU_SPLIT_HUGE_PMD) -- the rmap walk, not mmap_lock: under
+    the page table lock, one step here, a PMD mapping is split and every PTE becomes a swap
+    entry; the rmap removal may try to queue the THP, which the swapcache test refuses.  (Not
+    the range's mmap_lock: a debugfs split holds that while it waits for the folio lock, which
+    reclaim holds.)"""
+    yield "try_to_unmap"
     if folio.pmd_mapped:
         rmap.__split_huge_pmd(k, folio)
     if folio.nr_pages_mapped:
         yield from rmap.folio_remove_rmap_ptes(k, folio, folio.nr_pages_mapped)
-    spin_unlock(k, ptl)
 
 
-def swap_out_folio(k, folio, ptl):
+def swap_out_folio(k, folio):
     """mm/vmscan.c: shrink_folio_list for one large anon folio that reclaim isolated from its
     LRU (swap available, synchronous swap writes as with zram): trylock; can_split_folio;
     split first when _split_before_swap says so; add_to_swap (PG_swapcache, one reference per
@@ -164,13 +164,13 @@ def swap_out_folio(k, folio, ptl):
     yield "isolate_lru_folios"
     if not folio_isolate_lru(k, folio):
         return "not on the LRU"
-    res = yield from _shrink_locked(k, folio, ptl)
+    res = yield from _shrink_locked(k, folio)
     if not folio.freed:
         folio.isolated = False  # putback_lru_page / keep
     return res
 
 
-def _shrink_locked(k, folio, ptl):
+def _shrink_locked(k, folio):
     if not (yield from folio_trylock(k, folio)):
         yield from folio_put(k, folio)
         return "busy (folio locked)"
@@ -185,7 +185,7 @@ def _shrink_locked(k, folio, ptl):
         yield "add_to_swap"  # folio_alloc_swap + add_to_swap_cache under the swap xa_lock
         folio.flags |= PG_swapcache
         folio.refcount += nr
-    yield from try_to_unmap(k, folio, ptl)
+    yield from try_to_unmap(k, folio)
     yield "__remove_mapping"  # pageout done; xa_lock_irq(&mapping->i_pages)
     if not (yield from folio_ref_freeze(k, folio, 1 + nr)):
         return (yield from _keep(k, folio, "kept in the swap cache (extra references)"))
