@@ -3,9 +3,9 @@ kernel/vmscan.py): what each point of history does to a THP's deferred-split ent
 
 import pytest
 
-from lrulab.kernel import memory, rmap, vmscan
 from lrulab.kernel import memcontrol as mc
 from lrulab.kernel import memcontrol_v1 as mc1
+from lrulab.kernel import memory, rmap, vmscan
 from lrulab.kernel.config import make_config
 from lrulab.kernel.folio import PG_swapcache, folio_put
 from lrulab.kernel.kernel import boot
