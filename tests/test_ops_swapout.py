@@ -1,5 +1,5 @@
 """The swapout and charge_move ops at each point of history where they behave differently
-(ops.py, kernel/vmscan.py swap_out_folio, kernel/memcontrol_v1.py)."""
+(ops.py, kernel/vmscan.py shrink_folio_list, kernel/memcontrol_v1.py)."""
 
 import pytest
 

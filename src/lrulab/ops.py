@@ -221,7 +221,7 @@ def _run_op(k: Kernel, op: Op):
         folio = _live(k, a["folio"])
         if folio is None:
             return "gone"
-        return (yield from vmscan.swap_out_folio(k, folio))
+        return (yield from vmscan.shrink_folio_list(k, folio))
     if kind == "charge_move":
         return (yield from _charge_move(k, a["folio"], a["to"]))
     if kind == "lru_del":
@@ -257,7 +257,7 @@ def _charge_move(k: Kernel, name: str, to_path: str):
     if from_ is not to:  # mem_cgroup_can_attach: moving within one memcg moves nothing
         lock = _mmap_lock(k, name)
         yield from spin_lock(k, lock)  # mmap_read_lock(mc.mm)
-        res = yield from mc1.mem_cgroup_move_charge_folio(k, lambda: _live(k, name), from_, to)
+        res = yield from mc1.mem_cgroup_move_charge_pte_range(k, lambda: _live(k, name), from_, to)
         spin_unlock(k, lock)
     if to_path != "root":
         mc.cgroup_detach_task(k, to, gen)

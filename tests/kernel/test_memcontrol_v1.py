@@ -53,10 +53,10 @@ def test_mem_cgroup_swapout_unqueues_first_from_f8f931bba0f9(variant, unqueued):
     assert not k.events
 
 
-def test_swap_out_folio_sets_swapcache_and_frees_the_thp():
+def test_shrink_folio_list_sets_swapcache_and_frees_the_thp():
     k = _kernel("6.12", "v2")
     f = _thp(k)
-    assert run_sync(k, vmscan.swap_out_folio(k, f)) == "swapped out"
+    assert run_sync(k, vmscan.shrink_folio_list(k, f)) == "swapped out"
     assert f.freed and not f.flags & PG_swapcache and not k.events
     assert list_empty(_q(k, "A").split_queue) and _q(k, "A").split_queue_len == 0
 
@@ -67,7 +67,7 @@ def test_a_second_reference_keeps_the_folio_in_the_swap_cache():
     swap cache; its put then leaves the swap cache's references."""
     k = _kernel("linux-6.1", "v2")
     f = _thp(k)
-    gen = vmscan.swap_out_folio(k, f)
+    gen = vmscan.shrink_folio_list(k, f)
     step = next(gen)
     while step != "__remove_mapping":
         step = gen.send(None)

@@ -91,7 +91,7 @@ def mem_cgroup_move_account(k, folio: Folio, from_, to, compound: bool):
     return 0
 
 
-def mc_target(k, folio: Folio | None, from_) -> bool:
+def get_mctgt_type(k, folio: Folio | None, from_) -> bool:
     """mm/memcontrol.c: get_mctgt_type(_thp), in the page-table walk's locked step -- a present
     page charged to ``from`` is a target: it is referenced and trylocked (a locked folio is
     skipped).  Returns whether the caller now holds the folio locked and referenced."""
@@ -107,7 +107,7 @@ def mc_target(k, folio: Folio | None, from_) -> bool:
     return True
 
 
-def mem_cgroup_move_charge_folio(k, lookup, from_, to):
+def mem_cgroup_move_charge_pte_range(k, lookup, from_, to):
     """mm/memcontrol.c: mem_cgroup_move_charge_pte_range for the range of one folio (the
     caller holds mmap_read_lock; ``lookup()`` is the folio the page tables map now).  A
     PMD-mapped THP is moved whole (from 6.12 a queued one is first split, and skipped if that
@@ -118,7 +118,7 @@ def mem_cgroup_move_charge_folio(k, lookup, from_, to):
     while True:
         yield "mem_cgroup_move_charge_pte_range"  # pmd_trans_huge_lock / pte_offset_map_lock
         folio = lookup()
-        if folio is None or not mc_target(k, folio, from_):
+        if folio is None or not get_mctgt_type(k, folio, from_):
             return "nothing to move"
         compound = folio.pmd_mapped
         if not compound and folio.order > 0:

@@ -154,41 +154,37 @@ def try_to_unmap(k, folio):
         yield from rmap.folio_remove_rmap_ptes(k, folio, folio.nr_pages_mapped)
 
 
-def swap_out_folio(k, folio):
-    """mm/vmscan.c: shrink_folio_list for one large anon folio that reclaim isolated from its
-    LRU (swap available, synchronous swap writes as with zram): trylock; can_split_folio;
-    split first when _split_before_swap says so; add_to_swap (PG_swapcache, one reference per
-    page); try_to_unmap; pageout; __remove_mapping freezes the refcount (isolation + swap
-    cache), cgroup v1's mem_cgroup_swapout uncharges, the folio leaves the swap cache and is
-    freed (deferred-split unqueue, uncharge on v2, free).  Returns a result string."""
+def shrink_folio_list(k, folio):
+    """mm/vmscan.c: shrink_folio_list for one large anon folio that reclaim isolates from its
+    LRU (isolate_lru_folios; swap available, synchronous swap writes as with zram): trylock;
+    can_split_folio; split first when _split_before_swap says so; add_to_swap (PG_swapcache,
+    one reference per page); try_to_unmap; pageout; __remove_mapping freezes the refcount
+    (isolation + swap cache), cgroup v1's mem_cgroup_swapout uncharges, the folio leaves the
+    swap cache and is freed (deferred-split unqueue, uncharge on v2, free).  Returns a result
+    string."""
     yield "isolate_lru_folios"
     if not folio_isolate_lru(k, folio):
         return "not on the LRU"
-    res = yield from _shrink_locked(k, folio)
-    if not folio.freed:
-        folio.isolated = False  # putback_lru_page / keep
-    return res
-
-
-def _shrink_locked(k, folio):
     if not (yield from folio_trylock(k, folio)):
+        folio.isolated = False
         yield from folio_put(k, folio)
         return "busy (folio locked)"
     nr = 1 << folio.order
     if not folio.flags & PG_swapcache:
         if not huge_memory.can_split_folio(k, folio):  # extra references: activate_locked
-            return (yield from _keep(k, folio, "busy (extra references)"))
+            return (yield from keep_locked(k, folio, "busy (extra references)"))
         if _split_before_swap(k, folio):
             ret = yield from huge_memory.split_huge_page(k, folio)
-            return (yield from _keep(k, folio, "split first (its small folios are not "
-                                     "swapped by the model)" if ret == 0 else "split failed"))
+            return (yield from keep_locked(k, folio, "split first (its small folios are not "
+                                           "swapped by the model)" if ret == 0 else
+                                           "split failed"))
         yield "add_to_swap"  # folio_alloc_swap + add_to_swap_cache under the swap xa_lock
         folio.flags |= PG_swapcache
         folio.refcount += nr
     yield from try_to_unmap(k, folio)
     yield "__remove_mapping"  # pageout done; xa_lock_irq(&mapping->i_pages)
     if not (yield from folio_ref_freeze(k, folio, 1 + nr)):
-        return (yield from _keep(k, folio, "kept in the swap cache (extra references)"))
+        return (yield from keep_locked(k, folio, "kept in the swap cache (extra references)"))
     yield from memcontrol_v1.mem_cgroup_swapout(k, folio)
     folio.flags &= ~PG_swapcache  # __delete_from_swap_cache (its references were frozen)
     folio_unlock(k, folio)
@@ -198,7 +194,10 @@ def _shrink_locked(k, folio):
     return "swapped out"
 
 
-def _keep(k, folio, res: str):
+def keep_locked(k, folio, res: str):
+    """mm/vmscan.c: shrink_folio_list's keep_locked / activate_locked: unlock, back to the
+    LRU (putback), drop the isolation reference."""
     folio_unlock(k, folio)
+    folio.isolated = False
     yield from folio_put(k, folio)
     return res
