@@ -46,10 +46,10 @@ def test_variants_diff_names_the_commits_between_two_kernels():
     assert r.returncode == 0
     lines = [ln.strip() for ln in r.stdout.splitlines()[1:]]
     assert [ln.split()[:2] for ln in lines] == [["+", "fb56fdf8b9a2"], ["+", "fb56fdf8b9a2"],
-                                                ["+", "28e98022b31e"]]
+                                                ["+", "28e98022b31e"], ["+", "6b611388b626"]]
     assert lines[1].endswith("objcg_reparent_first=off")
     back = lrulab("variants", "--diff", "linux-6.13", "v0").stdout.splitlines()[1:]
-    assert [ln.split()[0] for ln in back] == ["-", "-", "-"]
+    assert [ln.split()[0] for ln in back] == ["-", "-", "-", "-"]
     bad = lrulab("variants", "--diff", "v0", "v9")
     assert bad.returncode == 2 and "unknown kernel 'v9'" in bad.stderr
 

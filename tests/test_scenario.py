@@ -259,3 +259,62 @@ def test_expect_history_unknown_commit_is_bad_input(introduced, fixed, words):
 def test_expect_fixed_without_introduced_is_bad_input():
     with pytest.raises(ScenarioError, match="needs expect.introduced"):
         parse_scenario(GOOD + "expect: {violation: stale_bits, fixed: none}\n", "h.yaml")
+
+
+V1 = """\
+kernel: {variant: linux-6.1, cgroup: v1}
+memcgs: [A, B]
+setup:
+  - fault: {memcg: A, as: f1}
+threads:
+  - [ {charge_move: {folio: f1, to: B}} ]
+"""
+
+
+@pytest.mark.parametrize("text,line,words", [
+    (V1.replace(", cgroup: v1", ""), 6, "charge_move is cgroup v1's memory.move_charge_at_"
+     "immigrate, which cgroup v2 does not have; add 'cgroup: v1' under kernel:"),
+    (V1.replace("linux-6.1", "linux-6.13"), 6, "linux-6.13 has no charge moving (removed in "
+     "6.13 by 6b611388b626"),
+    (V1.replace("cgroup: v1", "cgroup: v3"), 1, "kernel.cgroup 'v3': give v2"),
+    (V1.replace("folio: f1, to: B", "folio: f9, to: B"), 6, "unknown folio 'f9'"),
+    (V1.replace("to: B", "to: Z"), 6, "unknown memcg 'Z'"),
+    (V1.replace("folio: f1, to: B", "folio: f1"), 6, "charge_move: missing field 'to'"),
+    (V1.replace("[ {charge_move: {folio: f1, to: B}} ]", "[ {swapout: f7} ]"), 6,
+     "unknown folio 'f7'"),
+    (V1.replace("[ {charge_move", "[ {rmdir: B}, {charge_move"), 6,
+     "a task moved into B after its rmdir (line 6)"),
+    (V1.replace("cgroup: v1", "cgroup: v1, boot: [cgroup_disable=memory]"), 6,
+     "no memcgs under cgroup_disable=memory"),
+])
+def test_swapout_and_charge_move_bad_input_is_one_line(tmp_path, text, line, words):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    r = lrulab("run", str(path))
+    err = r.stderr.strip()
+    assert r.returncode == 2 and r.stdout == "", err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert f"{path}:{line}:" in err and words in err, err
+
+
+def test_cgroup_v1_lets_a_task_into_a_cgroup_with_children():
+    """v1 has no subtree_control and no no-internal-process rule: a fault by a task of P
+    while P has the child P/C is a scenario (on v2 it is bad input, above)."""
+    text = CGROUPS.replace("{variant: v1}", "{variant: v1, cgroup: v1}").replace(
+        "memcg: P/C, as: f1", "memcg: P, as: f1").replace(
+        "  - [ {rmdir: P/C}, {fault: {memcg: P/C, as: f2}} ]\n", "")
+    sc = parse_scenario(text, "v1.yaml")
+    assert sc.kernel.cgroup == "v1" and sc.setup[0].args["memcg"] == "P"
+    r = lrulab_run_ops(sc)
+    assert r[0] == "THP"
+
+
+def lrulab_run_ops(sc):
+    from lrulab.runner import run_scenario
+    return [rec.result for rec in run_scenario(sc, trace=False).ops]
+
+
+def test_swapout_and_charge_move_parse_and_print_as_written():
+    sc = parse_scenario(V1.replace("threads:\n", "threads:\n  - [ {swapout: f1} ]\n"), "v.yaml")
+    assert [op.text() for op in sc.threads[0] + sc.threads[1]] == [
+        "swapout: f1", "charge_move: {folio: f1, to: B}"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .kernel import huge_memory, khugepaged, lru_user, memory, migrate, rmap, vmscan
 from .kernel import memcontrol as mc
+from .kernel import memcontrol_v1 as mc1
 from .kernel.config import make_config
 from .kernel.folio import folio_lock, folio_put, folio_unlock
 from .kernel.kernel import Kernel, boot
@@ -18,7 +19,8 @@ from .scenario import Op, Scenario
 def build_kernel(sc: Scenario) -> Kernel:
     """Boot the scenario's kernel and create its memcgs (online, in order)."""
     ks = sc.kernel
-    k = boot(make_config(ks.variant, ks.patches, ks.boot, ks.nodes, ks.sysfs), ks.lrus)
+    k = boot(make_config(ks.variant, ks.patches, ks.boot, ks.nodes, ks.sysfs, ks.cgroup),
+             ks.lrus)
     for path in sc.memcgs:
         run_sync(k, mc.cgroup_mkdir(k, path))
     return k
@@ -197,7 +199,12 @@ def _run_op(k: Kernel, op: Op):
         if folio.split:
             yield from folio_put(k, folio)
             return "not a large folio"
+        if folio.isolated:  # folio_isolate_lru fails: reclaim or charge moving holds it
+            yield from folio_put(k, folio)
+            return "-EBUSY (isolated)"
+        folio.isolated = True
         dst = yield from migrate.migrate_pages(k, folio, a["node"], a["folio"], isolated=True)
+        folio.isolated = False  # putback_movable_pages, or the freed source
         if dst is None:
             return "failed"
         k.folios[a["folio"]] = dst
@@ -208,6 +215,15 @@ def _run_op(k: Kernel, op: Op):
             return "-ENOENT"  # memory.reclaim of a removed cgroup is gone
         yield from reclaim(k, a)
         return "done"
+    if kind == "swapout":
+        # reclaim (kswapd, or MADV_PAGEOUT's reclaim_pages) finds the folio on its LRU, not
+        # through the page tables: no mmap_lock (try_to_unmap walks the rmap)
+        folio = _live(k, a["folio"])
+        if folio is None:
+            return "gone"
+        return (yield from vmscan.shrink_folio_list(k, folio))
+    if kind == "charge_move":
+        return (yield from _charge_move(k, a["folio"], a["to"]))
     if kind == "lru_del":
         user = k.lrus[a["lru"]]
         obj = user.items.get(a["item"])
@@ -216,6 +232,36 @@ def _run_op(k: Kernel, op: Op):
         deleted = yield from lru_user.list_lru_del_obj(k, user, obj)
         return "deleted" if deleted else "not on the lru"
     raise AssertionError(kind)
+
+
+def _charge_move(k: Kernel, name: str, to_path: str):
+    """cgroup v1: the process mapping ``name`` is written into ``to_path``'s cgroup.procs, whose
+    memory.move_charge_at_immigrate is 1 (docs/scenarios.md).  The process is in the memcg F
+    is charged to (its task faulted F there), or in root once that memcg was removed (rmdir
+    moved its tasks out).  cgroup_procs_write attaches the task (-ENOENT for a removed
+    cgroup); mem_cgroup_move_task then walks the range under mmap_read_lock and moves the
+    charges found charged to the old memcg (mem_cgroup_move_charge_pte_range)."""
+    if mc1.move_charge_at_immigrate_write(k):
+        return "-EINVAL (memory.move_charge_at_immigrate)"
+    to = k.root_mem_cgroup if to_path == "root" else k.memcgs.get(to_path)
+    ret = -mc.ENOENT if to is None else mc.cgroup_attach_task(
+        k, None if to_path == "root" else to)
+    if ret:
+        return f"{_ERRNO[ret]} (cgroup.procs of {to_path})"
+    gen = to.procs_gen
+    folio = _live(k, name)
+    from_ = mc.folio_memcg(k, folio) if folio is not None else None
+    if from_ is None or mc.css_is_dying(from_):
+        from_ = k.root_mem_cgroup  # mem_cgroup_from_task: the task's memcg
+    res = "nothing to move"
+    if from_ is not to:  # mem_cgroup_can_attach: moving within one memcg moves nothing
+        lock = _mmap_lock(k, name)
+        yield from spin_lock(k, lock)  # mmap_read_lock(mc.mm)
+        res = yield from mc1.mem_cgroup_move_charge_pte_range(k, lambda: _live(k, name), from_, to)
+        spin_unlock(k, lock)
+    if to_path != "root":
+        mc.cgroup_detach_task(k, to, gen)
+    return res
 
 
 def reclaim(k: Kernel, a: dict):

@@ -11,6 +11,7 @@ from . import asserts as asserts_mod
 from .kernel import history
 from .kernel.config import (
     BOOT_OPTIONS,
+    CGROUP_VERSIONS,
     FLAGS,
     PRESETS,
     SYSFS_ALIASES,
@@ -51,13 +52,15 @@ OPS: dict[str, dict[str, tuple[bool, str]]] = {
     "lru_add": {"lru": (True, "lru"), "memcg": (True, "memcg"), "node": (False, "node"),
                 "item": (True, "name"), "fail": (False, "sites")},
     "lru_del": {"lru": (True, "lru"), "item": (True, "item")},
+    "swapout": {"folio": (True, "folio")},
+    "charge_move": {"folio": (True, "folio"), "to": (True, "memcg")},
 }
 SCALAR_OPS = {"mkdir": "path", "rmdir": "path", "partial_unmap": "folio", "unmap": "folio",
-              "get": "folio", "put": "folio", "split": "folio"}
+              "get": "folio", "put": "folio", "split": "folio", "swapout": "folio"}
 TOP_KEYS = {"name", "kernel", "memcgs", "setup", "threads", "after", "check", "expect",
             "description", "properties_note"}
 KERNEL_KEYS = {"variant", "point", "patches", "boot", "nodes", "sysfs", "lrus",
-               "inject_alloc_failures"}
+               "inject_alloc_failures", "cgroup"}
 MAX_NR_TO_SCAN = 1024  # more objects than any scenario makes; each batch is a checker step
 MAX_WRITTEN = 1 << 9  # pages of a PMD THP
 MAX_NAME = 64  # memcg path components, folio and item names
@@ -135,6 +138,7 @@ class KernelSpec:
     sysfs: dict = field(default_factory=dict)
     lrus: dict = field(default_factory=dict)
     inject_alloc_failures: bool = False
+    cgroup: str = "v2"  # kernel.cgroup: the memory controller's hierarchy, v2 or v1
     lines: dict = field(default_factory=dict)  # kernel key -> line ('kernel': the mapping's)
 
 
@@ -314,11 +318,15 @@ def _kernel(v: _V, doc: LDict, ov: dict) -> KernelSpec:
     inject = kd.get("inject_alloc_failures", False)
     if not isinstance(inject, bool):
         v.fail(kd.lines["inject_alloc_failures"], "inject_alloc_failures must be true or false")
+    cgroup = kd.get("cgroup", "v2")
+    if cgroup not in CGROUP_VERSIONS:
+        v.fail(kd.lines.get("cgroup", kd.line), f"kernel.cgroup {cgroup!r}: give v2 (the "
+               "default, the unified hierarchy) or v1 (the legacy memory controller)")
     try:
-        make_config(variant, patches, boot, nodes, sysfs)
+        make_config(variant, patches, boot, nodes, sysfs, cgroup)
     except ConfigError as e:
         v.fail(kd.line, str(e))
-    return KernelSpec(variant, patches, boot, nodes, sysfs, dict(lrus), inject,
+    return KernelSpec(variant, patches, boot, nodes, sysfs, dict(lrus), inject, cgroup,
                       {key: kd.lines[key] for key in kd} | {"kernel": kd.line})
 
 
@@ -353,7 +361,7 @@ class _Names:
         self.folios: set = set()
         self.items: set = set()
         self.cfg = make_config(kernel.variant, kernel.patches, kernel.boot, kernel.nodes,
-                               kernel.sysfs)
+                               kernel.sysfs, kernel.cgroup)
         # the cgroup tree as one sequence of ops sees it (setup, then each thread after setup):
         # path -> line of its rmdir; parent -> its first child (the cgroup rules)
         self.removed: dict = {}
@@ -524,6 +532,8 @@ def _effects(v: _V, line: int, kind: str, args: dict, st: _Names) -> None:
         st.removed.setdefault(args["path"], line)
     if kind in ("fault", "collapse", "lru_add"):
         _task_rules(v, line, kind, args["memcg"], st)
+    elif kind == "charge_move":
+        _charge_move_rules(v, line, args["to"], st)
     if kind in ("fault", "collapse"):
         st.folios.add(args["as"])
         if "written" in args and args["written"] > 1 << args.get("order", 9):
@@ -551,6 +561,24 @@ def _task_rules(v: _V, line: int, kind: str, memcg: str, st: _Names) -> None:
         v.fail(line, f"{kind}: a task of {memcg}, which has the child {child}: cgroup v2 lets "
                "no process into a cgroup that gives memory to children (no internal process "
                f"rule); run the op in a leaf memcg such as {child}")
+
+
+def _charge_move_rules(v: _V, line: int, to: str, st: _Names) -> None:
+    """charge_move is cgroup v1's memory.move_charge_at_immigrate: a v1 hierarchy, a kernel that
+    still moves charges (6b611388b626 removed it in 6.13), memcg enabled, and a destination
+    the sequence has not removed."""
+    if st.cfg.memcg_disabled:
+        v.fail(line, "charge_move: no memcgs under cgroup_disable=memory; drop the boot option")
+    if not st.cfg.cgroup_v1:
+        v.fail(line, "charge_move is cgroup v1's memory.move_charge_at_immigrate, which cgroup "
+               "v2 does not have; add 'cgroup: v1' under kernel:")
+    if st.cfg.patch.charge_move_removed:
+        v.fail(line, f"charge_move: {st.kernel.variant} has no charge moving (removed in 6.13 "
+               "by 6b611388b626 \"memcg-v1: remove charge move code\"); use a kernel up to "
+               "6.12, e.g. linux-6.1 or '6.12'")
+    if to in st.removed:
+        v.fail(line, f"charge_move: a task moved into {to} after its rmdir (line "
+               f"{st.removed[to]}); move it to a live memcg")
 
 
 def _check(v: _V, doc: LDict, ov: dict, has_asserts: bool) -> list:

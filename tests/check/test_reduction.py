@@ -13,6 +13,7 @@ import pytest
 from lrulab.check.engine import Bounds
 from lrulab.check.report import check_file
 from lrulab.kernel.config import PRESETS
+from lrulab.scenario import ScenarioError, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 BUGS = sorted((ROOT / "scenarios" / "bugs").glob("*.yaml"))
@@ -25,7 +26,17 @@ def _full(path, ov, **kw):
     return res, rendered
 
 
-CASES = [(p, preset) for p in BUGS for preset in PRESETS] + [(p, None) for p in HERE]
+def _valid(path, preset) -> bool:
+    """Whether ``path`` is a scenario at ``preset`` (charge_move is refused after 6.12)."""
+    try:
+        load_scenario(path, {"variant": preset})
+    except ScenarioError:
+        return False
+    return True
+
+
+CASES = [(p, preset) for p in BUGS for preset in PRESETS if _valid(p, preset)] + \
+    [(p, None) for p in HERE]
 
 
 @pytest.mark.parametrize("path,preset", CASES, ids=lambda x: getattr(x, "stem", x))

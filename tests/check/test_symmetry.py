@@ -13,7 +13,7 @@ import pytest
 from lrulab.check.engine import Bounds, explore
 from lrulab.check.report import check_file, world_for
 from lrulab.kernel.config import PRESETS
-from lrulab.scenario import load_scenario
+from lrulab.scenario import ScenarioError, load_scenario
 from lrulab.world import KernelWorld, find_symmetries
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,6 +85,10 @@ def test_broken_symmetry_merges_nothing():
 @pytest.mark.parametrize("path", BUGS, ids=lambda p: p.stem)
 def test_catalog_verdicts_agree(path, preset):
     ov = {"variant": preset}
+    try:
+        load_scenario(path, ov)
+    except ScenarioError:
+        pytest.skip(f"not a scenario at {preset} (charge_move after 6.12)")
     _, plain, pr = check_file(str(path), ov, Bounds(timeout=120))
     _, sym, sr = check_file(str(path), ov, Bounds(timeout=120), symmetry=True)
     assert sym.verdict == plain.verdict

@@ -146,3 +146,13 @@ def test_mthp_collapse_is_refused_on_612(scenario, op):
     with pytest.raises(NotApplicable, match="by fault only"):
         plan(scenario(setup=[op("collapse", memcg="A", node=0, order=4, **{"as": "m1"})]),
              RULES_612)
+
+
+def test_cgroup_v1_and_its_ops_are_refused(scenario, op):
+    s = scenario()
+    s.kernel.cgroup = "v1"
+    with pytest.raises(NotApplicable, match="cgroup v2 hierarchy only"):
+        plan(s)
+    for o in (op("swapout", folio="f"), op("charge_move", folio="f", to="A")):
+        with pytest.raises(NotApplicable, match="no swap device"):
+            plan(scenario(setup=[op("fault", memcg="A", node=0, **{"as": "f"}), o]))

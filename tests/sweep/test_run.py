@@ -85,3 +85,26 @@ def test_distinct_violations_keep_the_shortest_trace():
     (d,) = s.distinct.values()
     assert d.count == 3 and d.best == (4, 0, 2, "p") and d.trace == ["4"]
     assert s.per_preset["p"]["by_property"] == {"no_warn": 3}
+
+
+def test_bug_15_catalog_violations_are_triaged_as_b15():
+    """Every violation the b15 catalog file gives on 6.1 (every property checked) is the
+    triage table's B15 entry, as the sweep would see it; from 6.12 there is none."""
+    from pathlib import Path
+
+    from lrulab.check.engine import Bounds, explore
+    from lrulab.check.report import render_violation
+    from lrulab.kernel.config import PRESETS
+    from lrulab.scenario import load_scenario
+    from lrulab.world import KernelWorld
+    path = Path(__file__).resolve().parents[2] / "scenarios/bugs/b15-swapout-unqueue-v1.yaml"
+    for preset, want in (("linux-6.1", {"B15"}), ("v0", set())):
+        sc = load_scenario(path, {"variant": preset, "check": ["list_integrity",
+                                                               "split_queue_len", "counters"]})
+        w = KernelWorld(sc)
+        res = explore(w, Bounds(timeout=60), sleep=True)
+        got = set()
+        for v in res.violations:
+            where = where_of(sc, v.property, v.message, render_violation(w, v)["trace"])
+            got.add(triage.classify(PRESETS[preset][1], (), v.property, where, v.message))
+        assert got == want, (preset, got)

@@ -92,6 +92,9 @@ def plan(scenario: Any, rules: KernelRules = RULES_61) -> GuestPlan:
             raise NotApplicable(f"{_at(scenario, 'boot')}: boot option {opt} is not supported "
                                 f"by the conformance harness (supported: {', '.join(BOOT_61)})")
     memcg_off = "cgroup_disable=memory" in boot
+    if getattr(k, "cgroup", "v2") != "v2":
+        raise NotApplicable(f"{_at(scenario, 'cgroup')}: kernel.cgroup: v1: the conformance "
+                            "guest mounts the cgroup v2 hierarchy only")
     nodes = int(getattr(k, "nodes", 1) or 1)
     if not 1 <= nodes <= MAX_NODES:
         raise NotApplicable(f"{_at(scenario, 'nodes')}: nodes: {nodes}: the QEMU guest "
@@ -267,6 +270,9 @@ def plan(scenario: Any, rules: KernelRules = RULES_61) -> GuestPlan:
                 lines.append(f"O {idx} memreclaim {cg} {MEMCG_RECLAIM_AMOUNT}")
                 text = f"reclaim {cg} (all nodes)"
                 action = f"echo {MEMCG_RECLAIM_AMOUNT} > {cg}/memory.reclaim"
+        elif kind in ("swapout", "charge_move"):
+            raise NotApplicable(f"{where}: {kind}: the conformance guest has no swap device "
+                                "and mounts cgroup v2 only (no charge moving)")
         else:
             raise NotApplicable(f"{where}: op {kind} has no user-space trigger on a real kernel "
                                 "(list_lru internals); the conformance harness cannot run it")

@@ -62,6 +62,7 @@ class Config:
     boot: tuple[str, ...] = ()
     nodes: int = 1
     sysfs: dict = field(default_factory=dict)
+    cgroup: str = "v2"  # the memory controller's hierarchy: "v2" or "v1" (kernel.cgroup)
 
     @property
     def nokmem(self) -> bool:
@@ -73,10 +74,14 @@ class Config:
 
     @property
     def cgroup_v1(self) -> bool:
-        """The scenario mounts a cgroup v1 memory hierarchy, where a cgroup with children may
-        have tasks.  Scenarios cannot ask for it yet (a later history issue adds it); until
-        then the cgroup v2 rules hold (memcontrol.cgroup_attach_task, scenario rule checks)."""
-        return False
+        """The scenario mounts a cgroup v1 memory hierarchy (``kernel: {cgroup: v1}``): a
+        cgroup with children may have tasks (no subtree_control, no no-internal-process rule),
+        swap-out uncharges the folio (mem_cgroup_swapout does its work only on v1) and
+        memory.move_charge_at_immigrate exists where the kernel still has it."""
+        return self.cgroup == "v1"
+
+
+CGROUP_VERSIONS = ("v2", "v1")
 
 
 def kernel_names() -> list[str]:
@@ -101,7 +106,7 @@ def kernel_flags(name: str) -> dict[str, bool]:
 
 
 def make_config(variant: str, patches: dict | None = None, boot=(), nodes: int = 1,
-                sysfs: dict | None = None) -> Config:
+                sysfs: dict | None = None, cgroup: str = "v2") -> Config:
     """Build a Config, refusing unknown names with a message that names the fix."""
     values = kernel_flags(variant)
     for name, value in (patches or {}).items():
@@ -121,4 +126,7 @@ def make_config(variant: str, patches: dict | None = None, boot=(), nodes: int =
         knobs[name] = value
     if not isinstance(nodes, int) or isinstance(nodes, bool) or not 1 <= nodes <= 64:
         raise ConfigError(f"nodes must be an integer from 1 to 64, not {nodes!r}")
-    return Config(variant, Patches(values), dict(patches or {}), tuple(boot), nodes, knobs)
+    if cgroup not in CGROUP_VERSIONS:
+        raise ConfigError(f"cgroup must be v2 or v1, not {cgroup!r}")
+    return Config(variant, Patches(values), dict(patches or {}), tuple(boot), nodes, knobs,
+                  cgroup)

@@ -31,7 +31,7 @@ class Folio(KObject):
 
     __slots__ = ("name", "order", "nid", "memcg", "refcount", "mapcount", "pmd_mapped",
                  "nr_pages_mapped", "flags", "_deferred_list", "nr_pages", "written",
-                 "locked", "frozen", "split", "migration")
+                 "locked", "frozen", "split", "migration", "isolated")
     # fields every kernel access of which is marked (KCSAN, sched.py): _refcount,
     # _mapcount / _nr_pages_mapped / _entire_mapcount are atomic_t; flags change by bitops
     __marked__ = ("refcount", "mapcount", "nr_pages_mapped", "pmd_mapped", "flags")
@@ -56,6 +56,9 @@ class Folio(KObject):
         # pmd_mapped / nr_pages_mapped are migration entries (unmap_folio, try_to_migrate):
         # they hold no reference and no mapcount; a munmap only clears them
         self.migration = False
+        # off its LRU list (folio_isolate_lru cleared PG_lru): reclaim, migration and
+        # memcg1 charge moving each isolate a folio first, and only one of them can
+        self.isolated = False
 
     def __repr__(self) -> str:
         return f"<folio {self.name}>"

@@ -178,6 +178,21 @@ COMMITS: tuple[Commit, ...] = (
                   "Yang Shi's 'mm: vmscan: protect shrinker idr replace with CONFIG_MEMCG' "
                   "(index file 20123331539); the lkp report compares 0a432dcbeb with "
                   "87eaceb3fa as parent and child (index file 11976864770), so both are 5.4"),
+    # -- 5.6 ---------------------------------------------------------------------------------
+    Commit("move_account_skips_queue", "fac0516b5534", None,
+           "mm: thp: don't need care deferred split queue in memcg charge move path",
+           "Wei Yang", "5.6",
+           "mem_cgroup_move_account no longer touches the deferred split queues: it changes "
+           "the THP's memcg only (a PMD-mapped THP was argued never to be queued)",
+           ("mm/memcontrol.c: mem_cgroup_move_account",),
+           fixes=("87eaceb3faa5",),
+           off="5.4 (87eaceb3faa5): a queued THP is unqueued from the source memcg's queue "
+               "(list_empty tested unlocked) and every moved THP is added to the destination's "
+               "queue, without the destination's shrinker bit",
+           source="stable review mail 'commit fac0516b5534897bf4c4a88daa06a8cfa5611b23 "
+                  "upstream' (index file 15130519639; Link 20200117233836.3434-1); release 5.6 "
+                  "as f8f931bba0f9's text names it; the 5.4 hunks in Wei Yang's review "
+                  "thread (index file 27177891476)"),
     # -- 5.9: obj_cgroup reparenting -----------------------------------------------------------
     Commit("objcg_reparent_first", None, None,
            "mm: memcg/slab: obj_cgroup API", "Roman Gushchin", "5.9",
@@ -263,6 +278,17 @@ COMMITS: tuple[Commit, ...] = (
                   "revlist (index file 66499004658); in 6.10-rc: Hugh Dickins' fix of it is 'A "
                   "hotfix to 6.10-rc' (index file 17895015022); Zi Yan's fix with Fixes: "
                   "7262f208ca68 (index file 8533775191); audit.md B5"),
+    Commit("reclaim_split_queued_only", "5ed890ce5147", None,
+           "mm: vmscan: avoid split during shrink_folio_list()", "Ryan Roberts", "6.10",
+           "shrink_folio_list splits a large anon folio before swapping it only when it is on "
+           "a deferred split queue (data_race(!list_empty(&folio->_deferred_list))); the rest "
+           "are swapped out whole",
+           ("mm/vmscan.c: shrink_folio_list",),
+           off="split every large folio that is not PMD-mapped (!folio_entire_mapcount) before "
+               "add_to_swap (4.13 .. 6.9): a PMD-mapped THP is swapped whole",
+           source="mainline revlist (index file 66499004658) and a blame of mm/vmscan.c "
+                  "(index file 40169191297, authored 2024-04-08); the v5 diff (index file "
+                  "38363746445); 6.10 as 'mTHP swapout' in f8f931bba0f9's text"),
     # -- 6.11 --------------------------------------------------------------------------------
     Commit("reclaim_full_walk_retry", "6be5e186fd65", None,
            "mm: vmscan: restore incremental cgroup iteration", "Johannes Weiner", "6.11",
@@ -296,7 +322,7 @@ COMMITS: tuple[Commit, ...] = (
            "PG_partially_mapped: queue only really partially mapped THPs, count "
            "thp_deferred_split_page once, drop fully mapped non-underused THPs at scan",
            ("mm/huge_memory.c: deferred_split_folio", "mm/huge_memory.c: deferred_split_scan",
-            "mm/rmap.c: __folio_remove_rmap"),
+            "mm/rmap.c: __folio_remove_rmap", "mm/vmscan.c: shrink_folio_list"),
            off="6.1: queue when any subpage loses its last mapping, every queued THP is a "
                "split candidate and failures go back to the tail",
            source="kernel.org revlist (index file 65870332318); v3/v4 4/6 review threads"),
@@ -326,6 +352,31 @@ COMMITS: tuple[Commit, ...] = (
                "free path",
            source="stable backport text 'commit f8f931bba0f92052cf842b7e30917b1afcc77d5a "
                   "upstream' (index file 28580327969); CVE-2024-53079"),
+    Commit("swapout_unqueue_first", "f8f931bba0f9", None,
+           "mm/thp: fix deferred split unqueue naming and locking", "Hugh Dickins", "6.12",
+           "cgroup v1's mem_cgroup_swapout (memcg1_swapout) unqueues the THP, its refcount "
+           "frozen by __remove_mapping, before clearing memcg_data, so the unqueue locks the "
+           "memcg's queue",
+           ("mm/memcontrol.c: mem_cgroup_swapout",),
+           fixes=("87eaceb3faa5", "dafff3f4c850"),
+           off="memcg_data is cleared with the THP still queued; the free path then unqueues "
+               "it under the node queue's lock (decrementing the node's length) while it sits "
+               "on the memcg's list",
+           source="commit text and diff of the 6.6.y backport, 'commit "
+                  "f8f931bba0f92052cf842b7e30917b1afcc77d5a upstream' (index file 28580327969); "
+                  "mainline revlist next to e66f3185fa04 (index file 66181880307); 6.12 as for "
+                  "free_lockless_fastpath"),
+    Commit("move_charge_split_first", "f8f931bba0f9", None,
+           "mm/thp: fix deferred split unqueue naming and locking", "Hugh Dickins", "6.12",
+           "mem_cgroup_move_charge_pte_range splits a queued PMD-mapped THP before moving its "
+           "charge (splitting unqueues) and skips it when the split fails; move_account only "
+           "WARNs if the folio is still queued",
+           ("mm/memcontrol.c: mem_cgroup_move_charge_pte_range",
+            "mm/memcontrol.c: mem_cgroup_move_account"),
+           fixes=("87eaceb3faa5", "dafff3f4c850"),
+           off="move_account changes memcg_data of a queued THP: a later unqueue locks the "
+               "destination's queue while the THP sits on the source's list",
+           source="commit text and diff of the 6.6.y backport (index file 28580327969)"),
     Commit("scan_keeps_safe_folio", "e66f3185fa04", None,
            "mm/thp: fix deferred split queue not partially_mapped", "Hugh Dickins", "6.12",
            "deferred_split_scan keeps a reference on the preceding folio of its private list "
@@ -377,6 +428,18 @@ COMMITS: tuple[Commit, ...] = (
                   "(applied after it, in the 6.13 merge window); author: blame lines "
                   "'28e98022b31efd Kairui Song 2024-11-05' (index file 23138163660); audit.md "
                   "A3"),
+    Commit("charge_move_removed", "6b611388b626", None,
+           "memcg-v1: remove charge move code", "Shakeel Butt", "6.13",
+           "cgroup v1's memory.move_charge_at_immigrate no longer moves charges (only 0 may be "
+           "written, aa6b4fdf5940 'memcg-v1: fully deprecate move_charge_at_immigrate'): a "
+           "migrating task's pages stay charged where they are",
+           ("mm/memcontrol-v1.c: mem_cgroup_move_charge",
+            "mm/memcontrol-v1.c: mem_cgroup_move_charge_write"),
+           off="5.4 .. 6.12: moving a task to a cgroup with move_charge_at_immigrate set moves "
+               "the charges of its pages (mem_cgroup_move_account)",
+           source="mainline revlist (index file 66709188116); 'MM updates for 6.13-rc1' pull "
+                  "request, series 'memcg-v1: fully deprecate charge moving' (index file "
+                  "11929899485)"),
     Commit("deferred_split_skip_mlocked", None,
            "20250908090741.61519-1-lance.yang@linux.dev",
            "mm: skip mlocked THPs that are underused early in deferred_split_scan()",

@@ -241,7 +241,8 @@ def cgroup_mkdir(k, path: str):
     if parent is not None and css_is_dying(parent):
         spin_unlock(k, k.cgroup_mutex)
         return -ENODEV
-    if parent is not None and not parent.subtree_control:
+    if parent is not None and not parent.subtree_control and not k.cfg.cgroup_v1:
+        # (cgroup v1 has no subtree_control: a cgroup with tasks may get children)
         # cgroup_subtree_control_write "+memory" -> cgroup_vet_subtree_control_enable
         if not mem_cgroup_is_root(k, parent) and parent.nr_tasks:
             spin_unlock(k, k.cgroup_mutex)

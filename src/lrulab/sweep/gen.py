@@ -18,6 +18,14 @@ Documentation/admin-guide/cgroup-v2.rst), kept by construction:
 - a pin is dropped only by the thread that took it (``put`` after a ``get`` of the same
   folio in the same thread, or of a setup pin), so no thread drops a reference it does not own;
 - names are used only after the op that makes them, in reading order (setup, thread 0, ...).
+
+cgroup v1 (``kernel: {cgroup: v1}``), ``swapout`` and ``charge_move`` are drawn from a second
+random stream, so that every draw of the first -- and so every scenario these ops do not
+touch -- is what it was before they existed: a drawn ``split`` sometimes becomes a
+``swapout`` of the same folio, or, on a v1 hierarchy, a ``charge_move`` of it to a memcg no
+earlier op of the sequence removed.  Charge moving exists up to 6.12 only
+(``charge_move_removed``): on later presets that op is a ``swapout`` of the folio instead,
+the one place where a seed's workload depends on the preset.
 """
 
 from __future__ import annotations
@@ -46,7 +54,10 @@ class _Gen:
 
     def __init__(self, seed: int, preset: str):
         self.rnd = random.Random(seed)
+        self.rnd2 = random.Random(seed * 7919 + 17)  # the later ops' own stream (docstring)
         self.mthp = PRESETS[preset][1]["mthp"]
+        self.charge_move = not PRESETS[preset][1]["charge_move_removed"]
+        self.v1 = self.rnd2.random() < 0.3
         self.nodes = self.rnd.choice([1, 1, 2])
         self.memcgs = list(self.rnd.choice(TREES))
         self.made: list = []  # mkdir'ed paths, decided up front (they shape the leaves)
@@ -142,6 +153,18 @@ class _Gen:
         return (f"{{reclaim: {{memcg: {memcg}, node: {node}, priority: 0, "
                 f"nr_to_scan: {rnd.choice([1, 2])}}}}}")
 
+    def swap_or_move(self, folio: str, gone: set) -> str:
+        """A drawn split of ``folio``, or (second stream) a swapout or charge_move of it."""
+        r = self.rnd2.random()
+        if r < 0.25 and self.v1 and not self.memcg_off:
+            to = self.rnd2.choice(["root", *(m for m in self.memcgs if m not in gone)])
+            if self.charge_move:
+                return f"{{charge_move: {{folio: {folio}, to: {to}}}}}"
+            return f"{{swapout: {folio}}}"
+        if r < 0.5:
+            return f"{{swapout: {folio}}}"
+        return f"{{split: {folio}}}"
+
     def lru_add(self, memcg: str, items: list) -> str:
         lru = self.rnd.choice(self.lrus)
         name = self.name("d")
@@ -196,7 +219,9 @@ class _Gen:
             elif kind == "collapse":
                 ops.append(self.collapse(self.task_memcg(made, gone), mine))
             elif kind in ("partial_unmap", "unmap", "split"):
-                ops.append(f"{{{kind}: {rnd.choice(folios)}}}")
+                f = rnd.choice(folios)
+                ops.append(self.swap_or_move(f, gone) if kind == "split" else
+                           f"{{{kind}: {f}}}")
             elif kind == "get":
                 f = rnd.choice(folios)
                 pins.append(f)
@@ -249,6 +274,7 @@ class _Gen:
         self.made_by_someone: set = set()
         self.plan_tree()
         boot = rnd.choice(BOOTS)
+        self.memcg_off = "cgroup_disable=memory" in boot  # no memcgs: nothing to move
         inject = rnd.random() < 0.1
         self.setup_removed: set = set()
         self.in_setup = True
@@ -257,6 +283,8 @@ class _Gen:
         threads = [self.thread() for _ in range(rnd.choice([2, 2, 2, 3]))]
         lines = [f"name: sweep {seed}", "kernel:", f"  variant: {preset}",
                  f"  nodes: {self.nodes}"]
+        if self.v1:
+            lines.append("  cgroup: v1")
         if boot:
             lines.append(f"  boot: [{', '.join(boot)}]")
         if self.lrus:

@@ -86,6 +86,22 @@ TABLE: list[Entry] = [
     Entry("B13", "kernel-bug", "node_locality", r".*", flags={"thp_list_lru": False},
           catalog=_BUGS + "b13-node-locality.yaml",
           note="a memcg's open-coded queue mixes nodes (through 7.1)"),
+    Entry("B15", "kernel-bug", "list_integrity", r"__folio_unqueue_deferred_split$",
+          flags={"swapout_unqueue_first": False, "thp_list_lru": False},
+          catalog=_BUGS + "b15-swapout-unqueue-v1.yaml",
+          message=r"list_del(_init)? on \S+\.deferred_split_queue without holding",
+          note="cgroup v1 swap-out of a queued THP: memcg_data cleared first, the free "
+               "unqueues under the node's lock (5.4 .. 6.11; f8f931bba0f9)"),
+    Entry("B15", "kernel-bug", "split_queue_len", r"__folio_unqueue_deferred_split$",
+          flags={"swapout_unqueue_first": False, "thp_list_lru": False},
+          catalog=_BUGS + "b15-swapout-unqueue-v1.yaml",
+          message=r"split_queue_len-- on node\d+\.deferred_split_queue",
+          note="the same unqueue, seen in the node queue's length"),
+    Entry("B15", "kernel-bug", "counters",
+          r"end: (nodeN|M)\.deferred_split_queue: split_queue_len N but N queued",
+          flags={"swapout_unqueue_first": False, "thp_list_lru": False},
+          catalog=_BUGS + "b15-swapout-unqueue-v1.yaml",
+          note="the same unqueue: the memcg's length keeps the THP, the node's wraps"),
     # -- known false alarms of the model (/work/shared/audit.md), fixes pending ------------
     Entry("A8", "audit", "no_warn", r"folio_put_refs$",
           note="a split's unmap leaves the mappings counted: a racing munmap drops the "
