@@ -255,7 +255,7 @@ COMMITS: tuple[Commit, ...] = (
     Commit("split_remap_zeropage", "b1f202060afe",
            "20240807134732.3292797-3-usamaarif642@gmail.com",
            "mm: remap unused subpages to shared zeropage when splitting isolated thp",
-           "Yu Zhao", "6.12",
+           "Yu Zhao", "6.12-rc1",
            "every successful anon split remaps zero-filled subpages to the shared zero page and "
            "frees them",
            ("mm/huge_memory.c: remap_page", "mm/migrate.c: remove_migration_pte"),
@@ -263,7 +263,7 @@ COMMITS: tuple[Commit, ...] = (
            source="v2 2/4 posting 2024-08-07 and Fixes: tags citing it (index files 29008556703, "
                   "40459127683)"),
     Commit("partially_mapped_flag", "8422acdc97ed", None,
-           "mm: introduce a pageflag for partially mapped folios", "Usama Arif", "6.12",
+           "mm: introduce a pageflag for partially mapped folios", "Usama Arif", "6.12-rc1",
            "PG_partially_mapped: queue only really partially mapped THPs, count "
            "thp_deferred_split_page once, drop fully mapped non-underused THPs at scan",
            ("mm/huge_memory.c: deferred_split_folio", "mm/huge_memory.c: deferred_split_scan",
@@ -272,7 +272,7 @@ COMMITS: tuple[Commit, ...] = (
                "split candidate and failures go back to the tail",
            source="kernel.org revlist (index file 65870332318); v3/v4 4/6 review threads"),
     Commit("queue_at_fault", "dafff3f4c850", None,
-           "mm: split underused THPs", "Usama Arif", "6.12",
+           "mm: split underused THPs", "Usama Arif", "6.12-rc1",
            "PMD THPs are queued as maybe-underused at fault and after collapse, split when more "
            "than max_ptes_none subpages are zero-filled",
            ("mm/huge_memory.c: __do_huge_pmd_anonymous_page", "mm/khugepaged.c: "
@@ -281,7 +281,7 @@ COMMITS: tuple[Commit, ...] = (
            source="kernel.org revlist (index file 65870332318); cover "
                   "https://lkml.iu.edu/hypermail/linux/kernel/2408.1/00956.html"),
     Commit("free_lockless_fastpath", "f8f931bba0f9", None,
-           "mm/thp: fix deferred split unqueue naming and locking", "Hugh Dickins", "6.12",
+           "mm/thp: fix deferred split unqueue naming and locking", "Hugh Dickins", "6.12-rc7",
            "folio_unqueue_deferred_split tests list_empty() locklessly before locking; "
            "migration unqueues the frozen source; swapout and memcg1 move_charge unqueue before "
            "changing memcg_data",
@@ -296,14 +296,38 @@ COMMITS: tuple[Commit, ...] = (
            source="stable backport text 'commit f8f931bba0f92052cf842b7e30917b1afcc77d5a "
                   "upstream' (index file 28580327969); CVE-2024-53079"),
     Commit("scan_keeps_safe_folio", "e66f3185fa04", None,
-           "mm/thp: fix deferred split queue not partially_mapped", "Hugh Dickins", "6.12",
-           "deferred_split_scan keeps a reference on the preceding folio of its private list "
-           "so a racing free or migration cannot unlink the list under it",
+           "mm/thp: fix deferred split queue not partially_mapped", "Hugh Dickins", "6.12-rc7",
+           "deferred_split_scan drops a fully mapped used folio from its private list with an "
+           "unlocked list_del_init only while one folio whose reference it still holds (the "
+           "last one it kept, put after the splice) separates it from every earlier folio left "
+           "on the list, which a racing free may unqueue under the queue lock; the drops are "
+           "counted in 'removed' and subtracted under the lock",
            ("mm/huge_memory.c: deferred_split_scan",),
-           modelled=False, verified=False,
-           missing="release inferred from its place next to f8f931bba0f9 in a mainline revlist; "
-                   "the audit says 6.12.0 has the older scan, so it may be 6.13",
-           source="revlist (index file 66181880307); Hugh's follow-up fix 2024-11-10"),
+           fixes=("dafff3f4c850",),
+           off="6.12-rc1 (dafff3f4c850): every folio is put right after it is processed, and "
+               "the dropped one leaves with an unlocked list_del_init and split_queue_len--",
+           verified=False,
+           missing="Fixes: tag not read (dafff3f4c850 added the unlocked list_del_init: its "
+                   "diff was seen); 6.12-rc7 inferred: it is in akpm's mm-hotfixes-stable of "
+                   "2024-11-06 with f8f931bba0f9, merged as mm-hotfixes-stable-2024-11-09 "
+                   "around 6.12-rc7 (the revlist order does not settle rc7 against 6.12)",
+           source="mm tree post-receive 2024-11-06 (index file 65994802065); the later "
+                  "folio_batch patch quotes its comment (index file 18142473981)"),
+    Commit("scan_safe_folio_after_split", "a3477c9e02cc", None,
+           "mm/thp: fix deferred split queue not partially_mapped: fix", "Hugh Dickins", "6.12",
+           "deferred_split_scan keeps a folio it split out of the safe-folio swap: the split "
+           "took it off the private list, so it separates nothing, and putting the previous "
+           "safe folio left that one unprotected next to the next unlocked list_del_init",
+           ("mm/huge_memory.c: deferred_split_scan",),
+           fixes=("e66f3185fa04",),
+           off="e66f3185fa04 as merged: a split folio becomes the kept one and the previous "
+               "kept folio is put",
+           verified=False,
+           missing="posted as '[PATCH hotfix] mm/thp: fix deferred split queue not "
+                   "partially_mapped: fix' on 2024-11-10 (Message-ID not seen); release 6.12 "
+                   "from its place after 6.12-rc7 in the stable tree's 6.12 revlist",
+           source="linux-rolling-stable post-receive 2024-12-05 (index file 66690024480); "
+                  "Chris Li's ack quoting Fixes: e66f3185fa04 (docs/history-bugs.md 17)"),
     Commit("list_lru_init_nokmem_unaware", None, None,
            "(not identified) __list_lru_init: no memcg awareness under nokmem", "unknown",
            "6.12",
