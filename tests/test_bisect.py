@@ -52,3 +52,27 @@ def test_bisect_bad_input_and_incomplete():
     assert lrulab("bisect", B5 + ".missing").returncode == 2
     r = lrulab("bisect", B5, "--timeout", "0.000001")
     assert r.returncode == 3 and "incomplete" in r.stdout
+
+
+SCAN16 = str(Path(__file__).resolve().parents[1] / "scenarios" / "bugs"
+             / "scan-unlocked-del-race.yaml")
+SCAN17 = str(Path(__file__).resolve().parents[1] / "scenarios" / "bugs"
+             / "scan-safe-folio-after-split.yaml")
+
+
+def test_bisect_names_e66f3185fa04_as_the_fix_of_the_unlocked_scan_unlink():
+    """History bug 16: a violation at 6.12-rc1, fixed by e66f3185fa04 in 6.12-rc7."""
+    out = json.loads(lrulab("bisect", SCAN16, "--good", "6.12-rc1", "--bad", "6.12",
+                            "--json").stdout)
+    assert out["good_verdict"] == "violation" and out["step"] == ["6.12-rc1", "6.12-rc7"]
+    assert out["commit"]["commit"] == "e66f3185fa04" and out["commit"]["verdict"] == "ok"
+    assert out["trace"]["property"] == "list_integrity"
+
+
+def test_bisect_names_hughs_hotfix_as_the_fix_of_the_wrong_safe_folio():
+    """History bug 17: still a violation at 6.12-rc7 (e66f3185fa04), fixed by a3477c9e02cc."""
+    out = json.loads(lrulab("bisect", SCAN17, "--good", "6.12-rc7", "--bad", "6.12",
+                            "--json").stdout)
+    assert out["good_verdict"] == "violation" and out["step"] == ["6.12-rc7", "6.12"]
+    assert out["commit"]["commit"] == "a3477c9e02cc"
+    assert out["commit"]["flag"] == "scan_safe_folio_after_split"

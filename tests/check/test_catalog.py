@@ -52,6 +52,11 @@ EXPECTED = {
     "s4-munmap-during-migration": {"linux-6.1": V, "v0": V, "debian-6.12.117": V,
                                    "linux-6.13": V, "v1": V, "series-v5": V, "v7.2": V,
                                    "v7.2-fixes": V},
+    # 16/17: lived only in 6.12-rc1 .. -rc7 (no preset; tests/test_bisect.py checks the points)
+    "scan-unlocked-del-race": {"linux-6.1": OK, "v0": OK, "debian-6.12.117": OK,
+                               "linux-6.13": OK, "v7.2": OK},
+    "scan-safe-folio-after-split": {"linux-6.1": OK, "v0": OK, "debian-6.12.117": OK,
+                                    "linux-6.13": OK, "v7.2": OK},
 }
 PROPERTY = {"a1-reparent-erase-first": "list_integrity",
             "a1-thp-free-erase-first": "list_integrity",
@@ -64,7 +69,9 @@ PROPERTY = {"a1-reparent-erase-first": "list_integrity",
             "v72-nokmem-stale-shrinker-id": "no_warn",
             "offline-memcg-queue-stranded": "reparent_complete",
             "s3-migrate-dst-unqueued": "no_orphan",
-            "s4-munmap-during-migration": "no_orphan"}
+            "s4-munmap-during-migration": "no_orphan",
+            "scan-unlocked-del-race": "list_integrity",
+            "scan-safe-folio-after-split": "list_integrity"}
 # file -> (preset with the bug, flag, value that fixes it)
 FLIP = {
     "a1-reparent-erase-first": ("series-v5", "list_lru_drain_before_erase", True),
@@ -79,6 +86,8 @@ FLIP = {
     "b13-node-locality": ("v1", "thp_list_lru", True),
     "offline-memcg-queue-stranded": ("linux-6.1", "reparent_split_queue", True),
     "s3-migrate-dst-unqueued": ("linux-6.1", "migrate_requeue_dst", True),
+    "scan-unlocked-del-race": ("6.12-rc1", "scan_keeps_safe_folio", True),
+    "scan-safe-folio-after-split": ("6.12-rc7", "scan_safe_folio_after_split", True),
 }
 # ... and the reverse: the fixed preset with the fix taken out has the bug again
 UNFIX = {
@@ -86,6 +95,7 @@ UNFIX = {
     "b1-thp-rmdir-race": "series-v5", "b1-dcache-rmdir-race": "series-v5",
     "b4-memcg-disabled-collapse": "series-v4", "b5-isolate-uaf": "series-v5",
     "b6-collapse-alloc-fail": "series-v5", "b7-stale-bits": "v7.2",
+    "scan-unlocked-del-race": "6.12", "scan-safe-folio-after-split": "6.12",
 }
 
 
@@ -118,6 +128,8 @@ def test_matrix_cells(matrix, name):
         if want == V:
             assert cell["steps"] > 0
     first = bug["first"]
+    if V not in EXPECTED[name].values():
+        return  # a bug of points no preset stands for (FLIP checks it there)
     assert first is not None and first["property"] == PROPERTY[name]
     assert len(first["trace"]) == first["steps"]
 
@@ -126,7 +138,7 @@ def test_matrix_cells(matrix, name):
 def test_each_bug_states_its_property(name):
     sc = load_scenario(BUGS / f"{name}.yaml")
     assert PROPERTY[name] in sc.check
-    assert sc.expect == {"violation": PROPERTY[name]}
+    assert sc.expect["violation"] == PROPERTY[name]
 
 
 @pytest.mark.parametrize("name", sorted(FLIP))
