@@ -76,3 +76,19 @@ def test_bisect_names_hughs_hotfix_as_the_fix_of_the_wrong_safe_folio():
     assert out["good_verdict"] == "violation" and out["step"] == ["6.12-rc7", "6.12"]
     assert out["commit"]["commit"] == "a3477c9e02cc"
     assert out["commit"]["flag"] == "scan_safe_folio_after_split"
+
+
+UAF11 = str(Path(__file__).resolve().parents[1] / "scenarios" / "bugs"
+            / "list-lru-obj-memcg-uaf.yaml")
+
+
+def test_bisect_list_lru_obj_uaf_in_and_out():
+    """History bug 11: 0a97c01cd20b brings it in (6.8), 5161b48712dc takes it out (6.11)."""
+    r = lrulab("bisect", UAF11)
+    assert r.returncode == 0, r.stderr
+    assert "first bad commit: 0a97c01cd20b list_lru: allow explicit memcg and NUMA node " \
+           "selection (6.8)" in r.stdout
+    out = json.loads(lrulab("bisect", UAF11, "--good", "6.8", "--bad", "6.12", "--json").stdout)
+    assert out["good_verdict"] == "violation" and out["step"] == ["6.10", "6.11"]
+    assert out["commit"]["commit"] == "5161b48712dc" and out["commit"]["verdict"] == "ok"
+    assert out["trace"]["property"] == "no_use_after_free"

@@ -57,6 +57,8 @@ EXPECTED = {
                                "linux-6.13": OK, "v7.2": OK},
     "scan-safe-folio-after-split": {"linux-6.1": OK, "v0": OK, "debian-6.12.117": OK,
                                     "linux-6.13": OK, "v7.2": OK},
+    # 11: 6.8 .. 6.10 only
+    "list-lru-obj-memcg-uaf": {"linux-6.1": OK, "v0": OK, "linux-6.13": OK, "v7.2": OK},
 }
 PROPERTY = {"a1-reparent-erase-first": "list_integrity",
             "a1-thp-free-erase-first": "list_integrity",
@@ -71,7 +73,8 @@ PROPERTY = {"a1-reparent-erase-first": "list_integrity",
             "s3-migrate-dst-unqueued": "no_orphan",
             "s4-munmap-during-migration": "no_orphan",
             "scan-unlocked-del-race": "list_integrity",
-            "scan-safe-folio-after-split": "list_integrity"}
+            "scan-safe-folio-after-split": "list_integrity",
+            "list-lru-obj-memcg-uaf": "no_use_after_free"}
 # file -> (preset with the bug, flag, value that fixes it)
 FLIP = {
     "a1-reparent-erase-first": ("series-v5", "list_lru_drain_before_erase", True),
@@ -88,6 +91,7 @@ FLIP = {
     "s3-migrate-dst-unqueued": ("linux-6.1", "migrate_requeue_dst", True),
     "scan-unlocked-del-race": ("6.12-rc1", "scan_keeps_safe_folio", True),
     "scan-safe-folio-after-split": ("6.12-rc7", "scan_safe_folio_after_split", True),
+    "list-lru-obj-memcg-uaf": ("6.8", "list_lru_obj_rcu", True),
 }
 # ... and the reverse: the fixed preset with the fix taken out has the bug again
 UNFIX = {
@@ -96,6 +100,7 @@ UNFIX = {
     "b4-memcg-disabled-collapse": "series-v4", "b5-isolate-uaf": "series-v5",
     "b6-collapse-alloc-fail": "series-v5", "b7-stale-bits": "v7.2",
     "scan-unlocked-del-race": "6.12", "scan-safe-folio-after-split": "6.12",
+    "list-lru-obj-memcg-uaf": "6.12",
 }
 
 

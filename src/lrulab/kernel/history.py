@@ -223,6 +223,19 @@ COMMITS: tuple[Commit, ...] = (
            ("mm/memory.c: alloc_anon_folio",),
            off='only PMD-order THPs',
            source="kernel.org revlists (e.g. index file 30413270507: committed 2023-12-20)"),
+    Commit("list_lru_explicit_memcg", "0a97c01cd20b", None,
+           "list_lru: allow explicit memcg and NUMA node selection", "Nhat Pham", "6.8",
+           "list_lru_add/list_lru_del take the memcg from the caller; list_lru_add_obj and "
+           "list_lru_del_obj look the object's memcg up (mem_cgroup_from_slab_obj) before "
+           "the lock, with no RCU read-side section holding it until set_shrinker_bit",
+           ("mm/list_lru.c: list_lru_add_obj", "mm/list_lru.c: list_lru_del_obj",
+            "mm/list_lru.c: list_lru_add"),
+           off="list_lru_add looks the memcg up under the node lock (list_lru_from_kmem)",
+           verified=False,
+           missing="release 6.8 inferred (the zswap shrinker series it belongs to was merged "
+                   "for 6.8); id and subject from the Fixes: tag of 5161b48712dc",
+           source="Fixes: tag quoted in Stephen Rothwell's linux-next check (index file "
+                  "28921768121) and in the v1 review (index file 28246824426)"),
     # -- 6.10 --------------------------------------------------------------------------------
     Commit("migrate_split_deferred", "7262f208ca68", None,
            "mm/migrate: split source folio if it is on deferred split list", "Zi Yan", "6.10",
@@ -251,6 +264,21 @@ COMMITS: tuple[Commit, ...] = (
                    "history helper read Yu Zhao and 6.10 from the same audit line; neither the "
                    "commit nor its tags were read",
            source="audit.md B1 (measured on Debian 6.12.117); config.py flag text (issue 8)"),
+    Commit("list_lru_obj_rcu", "5161b48712dc",
+           "20240801024603.1865-1-songmuchun@bytedance.com",
+           "mm: list_lru: fix UAF for memory cgroup", "Muchun Song", "6.11",
+           "list_lru_add_obj and list_lru_del_obj hold rcu_read_lock from the memcg lookup to "
+           "the end of the add or del, so an offline and release of the memcg cannot free it "
+           "under them",
+           ("mm/list_lru.c: list_lru_add_obj", "mm/list_lru.c: list_lru_del_obj"),
+           fixes=("0a97c01cd20b",),
+           off="6.8 .. 6.10: the memcg is used without RCU after its lookup",
+           verified=False,
+           missing="release 6.11 inferred from its place in mainline revlists of August 2024 "
+                   "(mm-hotfixes, with 6.11-rc fixes); found by code review (Muchun Song to "
+                   "Vlastimil Babka), Cc stable",
+           source="mainline revlist (index file 66153548764); v1 diff and review (index file "
+                  "28246824426)"),
     # -- 6.12: Usama Arif's underused THP series and Hugh Dickins' fixes ---------------------
     Commit("split_remap_zeropage", "b1f202060afe",
            "20240807134732.3292797-3-usamaarif642@gmail.com",
