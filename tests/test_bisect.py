@@ -92,3 +92,18 @@ def test_bisect_list_lru_obj_uaf_in_and_out():
     assert out["good_verdict"] == "violation" and out["step"] == ["6.10", "6.11"]
     assert out["commit"]["commit"] == "5161b48712dc" and out["commit"]["verdict"] == "ok"
     assert out["trace"]["property"] == "no_use_after_free"
+
+
+MIG12 = str(Path(__file__).resolve().parents[1] / "scenarios" / "bugs"
+            / "migrate-memcg-transfer-queue.yaml")
+
+
+def test_bisect_migration_memcg_transfer_in_and_out():
+    """History bug 12: 85ce2c517ade brings it in (6.7-rc1), 9bcef5973e31 fixes it (6.7)."""
+    r = lrulab("bisect", MIG12)
+    assert r.returncode == 0, r.stderr
+    assert "first bad commit: 85ce2c517ade memcontrol: only transfer the memcg data for " \
+           "migration (6.7-rc1)" in r.stdout
+    out = json.loads(lrulab("bisect", MIG12, "--good", "6.7-rc1", "--bad", "6.12",
+                            "--json").stdout)
+    assert out["step"] == ["6.7-rc1", "6.7"] and out["commit"]["commit"] == "9bcef5973e31"

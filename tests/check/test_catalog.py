@@ -59,6 +59,9 @@ EXPECTED = {
                                     "linux-6.13": OK, "v7.2": OK},
     # 11: 6.8 .. 6.10 only
     "list-lru-obj-memcg-uaf": {"linux-6.1": OK, "v0": OK, "linux-6.13": OK, "v7.2": OK},
+    # 12: 6.7-rc1 .. 6.7-rc7 only
+    "migrate-memcg-transfer-queue": {"linux-6.1": OK, "v0": OK, "debian-6.12.117": OK,
+                                     "v7.2": OK},
 }
 PROPERTY = {"a1-reparent-erase-first": "list_integrity",
             "a1-thp-free-erase-first": "list_integrity",
@@ -74,7 +77,8 @@ PROPERTY = {"a1-reparent-erase-first": "list_integrity",
             "s4-munmap-during-migration": "no_orphan",
             "scan-unlocked-del-race": "list_integrity",
             "scan-safe-folio-after-split": "list_integrity",
-            "list-lru-obj-memcg-uaf": "no_use_after_free"}
+            "list-lru-obj-memcg-uaf": "no_use_after_free",
+            "migrate-memcg-transfer-queue": "list_integrity"}
 # file -> (preset with the bug, flag, value that fixes it)
 FLIP = {
     "a1-reparent-erase-first": ("series-v5", "list_lru_drain_before_erase", True),
@@ -92,6 +96,7 @@ FLIP = {
     "scan-unlocked-del-race": ("6.12-rc1", "scan_keeps_safe_folio", True),
     "scan-safe-folio-after-split": ("6.12-rc7", "scan_safe_folio_after_split", True),
     "list-lru-obj-memcg-uaf": ("6.8", "list_lru_obj_rcu", True),
+    "migrate-memcg-transfer-queue": ("6.7-rc1", "migrate_unqueue_old", True),
 }
 # ... and the reverse: the fixed preset with the fix taken out has the bug again
 UNFIX = {
@@ -100,7 +105,7 @@ UNFIX = {
     "b4-memcg-disabled-collapse": "series-v4", "b5-isolate-uaf": "series-v5",
     "b6-collapse-alloc-fail": "series-v5", "b7-stale-bits": "v7.2",
     "scan-unlocked-del-race": "6.12", "scan-safe-folio-after-split": "6.12",
-    "list-lru-obj-memcg-uaf": "6.12",
+    "list-lru-obj-memcg-uaf": "6.12", "migrate-memcg-transfer-queue": "6.7",
 }
 
 

@@ -176,9 +176,24 @@ COMMITS: tuple[Commit, ...] = (
            missing="id, subject and release as found by the issue-8 C-list fix (audit section "
                    "3: the WARN came with map_nr_max); the commit text itself was not read",
            source="audit.md section 3 (set_shrinker_bit)"),
+    Commit("undo_large_rmappable", "8dc4a8f1e038",
+           "20230816151201.3655946-5-willy@infradead.org",
+           "mm: convert free_transhuge_folio() to folio_undo_large_rmappable()",
+           "Matthew Wilcox (Oracle)", "6.6",
+           "the deferred split unqueue of a large rmappable folio becomes "
+           "folio_undo_large_rmappable and leaves the entry empty (list_del_init)",
+           ("mm/huge_memory.c: folio_undo_large_rmappable",),
+           off="6.1 free_transhuge_page: list_del (poisons the entry)",
+           verified=False,
+           missing="id, subject and posting (v2 04/13, 2023-08-16) seen; release 6.6 from the "
+                   "posting date; that this commit (not a neighbour before 6.7) brought "
+                   "list_del_init is our inference: 9bcef5973e31 (6.7) unqueues a migration "
+                   "source that is freed later through the same path, which needs it",
+           source="mainline revlists (index file 66628967557); the posting (index file "
+                  "48058158633)"),
     Commit("expand_keeps_bits", "307bececcd12", None,
            "mm: shrinker: add a secondary array for shrinker_info::{map, nr_deferred}",
-           "Qi Zheng", "6.7",
+           "Qi Zheng", "6.7-rc1",
            "expand_shrinker_info copies the old units (bits kept); before, every old bit was "
            "set to 1",
            ("mm/shrinker.c: expand_one_shrinker_info",),
@@ -188,7 +203,7 @@ COMMITS: tuple[Commit, ...] = (
            off='6.1 sets every old bit to 1',
            source="kernel.org post-receive revlist (index file 67332222116)"),
     Commit("shrinker_lockless", "50d09da8e119", None,
-           "mm: shrinker: make memcg slab shrink lockless", "Qi Zheng", "6.7",
+           "mm: shrinker: make memcg slab shrink lockless", "Qi Zheng", "6.7-rc1",
            "shrink_slab_memcg walks the bitmap under RCU with shrinker refcounts instead of "
            "down_read_trylock(shrinker_rwsem) (which skipped the pass when contended); the "
            "global pass went lockless in ca1d36b82394 just before it",
@@ -197,7 +212,7 @@ COMMITS: tuple[Commit, ...] = (
            source="kernel.org post-receive revlist (index file 67332222116); ca1d36b82394 "
                   "linked as a torvalds/linux commit (index file 3500312856)"),
     Commit("nokmem_skip_clears_bit", "50d09da8e119", None,
-           "mm: shrinker: make memcg slab shrink lockless", "Qi Zheng", "6.7",
+           "mm: shrinker: make memcg slab shrink lockless", "Qi Zheng", "6.7-rc1",
            "shrink_slab_memcg clears the bit of a non-NONSLAB shrinker it skips because kmem "
            "is offline (before: skip only)",
            ("mm/shrinker.c: shrink_slab_memcg",),
@@ -207,7 +222,7 @@ COMMITS: tuple[Commit, ...] = (
            source="kernel-semantics.md section 3 and 9"),
     Commit("shrinker_info_unit", "307bececcd12", None,
            "mm: shrinker: add a secondary array for shrinker_info::{map, nr_deferred}",
-           "Qi Zheng", "6.7",
+           "Qi Zheng", "6.7-rc1",
            "shrinker_info holds shrinker_info_unit pointers (map and nr_deferred per 64 ids); "
            "set_shrinker_bit reads info->unit[id / 64] before its map_nr_max check, an "
            "out-of-bounds read KASAN reports when the id is beyond the map",
@@ -215,6 +230,33 @@ COMMITS: tuple[Commit, ...] = (
            off="one flat bitmap per shrinker_info (6.1)",
            source="kernel.org revlists (the history research: 307bececcd12 confirmed with "
                   "50d09da8e119 and ca1d36b82394); audit.md section 3"),
+    Commit("migrate_memcg_transfer", "85ce2c517ade", None,
+           "memcontrol: only transfer the memcg data for migration", "Nhat Pham", "6.7-rc1",
+           "mem_cgroup_migrate moves the charge and the css reference to the new folio and "
+           "clears the old folio's memcg_data, although a queued old folio is still on its "
+           "memcg's deferred split queue",
+           ("mm/memcontrol.c: mem_cgroup_migrate",),
+           off="the new folio is charged anew; the old one keeps its memcg until it is freed",
+           verified=False,
+           missing="id and subject from the Fixes: chain (9bcef5973e31 fixes it, as quoted in "
+                   "Hugh Dickins' be9581ea8c05 text); author and the 6.7 merge window "
+                   "(Nhat Pham's hugetlb memcg accounting series) from memory, not seen",
+           source="be9581ea8c05's text quoted in review (index file 28766803529)"),
+    Commit("migrate_unqueue_old", "9bcef5973e31",
+           "61273e5e9b490682388377c20f52d19de4a80460.1703054559.git.baolin.wang@linux.alibaba.com",
+           "mm: memcg: fix split queue list crash when large folio migration", "Baolin Wang",
+           "6.7",
+           "mem_cgroup_migrate takes a large rmappable old folio off its deferred split queue "
+           "(folio_undo_large_rmappable) before clearing its memcg_data",
+           ("mm/memcontrol.c: mem_cgroup_migrate",),
+           fixes=("85ce2c517ade",),
+           off="6.7-rc1: the old folio's free unqueues it under the node queue's lock while it "
+               "is on its memcg's queue",
+           verified=False,
+           missing="posted 2023-12-20 (Message-ID seen in Nhat Pham's reply); merged through "
+                   "mm-hotfixes before 6.7 (which -rc not seen)",
+           source="mainline revlist (index file 66262550580); review reply (index file "
+                  "8936937301)"),
     # -- 6.8: mTHP -----------------------------------------------------------------------------
     Commit("mthp", "19eaf44954df", None,
            "mm: thp: support allocation of anonymous multi-size THP", "Ryan Roberts", "6.8",

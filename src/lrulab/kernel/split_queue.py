@@ -229,8 +229,12 @@ def __folio_unqueue_deferred_split(k, folio):
             if folio.flags & PG_partially_mapped:
                 huge_memory.clear_partially_mapped_locked(k, folio)
             list_del_init(k, folio._deferred_list)
+        elif k.cfg.patch.undo_large_rmappable:
+            # folio_undo_large_rmappable (8dc4a8f1e038, 6.6): the entry is left empty, as
+            # 9bcef5973e31's unqueue of a migration source that lives on needs
+            list_del_init(k, folio._deferred_list)
         else:
-            list_del(k, folio._deferred_list)
+            list_del(k, folio._deferred_list)  # 6.1 free_transhuge_page
         unqueued = True
     split_queue_unlock(k, q)
     return unqueued
