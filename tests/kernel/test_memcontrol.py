@@ -222,3 +222,20 @@ def test_charge_lookup_drops_its_reference(kh):
     assert h.run(memory.handle_mm_fault(h.k, "g", a, 0, 9, 512),
                  decide=lambda s: s != "charge") is None
     assert a.css_refcnt == base + 1
+
+
+def test_a_new_memcg_takes_the_lowest_id_freed_at_an_offline(kh):
+    """mem_cgroup_idr: idr_alloc gives the lowest free id; css_offline removes the id (no swap
+    entries hold it), so a memcg made after an rmdir takes the id -- and the kmemcg_id -- of
+    the removed one while that one is still a zombie (charged folio)."""
+    h = kh("linux-6.13", memcgs=("A", "B"))
+    a, b = h.memcg("A"), h.memcg("B")
+    assert a.id < b.id and a.kmemcg_id == a.id
+    f = h.run(memory.handle_mm_fault(h.k, "f", a, 0, 9, 512))
+    h.run(mc.cgroup_rmdir(h.k, a))
+    assert not a.online and not a.freed and f.memcg is a  # a zombie
+    h.run(mc.cgroup_mkdir(h.k, "C"))
+    c = h.memcg("C")
+    assert c.id == a.id and c.kmemcg_id == a.id and c is not a
+    h.run(mc.cgroup_mkdir(h.k, "D"))
+    assert h.memcg("D").id == max(a.id, b.id) + 1  # B's id is still in use
