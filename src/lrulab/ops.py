@@ -18,7 +18,8 @@ from .scenario import Op, Scenario
 def build_kernel(sc: Scenario) -> Kernel:
     """Boot the scenario's kernel and create its memcgs (online, in order)."""
     ks = sc.kernel
-    k = boot(make_config(ks.variant, ks.patches, ks.boot, ks.nodes, ks.sysfs), ks.lrus)
+    k = boot(make_config(ks.variant, ks.patches, ks.boot, ks.nodes, ks.sysfs, ks.kconfig),
+             ks.lrus)
     for path in sc.memcgs:
         run_sync(k, mc.cgroup_mkdir(k, path))
     return k

@@ -16,6 +16,7 @@ from .kernel.config import (
     SYSFS_ALIASES,
     SYSFS_DEFAULTS,
     ConfigError,
+    kconfig_error,
     kernel_flags,
     make_config,
 )
@@ -57,7 +58,7 @@ SCALAR_OPS = {"mkdir": "path", "rmdir": "path", "partial_unmap": "folio", "unmap
 TOP_KEYS = {"name", "kernel", "memcgs", "setup", "threads", "after", "check", "expect",
             "description", "properties_note"}
 KERNEL_KEYS = {"variant", "point", "patches", "boot", "nodes", "sysfs", "lrus",
-               "inject_alloc_failures"}
+               "inject_alloc_failures", "config"}
 MAX_NR_TO_SCAN = 1024  # more objects than any scenario makes; each batch is a checker step
 MAX_WRITTEN = 1 << 9  # pages of a PMD THP
 MAX_NAME = 64  # memcg path components, folio and item names
@@ -136,6 +137,7 @@ class KernelSpec:
     lrus: dict = field(default_factory=dict)
     inject_alloc_failures: bool = False
     lines: dict = field(default_factory=dict)  # kernel key -> line ('kernel': the mapping's)
+    kconfig: dict = field(default_factory=dict)  # kernel.config: build options
 
 
 @dataclass
@@ -314,12 +316,20 @@ def _kernel(v: _V, doc: LDict, ov: dict) -> KernelSpec:
     inject = kd.get("inject_alloc_failures", False)
     if not isinstance(inject, bool):
         v.fail(kd.lines["inject_alloc_failures"], "inject_alloc_failures must be true or false")
+    cd = kd.get("config")
+    if cd is not None and not isinstance(cd, LDict):
+        v.fail(kd.lines["config"], "kernel.config must map OPTION: true|false, e.g. "
+               "{memcg_kmem: false}")
+    kconfig = dict(cd or {})
+    why = kconfig_error(variant, kconfig)
+    if why:
+        v.fail(kd.lines.get("config", kd.line), why)
     try:
-        make_config(variant, patches, boot, nodes, sysfs)
+        make_config(variant, patches, boot, nodes, sysfs, kconfig)
     except ConfigError as e:
         v.fail(kd.line, str(e))
     return KernelSpec(variant, patches, boot, nodes, sysfs, dict(lrus), inject,
-                      {key: kd.lines[key] for key in kd} | {"kernel": kd.line})
+                      {key: kd.lines[key] for key in kd} | {"kernel": kd.line}, kconfig)
 
 
 def _memcgs(v: _V, doc: LDict, kernel: KernelSpec) -> list:

@@ -62,6 +62,14 @@ class Config:
     boot: tuple[str, ...] = ()
     nodes: int = 1
     sysfs: dict = field(default_factory=dict)
+    kconfig: dict = field(default_factory=dict)  # build options (KCONFIG), kernel.config
+
+    @property
+    def memcg_kmem(self) -> bool:
+        """CONFIG_MEMCG_KMEM (kernel.config.memcg_kmem, default y): without it the kernel has
+        no kmem accounting at all -- no kmemcg_id, no memcg-aware list_lru, no objcg charge of
+        slab objects; memcg_kmem_enabled() is constant false."""
+        return self.kconfig.get("memcg_kmem", True)
 
     @property
     def nokmem(self) -> bool:
@@ -100,8 +108,35 @@ def kernel_flags(name: str) -> dict[str, bool]:
     return history.flags_at(point)
 
 
+# build options a scenario may set (kernel.config), with their default
+KCONFIG_DEFAULTS = {"memcg_kmem": True}
+# CONFIG_MEMCG_KMEM was folded into CONFIG_MEMCG from this release on (Roman Gushchin, "mm:
+# memcg: merge CONFIG_MEMCG_KMEM into CONFIG_MEMCG"; release as we remember it, not seen)
+MEMCG_KMEM_GONE = "6.10"
+
+
+def kconfig_error(variant: str, kconfig: dict) -> str | None:
+    """Why ``kconfig`` is not a build of ``variant`` (None: it is)."""
+    for name, value in kconfig.items():
+        if name not in KCONFIG_DEFAULTS:
+            return (f"unknown config option {name!r}; known: "
+                    f"{', '.join(KCONFIG_DEFAULTS)}")
+        if not isinstance(value, bool):
+            return f"config {name} must be true or false, not {value!r}"
+    if kconfig.get("memcg_kmem", True) is False:
+        try:
+            base = history.base(variant)
+        except KeyError:
+            return None  # the kernel name itself is reported
+        if history.version_key(base) >= history.version_key(MEMCG_KMEM_GONE):
+            return (f"config memcg_kmem: false is not a build of {variant} ({base}): "
+                    f"CONFIG_MEMCG_KMEM is part of CONFIG_MEMCG from {MEMCG_KMEM_GONE} on; "
+                    "choose a kernel before it, or boot: [cgroup.memory=nokmem]")
+    return None
+
+
 def make_config(variant: str, patches: dict | None = None, boot=(), nodes: int = 1,
-                sysfs: dict | None = None) -> Config:
+                sysfs: dict | None = None, kconfig: dict | None = None) -> Config:
     """Build a Config, refusing unknown names with a message that names the fix."""
     values = kernel_flags(variant)
     for name, value in (patches or {}).items():
@@ -121,4 +156,8 @@ def make_config(variant: str, patches: dict | None = None, boot=(), nodes: int =
         knobs[name] = value
     if not isinstance(nodes, int) or isinstance(nodes, bool) or not 1 <= nodes <= 64:
         raise ConfigError(f"nodes must be an integer from 1 to 64, not {nodes!r}")
-    return Config(variant, Patches(values), dict(patches or {}), tuple(boot), nodes, knobs)
+    why = kconfig_error(variant, kconfig or {})
+    if why:
+        raise ConfigError(why)
+    return Config(variant, Patches(values), dict(patches or {}), tuple(boot), nodes, knobs,
+                  dict(kconfig or {}))

@@ -122,6 +122,8 @@ def __list_lru_init(k, lru: ListLru, memcg_aware: bool, s, irqsafe: bool = False
         memcg_aware = False
     if k.cfg.patch.list_lru_memcg_disabled_unaware and mc.mem_cgroup_disabled(k):
         memcg_aware = False
+    if not mc.memcg_kmem_built(k):
+        memcg_aware = False  # CONFIG_MEMCG_KMEM=n: struct list_lru has no memcg part
     lru.memcg_aware = memcg_aware
     lru.irqsafe = irqsafe
     lru.per_node_lock = not k.cfg.patch.list_lru_per_sublist_lock

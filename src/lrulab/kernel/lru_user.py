@@ -30,7 +30,7 @@ def mem_cgroup_from_slab_obj(k, obj: LruObject):
     """mm/memcontrol.c: mem_cgroup_from_slab_obj -- obj_cgroup_memcg of the object's objcg,
     which memcg_reparent_objcgs points at the parent when the memcg goes offline."""
     memcg = obj.memcg
-    if mc.mem_cgroup_disabled(k) or mc.mem_cgroup_kmem_disabled(k):
+    if mc.mem_cgroup_disabled(k) or mc.mem_cgroup_kmem_disabled(k) or not mc.memcg_kmem_built(k):
         return None
     while memcg is not None and memcg.objcg_parent is not None:
         memcg = memcg.objcg_parent
@@ -45,7 +45,8 @@ def kmem_cache_alloc_lru(k, user, name: str, nid: int, owner):
     css_put), so a racing rmdir cannot free it under the allocation."""
     yield "kmem_cache_alloc_lru"
     memcg = None if owner is None else mc.mem_cgroup_from_task(k, owner)
-    if not mc.mem_cgroup_disabled(k) and memcg is not None and not mc.mem_cgroup_kmem_disabled(k):
+    if not mc.mem_cgroup_disabled(k) and memcg is not None and not mc.mem_cgroup_kmem_disabled(k) \
+            and mc.memcg_kmem_built(k):
         mc.css_get(memcg)  # the task's css_set (or root) holds one: it cannot be gone yet
         ret = yield from ll.memcg_list_lru_alloc(k, memcg, user.lru)
         mc.css_put(k, memcg)

@@ -94,6 +94,11 @@ def mem_cgroup_kmem_disabled(k) -> bool:
     return k.cfg.nokmem
 
 
+def memcg_kmem_built(k) -> bool:
+    """CONFIG_MEMCG_KMEM: whether the kernel was built with kmem accounting (kernel.config)."""
+    return k.cfg.memcg_kmem
+
+
 def memcg_kmem_online(k) -> bool:
     """include/linux/memcontrol.h: memcg_kmem_online (6.1: memcg_kmem_enabled) -- the static key
     the first kmem-online memcg turns on."""
@@ -220,8 +225,9 @@ def mem_cgroup_css_alloc(k, parent: MemCgroup | None, path: str) -> MemCgroup:
 
 
 def memcg_online_kmem(k, memcg: MemCgroup) -> None:
-    """mm/memcontrol.c: memcg_online_kmem -- root and nokmem memcgs keep kmemcg_id -1."""
-    if mem_cgroup_kmem_disabled(k) or mem_cgroup_is_root(k, memcg):
+    """mm/memcontrol.c: memcg_online_kmem -- root and nokmem memcgs keep kmemcg_id -1 (and
+    every memcg with CONFIG_MEMCG_KMEM=n, where it is an empty stub)."""
+    if not memcg_kmem_built(k) or mem_cgroup_kmem_disabled(k) or mem_cgroup_is_root(k, memcg):
         return
     k.memcg_kmem_online = True
     memcg.kmemcg_id = memcg.id
@@ -415,7 +421,7 @@ def memcg_offline_kmem(k, memcg: MemCgroup):
     memcg_reparent_objcgs and memcg_reparent_list_lrus to the parent.  6.1 and 6.12 reparent
     the objcgs first; V1 and later the list_lrus first, so nobody resolves a still-child-listed
     item to the parent (flag objcg_reparent_first)."""
-    if mem_cgroup_kmem_disabled(k) or mem_cgroup_is_root(k, memcg):
+    if not memcg_kmem_built(k) or mem_cgroup_kmem_disabled(k) or mem_cgroup_is_root(k, memcg):
         return
     parent = parent_mem_cgroup(memcg) or k.root_mem_cgroup
     if k.cfg.patch.objcg_reparent_first:
