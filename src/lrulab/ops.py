@@ -232,7 +232,7 @@ def reclaim(k: Kernel, a: dict):
     With cgroup_disable=memory every reclaim is global.  nr_to_scan: each shrinker call scans
     exactly that many objects."""
     limit = a.get("nr_to_scan")
-    nodes = range(k.cfg.nodes) if a["node"] == "all" else [a["node"]]
+    nodes = k.cfg.node_ids if a["node"] == "all" else [a["node"]]
     is_root = a["memcg"] == "root" or mc.mem_cgroup_disabled(k)
     target = None if is_root else memcg_of(k, a["memcg"])
     by = a.get("by")

@@ -19,6 +19,9 @@ from .kernel.config import (
     kconfig_error,
     kernel_flags,
     make_config,
+    node_ids,
+    node_set_error,
+    nodes_text,
 )
 from .kernel.sched import ALLOC_SITES
 from .yamlload import LDict, LList, load_yaml, read_user_file
@@ -132,7 +135,7 @@ class KernelSpec:
     variant: str
     patches: dict = field(default_factory=dict)
     boot: list = field(default_factory=list)
-    nodes: int = 1
+    nodes: int | tuple = 1  # a count, or the node ids (holes allowed: (0, 2))
     sysfs: dict = field(default_factory=dict)
     lrus: dict = field(default_factory=dict)
     inject_alloc_failures: bool = False
@@ -283,9 +286,11 @@ def _kernel(v: _V, doc: LDict, ov: dict) -> KernelSpec:
         if opt not in boot:
             boot.append(opt)
     nodes = kd.get("nodes", 1)
-    if not isinstance(nodes, int) or isinstance(nodes, bool) or not 1 <= nodes <= 64:
-        v.fail(kd.lines.get("nodes", kd.line),
-               f"kernel.nodes must be an integer from 1 to 64, not {nodes!r}")
+    why = node_set_error(nodes)
+    if why:
+        v.fail(kd.lines.get("nodes", kd.line), why)
+    if isinstance(nodes, list):
+        nodes = tuple(nodes)
     sd = kd.get("sysfs")
     if sd is not None and not isinstance(sd, LDict):
         v.fail(kd.lines["sysfs"], "kernel.sysfs must map KNOB: VALUE")
@@ -443,7 +448,7 @@ def _op(v: _V, item, line: int, st: _Names) -> Op:
 
 
 def _field(v: _V, line: int, kind: str, key: str, typ: str, val, st: _Names):
-    nodes = st.kernel.nodes
+    nodes = node_ids(st.kernel.nodes)
     if typ in ("memcg", "folio", "lru", "item") and not isinstance(val, str):
         v.fail(line, f"{kind}: {key} must be a name, not {val!r}")
     if typ in ("memcg",):
@@ -459,9 +464,9 @@ def _field(v: _V, line: int, kind: str, key: str, typ: str, val, st: _Names):
     if typ in ("node", "nodeall"):
         if typ == "nodeall" and val == "all":
             return val
-        if not isinstance(val, int) or isinstance(val, bool) or not 0 <= val < nodes:
+        if not isinstance(val, int) or isinstance(val, bool) or val not in nodes:
             v.fail(line, f"{kind}: node {val!r} does not exist; this kernel has nodes "
-                   f"0..{nodes - 1}" + (" (or 'all')" if typ == "nodeall" else ""))
+                   f"{nodes_text(nodes)}" + (" (or 'all')" if typ == "nodeall" else ""))
         return val
     if typ == "order":
         if not isinstance(val, int) or isinstance(val, bool) or not 2 <= val <= 9:

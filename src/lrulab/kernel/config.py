@@ -63,6 +63,11 @@ class Config:
     nodes: int = 1
     sysfs: dict = field(default_factory=dict)
     kconfig: dict = field(default_factory=dict)  # build options (KCONFIG), kernel.config
+    node_ids: tuple = ()  # the possible nodes (for_each_node); ``nodes`` is nr_node_ids
+
+    def __post_init__(self):
+        if not self.node_ids:
+            self.node_ids = tuple(range(self.nodes))
 
     @property
     def memcg_kmem(self) -> bool:
@@ -135,7 +140,35 @@ def kconfig_error(variant: str, kconfig: dict) -> str | None:
     return None
 
 
-def make_config(variant: str, patches: dict | None = None, boot=(), nodes: int = 1,
+def node_set_error(nodes) -> str | None:
+    """Why ``nodes`` (kernel.nodes: a count, or the node ids with holes) is not a node set."""
+    if isinstance(nodes, int) and not isinstance(nodes, bool):
+        return None if 1 <= nodes <= 64 else f"kernel.nodes must be 1..64, not {nodes!r}"
+    if not isinstance(nodes, (list, tuple)) or not nodes or any(
+            not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= 63 for n in nodes):
+        return (f"kernel.nodes must be a node count 1..64 or a list of node ids 0..63 like "
+                f"[0, 2], not {nodes!r}")
+    if list(nodes) != sorted(set(nodes)):
+        return f"kernel.nodes {list(nodes)!r}: list each node once, in ascending order"
+    if nodes[0] != 0:
+        return (f"kernel.nodes {list(nodes)!r} lacks node 0, the node every op defaults to; "
+                "add it")
+    return None
+
+
+def nodes_text(nodes: tuple) -> str:
+    """'0..3' for a node range, '0, 2' for a set with holes."""
+    if list(nodes) == list(range(len(nodes))):
+        return f"0..{len(nodes) - 1}"
+    return ", ".join(str(n) for n in nodes)
+
+
+def node_ids(nodes) -> tuple:
+    """The possible nodes of a kernel.nodes value (a count or a list of ids)."""
+    return tuple(range(nodes)) if isinstance(nodes, int) else tuple(nodes)
+
+
+def make_config(variant: str, patches: dict | None = None, boot=(), nodes=1,
                 sysfs: dict | None = None, kconfig: dict | None = None) -> Config:
     """Build a Config, refusing unknown names with a message that names the fix."""
     values = kernel_flags(variant)
@@ -154,10 +187,14 @@ def make_config(variant: str, patches: dict | None = None, boot=(), nodes: int =
         if name not in SYSFS_DEFAULTS:
             raise ConfigError(f"unknown sysfs knob {name!r}; known: {', '.join(SYSFS_DEFAULTS)}")
         knobs[name] = value
-    if not isinstance(nodes, int) or isinstance(nodes, bool) or not 1 <= nodes <= 64:
-        raise ConfigError(f"nodes must be an integer from 1 to 64, not {nodes!r}")
+    why = node_set_error(nodes)
+    if why:
+        raise ConfigError(why)
     why = kconfig_error(variant, kconfig or {})
     if why:
         raise ConfigError(why)
-    return Config(variant, Patches(values), dict(patches or {}), tuple(boot), nodes, knobs,
-                  dict(kconfig or {}))
+    ids = node_ids(nodes)
+    # nr_node_ids: arrays indexed by node id span the holes (kcalloc(nr_node_ids, ...)); the
+    # loops go over the possible nodes only (for_each_node)
+    return Config(variant, Patches(values), dict(patches or {}), tuple(boot), ids[-1] + 1,
+                  knobs, dict(kconfig or {}), ids)

@@ -274,7 +274,7 @@ def reparent_deferred_split_queue(k, memcg):
         list_splice_tail_init(k, q.split_queue, pq.split_queue)
         pq.split_queue_len += q.split_queue_len
         q.split_queue_len = 0
-        for nid in range(k.cfg.nodes):
+        for nid in k.cfg.node_ids:
             shrinker.set_shrinker_bit(k, parent, nid, k.deferred_split_shrinker.id)
     spin_unlock(k, pq.split_queue_lock)
     q.reparent_nested = False
