@@ -143,10 +143,11 @@ def kconfig_error(variant: str, kconfig: dict) -> str | None:
 def node_set_error(nodes) -> str | None:
     """Why ``nodes`` (kernel.nodes: a count, or the node ids with holes) is not a node set."""
     if isinstance(nodes, int) and not isinstance(nodes, bool):
-        return None if 1 <= nodes <= 64 else f"kernel.nodes must be 1..64, not {nodes!r}"
+        return None if 1 <= nodes <= 64 else \
+            f"kernel.nodes must be an integer 1..64 or a list of node ids, not {nodes!r}"
     if not isinstance(nodes, (list, tuple)) or not nodes or any(
             not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= 63 for n in nodes):
-        return (f"kernel.nodes must be a node count 1..64 or a list of node ids 0..63 like "
+        return (f"kernel.nodes must be an integer 1..64 or a list of node ids 0..63 like "
                 f"[0, 2], not {nodes!r}")
     if list(nodes) != sorted(set(nodes)):
         return f"kernel.nodes {list(nodes)!r}: list each node once, in ascending order"

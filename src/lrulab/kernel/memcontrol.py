@@ -95,7 +95,8 @@ def mem_cgroup_kmem_disabled(k) -> bool:
 
 
 def memcg_kmem_built(k) -> bool:
-    """CONFIG_MEMCG_KMEM: whether the kernel was built with kmem accounting (kernel.config)."""
+    """init/Kconfig: CONFIG_MEMCG_KMEM -- whether the kernel was built with kmem accounting
+    (the scenario's kernel.config); without it memcontrol.h's kmem helpers are stubs."""
     return k.cfg.memcg_kmem
 
 
