@@ -365,7 +365,8 @@ COMMITS: tuple[Commit, ...] = (
                "free path",
            source="stable backport text 'commit f8f931bba0f92052cf842b7e30917b1afcc77d5a "
                   "upstream' (index file 28580327969); CVE-2024-53079"),
-    Commit("scan_keeps_safe_folio", "e66f3185fa04", None,
+    Commit("scan_keeps_safe_folio", "e66f3185fa04",
+           "81e34a8b-113a-0701-740e-2135c97eb1d7@google.com",
            "mm/thp: fix deferred split queue not partially_mapped", "Hugh Dickins", "6.12-rc7",
            "deferred_split_scan drops a fully mapped used folio from its private list with an "
            "unlocked list_del_init only while one folio whose reference it still holds (the "
@@ -381,9 +382,11 @@ COMMITS: tuple[Commit, ...] = (
                    "diff was seen); 6.12-rc7 inferred: it is in akpm's mm-hotfixes-stable of "
                    "2024-11-06 with f8f931bba0f9, merged as mm-hotfixes-stable-2024-11-09 "
                    "around 6.12-rc7 (the revlist order does not settle rc7 against 6.12)",
-           source="mm tree post-receive 2024-11-06 (index file 65994802065); the later "
-                  "folio_batch patch quotes its comment (index file 18142473981)"),
-    Commit("scan_safe_folio_after_split", "a3477c9e02cc", None,
+           source="mm tree post-receive 2024-11-06 (index file 65994802065); '[PATCH hotfix "
+                  "v2 1/2]' posting (index file 34972193862); the later folio_batch patch "
+                  "quotes its comment (index file 18142473981)"),
+    Commit("scan_safe_folio_after_split", "a3477c9e02cc",
+           "3c995a30-31ce-0998-1b9f-3a2cb9354c91@google.com",
            "mm/thp: fix deferred split queue not partially_mapped: fix", "Hugh Dickins", "6.12",
            "deferred_split_scan keeps a folio it split out of the safe-folio swap: the split "
            "took it off the private list, so it separates nothing, and putting the previous "
@@ -394,8 +397,10 @@ COMMITS: tuple[Commit, ...] = (
                "kept folio is put",
            verified=False,
            missing="posted as '[PATCH hotfix] mm/thp: fix deferred split queue not "
-                   "partially_mapped: fix' on 2024-11-10 (Message-ID not seen); release 6.12 "
-                   "from its place after 6.12-rc7 in the stable tree's 6.12 revlist",
+                   "partially_mapped: fix' on 2024-11-10 (its Message-ID seen as the "
+                   "In-Reply-To of Zi Yan's and Chris Li's replies, the patch itself not "
+                   "read); release 6.12 from its place after 6.12-rc7 in the stable tree's "
+                   "6.12 revlist",
            source="linux-rolling-stable post-receive 2024-12-05 (index file 66690024480); "
                   "Chris Li's ack quoting Fixes: e66f3185fa04 (docs/history-bugs.md 17)"),
     Commit("list_lru_init_nokmem_unaware", None, None,
