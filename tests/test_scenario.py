@@ -318,3 +318,34 @@ def test_swapout_and_charge_move_parse_and_print_as_written():
     sc = parse_scenario(V1.replace("threads:\n", "threads:\n  - [ {swapout: f1} ]\n"), "v.yaml")
     assert [op.text() for op in sc.threads[0] + sc.threads[1]] == [
         "swapout: f1", "charge_move: {folio: f1, to: B}"]
+KMEM_OFF = GOOD.replace("kernel: {variant: v7.2}",
+                        "kernel: {variant: debian-6.1.192, config: {memcg_kmem: false}}") + \
+    "check: [counters]\n"
+
+
+@pytest.mark.parametrize("text,words", [
+    (KMEM_OFF.replace("debian-6.1.192", "v7.2"), "CONFIG_MEMCG_KMEM is part of CONFIG_MEMCG"),
+    (KMEM_OFF.replace("memcg_kmem: false", "memcg_kmem: 0"), "must be true or false"),
+    (KMEM_OFF.replace("memcg_kmem: false", "slob: true"), "unknown config option 'slob'"),
+    (KMEM_OFF.replace("{memcg_kmem: false}", "[memcg_kmem]"), "kernel.config must map"),
+])
+def test_kernel_config_bad_input(tmp_path, text, words):
+    """kernel.config: only known build options, booleans, and CONFIG_MEMCG_KMEM=n only where
+    the option exists (before 6.10)."""
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    r = lrulab("run", str(path))
+    assert r.returncode == 2 and r.stdout == ""
+    err = r.stderr.strip()
+    assert len(err.splitlines()) == 1 and f"{path}:1:" in err and words in err, err
+
+
+def test_kernel_config_memcg_kmem_false_parses_and_a_later_kernel_option_is_refused(tmp_path):
+    sc = parse_scenario(KMEM_OFF, "k.yaml")
+    assert sc.kernel.kconfig == {"memcg_kmem": False}
+    path = tmp_path / "k.yaml"
+    path.write_text(KMEM_OFF)
+    assert lrulab("run", str(path)).returncode == 0
+    r = lrulab("run", str(path), "--kernel", "v7.2")
+    assert r.returncode == 2 and "CONFIG_MEMCG_KMEM" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

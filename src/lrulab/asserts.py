@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from .kernel import memcontrol as mc
 from .kernel import shrinker as sh
+from .kernel.config import node_ids, nodes_text
 from .kernel.list import list_entries
 from .kernel.sched import Oops, run_sync
 from .kernel.vmscan import shrink_node
@@ -112,10 +113,10 @@ def _memcg(fail, line, val, names):
 def _node(fail, line, val, names, allow_all=False):
     if allow_all and val == "all":
         return val
-    n = names.kernel.nodes
-    if not isinstance(val, int) or isinstance(val, bool) or not 0 <= val < n:
-        fail(line, f"assert: node {val!r} does not exist; this kernel has nodes 0..{n - 1}"
-             + (" (or 'all')" if allow_all else ""))
+    ids = node_ids(names.kernel.nodes)
+    if not isinstance(val, int) or isinstance(val, bool) or val not in ids:
+        fail(line, f"assert: node {val!r} does not exist; this kernel has nodes "
+             f"{nodes_text(ids)}" + (" (or 'all')" if allow_all else ""))
     return val
 
 
@@ -327,7 +328,7 @@ def reached_by(k, folio_name: str, path: str, node) -> bool | None:
     c.scan_log = []
     c.isolate_log = []
     target = None if path == "root" or mc.mem_cgroup_disabled(c) else memcg_named(c, path)
-    nodes = range(c.cfg.nodes) if node == "all" else [node]
+    nodes = c.cfg.node_ids if node == "all" else [node]
     try:
         for nid in nodes:
             run_sync(c, shrink_node(c, nid, target, 0))

@@ -19,7 +19,8 @@ from .scenario import Op, Scenario
 def build_kernel(sc: Scenario) -> Kernel:
     """Boot the scenario's kernel and create its memcgs (online, in order)."""
     ks = sc.kernel
-    k = boot(make_config(ks.variant, ks.patches, ks.boot, ks.nodes, ks.sysfs, ks.cgroup),
+    k = boot(make_config(ks.variant, ks.patches, ks.boot, ks.nodes, ks.sysfs, kconfig=ks.kconfig,
+                         cgroup=ks.cgroup),
              ks.lrus)
     for path in sc.memcgs:
         run_sync(k, mc.cgroup_mkdir(k, path))
@@ -277,7 +278,7 @@ def reclaim(k: Kernel, a: dict):
     With cgroup_disable=memory every reclaim is global.  nr_to_scan: each shrinker call scans
     exactly that many objects."""
     limit = a.get("nr_to_scan")
-    nodes = range(k.cfg.nodes) if a["node"] == "all" else [a["node"]]
+    nodes = k.cfg.node_ids if a["node"] == "all" else [a["node"]]
     is_root = a["memcg"] == "root" or mc.mem_cgroup_disabled(k)
     target = None if is_root else memcg_of(k, a["memcg"])
     by = a.get("by")

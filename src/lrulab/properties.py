@@ -56,13 +56,15 @@ def thp_lists(k):
     """(owner memcg or None, nid or None, list head) of every deferred-split list: list_lru
     sublists (owner None for node lists) or open-coded queues (a memcg's mixes the nodes: nid
     None; a node's has its nid)."""
+    possible = k.cfg.node_ids  # the array slots of a node-set hole hold nothing
     if k.cfg.patch.thp_list_lru:
         owners = _memcg_by_kmemcg_id(k)
         for idx, nid, l in ll.lru_sublists(k.deferred_split_lru):
-            yield owners.get(idx) if idx >= 0 else None, nid, l.list
+            if nid in possible:
+                yield owners.get(idx) if idx >= 0 else None, nid, l.list
     else:
-        for nid, nd in enumerate(k.nodes):
-            yield None, nid, nd.deferred_split_queue.split_queue
+        for nid in possible:
+            yield None, nid, k.nodes[nid].deferred_split_queue.split_queue
         for m in _all_memcgs(k):
             yield m, None, m.deferred_split_queue.split_queue
 
@@ -197,7 +199,7 @@ def memcg_reclaim_reach(k) -> list[str]:
     if not queued:
         return out
     if not _shrinker_memcg_aware(s) or mc.mem_cgroup_disabled(k):
-        for nid in range(k.cfg.nodes):
+        for nid in k.cfg.node_ids:
             want = {f.name for f in queued if f.nid == nid}
             if want:
                 missed = want - _reached(k, nid, None)
@@ -213,7 +215,7 @@ def _memcg_reclaim_misses(k, queued):
     subtree that memcg reclaim of M on the folio's node would not take off its list."""
     for m in [m for m in k.memcgs.values() if m.online]:
         sub = set(id(x) for x in mc.mem_cgroup_iter(k, m))
-        for nid in range(k.cfg.nodes):
+        for nid in k.cfg.node_ids:
             want = {f.name for f in queued if f.nid == nid and id(f.memcg) in sub}
             if want:
                 for n in sorted(want - _reached(k, nid, m.path)):
@@ -347,11 +349,11 @@ def stale_bits(k) -> list[str]:
     # design); a bit that outlives the second pass is stale
     for _ in range(2):
         for m in online:
-            for nid in range(c.cfg.nodes):
+            for nid in c.cfg.node_ids:
                 run_sync(c, sh.shrink_slab_memcg(c, nid, m, 0))
     out = []
     for m in online:
-        for nid in range(c.cfg.nodes):
+        for nid in c.cfg.node_ids:
             for i in sh.shrinker_bits(m, nid):
                 s = c.shrinker_idr.get(i)
                 if s is None or not _shrinker_memcg_aware(s):

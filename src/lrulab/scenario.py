@@ -17,8 +17,12 @@ from .kernel.config import (
     SYSFS_ALIASES,
     SYSFS_DEFAULTS,
     ConfigError,
+    kconfig_error,
     kernel_flags,
     make_config,
+    node_ids,
+    node_set_error,
+    nodes_text,
 )
 from .kernel.sched import ALLOC_SITES
 from .yamlload import LDict, LList, load_yaml, read_user_file
@@ -60,7 +64,7 @@ SCALAR_OPS = {"mkdir": "path", "rmdir": "path", "partial_unmap": "folio", "unmap
 TOP_KEYS = {"name", "kernel", "memcgs", "setup", "threads", "after", "check", "expect",
             "description", "properties_note"}
 KERNEL_KEYS = {"variant", "point", "patches", "boot", "nodes", "sysfs", "lrus",
-               "inject_alloc_failures", "cgroup"}
+                "inject_alloc_failures", "cgroup", "config"}
 MAX_NR_TO_SCAN = 1024  # more objects than any scenario makes; each batch is a checker step
 MAX_WRITTEN = 1 << 9  # pages of a PMD THP
 MAX_NAME = 64  # memcg path components, folio and item names
@@ -134,12 +138,13 @@ class KernelSpec:
     variant: str
     patches: dict = field(default_factory=dict)
     boot: list = field(default_factory=list)
-    nodes: int = 1
+    nodes: int | tuple = 1  # a count, or the node ids (holes allowed: (0, 2))
     sysfs: dict = field(default_factory=dict)
     lrus: dict = field(default_factory=dict)
     inject_alloc_failures: bool = False
     cgroup: str = "v2"  # kernel.cgroup: the memory controller's hierarchy, v2 or v1
     lines: dict = field(default_factory=dict)  # kernel key -> line ('kernel': the mapping's)
+    kconfig: dict = field(default_factory=dict)  # kernel.config: build options
 
 
 @dataclass
@@ -285,9 +290,11 @@ def _kernel(v: _V, doc: LDict, ov: dict) -> KernelSpec:
         if opt not in boot:
             boot.append(opt)
     nodes = kd.get("nodes", 1)
-    if not isinstance(nodes, int) or isinstance(nodes, bool) or not 1 <= nodes <= 64:
-        v.fail(kd.lines.get("nodes", kd.line),
-               f"kernel.nodes must be an integer from 1 to 64, not {nodes!r}")
+    why = node_set_error(nodes)
+    if why:
+        v.fail(kd.lines.get("nodes", kd.line), why)
+    if isinstance(nodes, list):
+        nodes = tuple(nodes)
     sd = kd.get("sysfs")
     if sd is not None and not isinstance(sd, LDict):
         v.fail(kd.lines["sysfs"], "kernel.sysfs must map KNOB: VALUE")
@@ -322,12 +329,20 @@ def _kernel(v: _V, doc: LDict, ov: dict) -> KernelSpec:
     if cgroup not in CGROUP_VERSIONS:
         v.fail(kd.lines.get("cgroup", kd.line), f"kernel.cgroup {cgroup!r}: give v2 (the "
                "default, the unified hierarchy) or v1 (the legacy memory controller)")
+    cd = kd.get("config")
+    if cd is not None and not isinstance(cd, LDict):
+        v.fail(kd.lines["config"], "kernel.config must map OPTION: true|false, e.g. "
+               "{memcg_kmem: false}")
+    kconfig = dict(cd or {})
+    why = kconfig_error(variant, kconfig)
+    if why:
+        v.fail(kd.lines.get("config", kd.line), why)
     try:
-        make_config(variant, patches, boot, nodes, sysfs, cgroup)
+        make_config(variant, patches, boot, nodes, sysfs, kconfig=kconfig, cgroup=cgroup)
     except ConfigError as e:
         v.fail(kd.line, str(e))
     return KernelSpec(variant, patches, boot, nodes, sysfs, dict(lrus), inject, cgroup,
-                      {key: kd.lines[key] for key in kd} | {"kernel": kd.line})
+                      {key: kd.lines[key] for key in kd} | {"kernel": kd.line}, kconfig)
 
 
 def _memcgs(v: _V, doc: LDict, kernel: KernelSpec) -> list:
@@ -361,7 +376,7 @@ class _Names:
         self.folios: set = set()
         self.items: set = set()
         self.cfg = make_config(kernel.variant, kernel.patches, kernel.boot, kernel.nodes,
-                               kernel.sysfs, kernel.cgroup)
+                               kernel.sysfs, kconfig=kernel.kconfig, cgroup=kernel.cgroup)
         # the cgroup tree as one sequence of ops sees it (setup, then each thread after setup):
         # path -> line of its rmdir; parent -> its first child (the cgroup rules)
         self.removed: dict = {}
@@ -441,7 +456,7 @@ def _op(v: _V, item, line: int, st: _Names) -> Op:
 
 
 def _field(v: _V, line: int, kind: str, key: str, typ: str, val, st: _Names):
-    nodes = st.kernel.nodes
+    nodes = node_ids(st.kernel.nodes)
     if typ in ("memcg", "folio", "lru", "item") and not isinstance(val, str):
         v.fail(line, f"{kind}: {key} must be a name, not {val!r}")
     if typ in ("memcg",):
@@ -457,9 +472,9 @@ def _field(v: _V, line: int, kind: str, key: str, typ: str, val, st: _Names):
     if typ in ("node", "nodeall"):
         if typ == "nodeall" and val == "all":
             return val
-        if not isinstance(val, int) or isinstance(val, bool) or not 0 <= val < nodes:
+        if not isinstance(val, int) or isinstance(val, bool) or val not in nodes:
             v.fail(line, f"{kind}: node {val!r} does not exist; this kernel has nodes "
-                   f"0..{nodes - 1}" + (" (or 'all')" if typ == "nodeall" else ""))
+                   f"{nodes_text(nodes)}" + (" (or 'all')" if typ == "nodeall" else ""))
         return val
     if typ == "order":
         if not isinstance(val, int) or isinstance(val, bool) or not 2 <= val <= 9:

@@ -24,7 +24,7 @@ def snapshot(k) -> dict:
         if m.dying:
             state = "dying" if m.online else "offline"
         s[f"memcg {name}"] = state
-        for nid in range(k.cfg.nodes):
+        for nid in k.cfg.node_ids:
             bits = sh.shrinker_bits(m, nid)
             if bits:
                 s[f"bits {name} node{nid}"] = bits
@@ -105,7 +105,7 @@ def tree_lines(k) -> list[str]:
             state = "dying"
         lists = per.get(id(m), [])
         qs = " ".join(f"n{nid}:{n}" if nid is not None else f"queue:{n}" for nid, n in lists)
-        bits = " ".join(f"n{nid}{sh.shrinker_bits(m, nid)}" for nid in range(k.cfg.nodes)
+        bits = " ".join(f"n{nid}{sh.shrinker_bits(m, nid)}" for nid in k.cfg.node_ids
                         if sh.shrinker_bits(m, nid))
         out.append(f"{'  ' * depth}{_mpath(m).rpartition('/')[2] or 'root'} [{state}]"
                    + (f" thp {qs}" if qs else "") + (f" bits {bits}" if bits else ""))

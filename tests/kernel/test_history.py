@@ -211,3 +211,15 @@ def test_path_from_a_release_that_is_no_point_does_not_step_back():
     assert p[0] == "6.5" and p[1] == "6.7" and "6.4" not in p
     assert h.path("7.2", "6.5")[-2:] == ["6.7", "6.5"]
     assert h.steps("6.5", "7.2") == h.steps("6.4", "7.2")
+
+
+def test_docs_history_tables_are_generated_from_the_records():
+    """docs/history.md's Points, Flags and Commits tables are what scripts/history_tables.py
+    makes of history.py: run it after changing a record."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run([sys.executable, str(root / "scripts" / "history_tables.py"), "--check"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, "docs/history.md is stale: python scripts/history_tables.py"

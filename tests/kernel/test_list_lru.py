@@ -243,3 +243,22 @@ def test_kmemcg_id_and_lists_under_cgroup_disable_memory(kh):
     item = ListHead("i")
     assert h.run(ll.list_lru_add(h.k, lru, item, 0, None))
     assert list_entries(lru.node[0].lru.list) == [item]
+
+
+def test_add_obj_holds_the_looked_up_memcg_under_rcu_except_in_6_8_to_6_10(kh):
+    """0a97c01cd20b (6.8, list_lru_explicit_memcg) looks the object's memcg up before the
+    lock with no RCU section; 5161b48712dc (6.11, list_lru_obj_rcu) adds rcu_read_lock.  At
+    the lock, right after the lookup, the task is in a read-side section except in 6.8..6.10."""
+    from lrulab.kernel import lru_user
+    for point, in_rcu in (("6.7", True), ("6.8", False), ("6.10", False), ("6.11", True),
+                          ("v7.2", True)):
+        h, lru, _ = _setup(kh, point)
+        user = h.k.lrus["dcache"]
+        obj = lru_user.LruObject("d1", 0, h.memcg("P/C"))
+        for step in (lru_user.list_lru_add_obj, lru_user.list_lru_del_obj):
+            gen = step(h.k, user, obj)
+            assert next(gen) in ("list_lru_add_obj", "list_lru_del_obj")
+            gen.send(None)  # the lookup, then the lru lock it waits for
+            assert (h.k.current.rcu_depth > 0) is in_rcu, (point, step.__name__)
+            gen.close()
+            h.k.current.rcu_depth = 0

@@ -222,3 +222,49 @@ def test_charge_lookup_drops_its_reference(kh):
     assert h.run(memory.handle_mm_fault(h.k, "g", a, 0, 9, 512),
                  decide=lambda s: s != "charge") is None
     assert a.css_refcnt == base + 1
+
+
+def test_a_new_memcg_takes_the_lowest_id_freed_at_an_offline(kh):
+    """mem_cgroup_idr: idr_alloc gives the lowest free id; css_offline removes the id (no swap
+    entries hold it), so a memcg made after an rmdir takes the id -- and the kmemcg_id -- of
+    the removed one while that one is still a zombie (charged folio)."""
+    h = kh("linux-6.13", memcgs=("A", "B"))
+    a, b = h.memcg("A"), h.memcg("B")
+    assert a.id < b.id and a.kmemcg_id == a.id
+    f = h.run(memory.handle_mm_fault(h.k, "f", a, 0, 9, 512))
+    h.run(mc.cgroup_rmdir(h.k, a))
+    assert not a.online and not a.freed and f.memcg is a  # a zombie
+    h.run(mc.cgroup_mkdir(h.k, "C"))
+    c = h.memcg("C")
+    assert c.id == a.id and c.kmemcg_id == a.id and c is not a
+    h.run(mc.cgroup_mkdir(h.k, "D"))
+    assert h.memcg("D").id == max(a.id, b.id) + 1  # B's id is still in use
+
+
+def test_memcg_kmem_off_build_has_no_kmem_accounting(kh):
+    """CONFIG_MEMCG_KMEM=n (kernel.config.memcg_kmem: false): memcg_online_kmem is a stub (no
+    kmemcg_id, the static key stays off), list_lru has no memcg part, slab objects are not
+    charged: an object of A goes on the node list and memcg reclaim of A skips the slab
+    shrinker (not NONSLAB)."""
+    from lrulab.kernel import list_lru as ll
+    from lrulab.kernel import lru_user
+    from lrulab.kernel import shrinker as sh
+    from lrulab.kernel.config import make_config
+    from lrulab.kernel.kernel import boot
+    lrus = {"dcache": {"memcg_aware": True, "shrinker": ["memcg_aware", "numa_aware"]}}
+    for kconfig, kmem in (({}, True), ({"memcg_kmem": False}, False)):
+        k = boot(make_config("linux-6.1", kconfig=kconfig), lrus)
+        k.current = k.task("test")
+        h = kh("linux-6.1")
+        h.k = k
+        h.run(mc.cgroup_mkdir(k, "A"))
+        a = k.memcgs["A"]
+        assert (a.kmemcg_id > 0) is kmem and k.memcg_kmem_online is kmem
+        user = k.lrus["dcache"]
+        assert ll.list_lru_memcg_aware(user.lru) is kmem
+        h.run(ll.memcg_list_lru_alloc(k, a, user.lru))  # as kmem_cache_alloc_lru does
+        obj = lru_user.LruObject("d1", 0, a)
+        h.run(lru_user.list_lru_add_obj(k, user, obj))
+        on_node_list = obj.lru.owner is user.lru.node[0].lru.list
+        assert on_node_list is not kmem
+        assert bool(sh.shrinker_bits(a, 0)) is kmem

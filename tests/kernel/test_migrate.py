@@ -73,3 +73,35 @@ def test_migrate_split_counts_every_subpage_in_pgmigrate_success(kh, variant):
     h, f, _ = _queued_then_migrated(kh, variant)
     assert f.nr_pages == 256 and h.k.vmstat["pgmigrate_success"] == 512
     assert h.k.nodes[1].nr_used_pages == 256
+
+
+def test_mem_cgroup_migrate_transfers_the_charge_from_6_7(kh):
+    """85ce2c517ade (6.7-rc1, migrate_memcg_transfer): the source's memcg_data is cleared and
+    the charge moves (counted once); before it the destination is charged anew and the
+    source keeps its memcg until its free uncharges it."""
+    from lrulab.kernel import migrate as mg
+    for point, transfer in (("6.6", False), ("6.7-rc1", True), ("v7.2", True)):
+        h = kh(point, memcgs=("A",), nodes=2)
+        a = h.memcg("A")
+        src = h.run(memory.handle_mm_fault(h.k, "f", a, 0, 9, 512))
+        dst = memory.huge_memory.new_folio(h.k, "g", 9, 1)
+        h.run(mg.mem_cgroup_migrate(h.k, src, dst))
+        assert dst.memcg is a
+        assert (src.memcg is None) is transfer, point
+        assert a.nr_pages == (512 if transfer else 1024), point
+
+
+def test_6_7_rc1_frees_the_migrated_source_under_the_node_queues_lock(kh):
+    """History bug 12: without 9bcef5973e31 the queued source, its memcg cleared, is unqueued
+    at its free through the node queue's lock while it is on A's queue; with it
+    (migrate_unqueue_old, 6.7) mem_cgroup_migrate unqueued it first."""
+    for point, bad in (("6.7-rc1", True), ("6.7", False)):
+        h, f, dst = _queued_then_migrated(kh, point)
+        assert f.freed and dst is not None
+        msgs = [e.message for e in h.k.events if e.kind == "list"]
+        assert bool(msgs) is bad, (point, msgs)
+        if bad:
+            assert "without holding A.deferred_split_queue.split_queue_lock" in msgs[0]
+        else:
+            assert list_empty(h.memcg("A").deferred_split_queue.split_queue)
+            assert h.memcg("A").deferred_split_queue.split_queue_len == 0

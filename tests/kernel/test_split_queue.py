@@ -178,3 +178,80 @@ def test_612_unqueue_warns_on_a_live_or_uncharged_folio(kh):
         if warns:
             assert msgs == ["__folio_unqueue_deferred_split: refcount != 0",
                             "__folio_unqueue_deferred_split: uncharged folio"]
+
+
+def _scan_until_unlocked_unlink(h, memcg="A"):
+    """Step V0's deferred_split_scan on one CPU up to the loads of its unlocked list_del_init
+    (the step boundary another CPU can run in); returns the generator, paused there."""
+    from lrulab.kernel import split_queue
+    from lrulab.kernel.shrinker import ShrinkControl
+    sc = ShrinkControl(0, h.memcg(memcg))
+    sc.nr_to_scan = 128
+    gen = split_queue.deferred_split_scan(h.k, h.k.deferred_split_shrinker, sc)
+    want = None
+    while want != "deferred_split_scan":
+        want = gen.send(None)
+    return gen
+
+
+def _pinned_kept_then_used(h, middle_split=False):
+    """Queue order f2 (fully mapped, used), [f3 partially mapped], f1 (partially mapped,
+    pinned): the scan's private list is the reverse, f1 first."""
+    from lrulab.kernel.folio import folio_get
+    f2 = fault(h, "f2")
+    if middle_split:
+        h.run(rmap.zap_partial(h.k, fault(h, "f3")))
+    f1 = fault(h, "f1")
+    h.run(rmap.zap_partial(h.k, f1))
+    h.run(folio_get(h.k, f1))
+    return f1, f2
+
+
+def test_612rc1_scan_puts_the_kept_folio_before_its_unlocked_unlink(kh):
+    """dafff3f4c850 (6.12-rc1, scan_keeps_safe_folio off): f1's split fails and the scan puts
+    it at once, so when it unlinks f2 without a lock, f1 next to it holds only the mapping's
+    and the pin's references: a racing free can unqueue it meanwhile."""
+    h = kh("6.12-rc1", memcgs=("A",))
+    f1, f2 = _pinned_kept_then_used(h)
+    _scan_until_unlocked_unlink(h)
+    assert f2._deferred_list.prev is f1._deferred_list
+    assert f1.refcount == f1.mapcount + 1  # the pin; the scan's reference is gone
+
+
+def test_612rc7_scan_holds_the_kept_folio_across_the_unlocked_unlink(kh):
+    """e66f3185fa04 (scan_keeps_safe_folio): f1 stays referenced (prev) until after the
+    splice."""
+    h = kh("6.12-rc7", memcgs=("A",))
+    f1, f2 = _pinned_kept_then_used(h)
+    _scan_until_unlocked_unlink(h)
+    assert f2._deferred_list.prev is f1._deferred_list
+    assert f1.refcount == f1.mapcount + 2  # the pin and the scan's
+
+
+def test_612rc7_a_split_folio_becomes_the_safe_one_and_the_kept_folio_is_put(kh):
+    """e66f3185fa04 as merged: the split f3 (off the list) is swapped in as prev, so f1, still
+    on the list next to f2, lost the scan's reference; Hugh Dickins' hotfix a3477c9e02cc
+    (scan_safe_folio_after_split, 6.12) keeps f1."""
+    for point, held in (("6.12-rc7", 1), ("6.12", 2)):
+        h = kh(point, memcgs=("A",))
+        f1, f2 = _pinned_kept_then_used(h, middle_split=True)
+        _scan_until_unlocked_unlink(h)
+        assert h.k.vmstat["thp_split_page"] == 1
+        assert f2._deferred_list.prev is f1._deferred_list
+        assert f1.refcount == f1.mapcount + held, point
+
+
+def test_unlocked_unlink_racing_a_neighbours_locked_unqueue_is_list_corruption(kh):
+    """The race both fixes close: between the scan's loads and stores for f2, f1's last put
+    unqueues f1 under the queue lock (6.12-rc1)."""
+    from lrulab.kernel.folio import folio_put
+    h = kh("6.12-rc1", memcgs=("A",))
+    f1, f2 = _pinned_kept_then_used(h)
+    gen = _scan_until_unlocked_unlink(h)
+    h.run(rmap.zap_all(h.k, f1))
+    h.run(folio_put(h.k, f1))
+    assert f1.freed
+    h.run(gen)
+    msgs = [e.message for e in h.k.events if e.kind == "list"]
+    assert any("f2._deferred_list unlinked locklessly" in m and "f1._deferred_list" in m
+               for m in msgs), msgs

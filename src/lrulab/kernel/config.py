@@ -63,6 +63,19 @@ class Config:
     nodes: int = 1
     sysfs: dict = field(default_factory=dict)
     cgroup: str = "v2"  # the memory controller's hierarchy: "v2" or "v1" (kernel.cgroup)
+    kconfig: dict = field(default_factory=dict)  # build options (KCONFIG), kernel.config
+    node_ids: tuple = ()  # the possible nodes (for_each_node); ``nodes`` is nr_node_ids
+
+    def __post_init__(self):
+        if not self.node_ids:
+            self.node_ids = tuple(range(self.nodes))
+
+    @property
+    def memcg_kmem(self) -> bool:
+        """CONFIG_MEMCG_KMEM (kernel.config.memcg_kmem, default y): without it the kernel has
+        no kmem accounting at all -- no kmemcg_id, no memcg-aware list_lru, no objcg charge of
+        slab objects; memcg_kmem_enabled() is constant false."""
+        return self.kconfig.get("memcg_kmem", True)
 
     @property
     def nokmem(self) -> bool:
@@ -105,8 +118,65 @@ def kernel_flags(name: str) -> dict[str, bool]:
     return history.flags_at(point)
 
 
-def make_config(variant: str, patches: dict | None = None, boot=(), nodes: int = 1,
-                sysfs: dict | None = None, cgroup: str = "v2") -> Config:
+# build options a scenario may set (kernel.config), with their default
+KCONFIG_DEFAULTS = {"memcg_kmem": True}
+# CONFIG_MEMCG_KMEM was folded into CONFIG_MEMCG from this release on (Roman Gushchin, "mm:
+# memcg: merge CONFIG_MEMCG_KMEM into CONFIG_MEMCG"; release as we remember it, not seen)
+MEMCG_KMEM_GONE = "6.10"
+
+
+def kconfig_error(variant: str, kconfig: dict) -> str | None:
+    """Why ``kconfig`` is not a build of ``variant`` (None: it is)."""
+    for name, value in kconfig.items():
+        if name not in KCONFIG_DEFAULTS:
+            return (f"unknown config option {name!r}; known: "
+                    f"{', '.join(KCONFIG_DEFAULTS)}")
+        if not isinstance(value, bool):
+            return f"config {name} must be true or false, not {value!r}"
+    if kconfig.get("memcg_kmem", True) is False:
+        try:
+            base = history.base(variant)
+        except KeyError:
+            return None  # the kernel name itself is reported
+        if history.version_key(base) >= history.version_key(MEMCG_KMEM_GONE):
+            return (f"config memcg_kmem: false is not a build of {variant} ({base}): "
+                    f"CONFIG_MEMCG_KMEM is part of CONFIG_MEMCG from {MEMCG_KMEM_GONE} on; "
+                    "choose a kernel before it, or boot: [cgroup.memory=nokmem]")
+    return None
+
+
+def node_set_error(nodes) -> str | None:
+    """Why ``nodes`` (kernel.nodes: a count, or the node ids with holes) is not a node set."""
+    if isinstance(nodes, int) and not isinstance(nodes, bool):
+        return None if 1 <= nodes <= 64 else \
+            f"kernel.nodes must be an integer 1..64 or a list of node ids, not {nodes!r}"
+    if not isinstance(nodes, (list, tuple)) or not nodes or any(
+            not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= 63 for n in nodes):
+        return (f"kernel.nodes must be an integer 1..64 or a list of node ids 0..63 like "
+                f"[0, 2], not {nodes!r}")
+    if list(nodes) != sorted(set(nodes)):
+        return f"kernel.nodes {list(nodes)!r}: list each node once, in ascending order"
+    if nodes[0] != 0:
+        return (f"kernel.nodes {list(nodes)!r} lacks node 0, the node every op defaults to; "
+                "add it")
+    return None
+
+
+def nodes_text(nodes: tuple) -> str:
+    """'0..3' for a node range, '0, 2' for a set with holes."""
+    if list(nodes) == list(range(len(nodes))):
+        return f"0..{len(nodes) - 1}"
+    return ", ".join(str(n) for n in nodes)
+
+
+def node_ids(nodes) -> tuple:
+    """The possible nodes of a kernel.nodes value (a count or a list of ids)."""
+    return tuple(range(nodes)) if isinstance(nodes, int) else tuple(nodes)
+
+
+def make_config(variant: str, patches: dict | None = None, boot=(), nodes=1,
+                sysfs: dict | None = None, kconfig: dict | None = None,
+                cgroup: str = "v2") -> Config:
     """Build a Config, refusing unknown names with a message that names the fix."""
     values = kernel_flags(variant)
     for name, value in (patches or {}).items():
@@ -124,9 +194,16 @@ def make_config(variant: str, patches: dict | None = None, boot=(), nodes: int =
         if name not in SYSFS_DEFAULTS:
             raise ConfigError(f"unknown sysfs knob {name!r}; known: {', '.join(SYSFS_DEFAULTS)}")
         knobs[name] = value
-    if not isinstance(nodes, int) or isinstance(nodes, bool) or not 1 <= nodes <= 64:
-        raise ConfigError(f"nodes must be an integer from 1 to 64, not {nodes!r}")
+    why = node_set_error(nodes)
+    if why:
+        raise ConfigError(why)
+    why = kconfig_error(variant, kconfig or {})
+    if why:
+        raise ConfigError(why)
     if cgroup not in CGROUP_VERSIONS:
         raise ConfigError(f"cgroup must be v2 or v1, not {cgroup!r}")
-    return Config(variant, Patches(values), dict(patches or {}), tuple(boot), nodes, knobs,
-                  cgroup)
+    ids = node_ids(nodes)
+    # nr_node_ids: arrays indexed by node id span the holes (kcalloc(nr_node_ids, ...)); the
+    # loops go over the possible nodes only (for_each_node)
+    return Config(variant, Patches(values), dict(patches or {}), tuple(boot), ids[-1] + 1,
+                  knobs, cgroup, dict(kconfig or {}), ids)

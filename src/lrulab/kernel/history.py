@@ -216,9 +216,24 @@ COMMITS: tuple[Commit, ...] = (
                    "a stable backport list puts after the 6.3 mm-stable merge (index file "
                    "16412341214): 6.4",
            source="audit.md section 3 (set_shrinker_bit)"),
+    Commit("undo_large_rmappable", "8dc4a8f1e038",
+           "20230816151201.3655946-5-willy@infradead.org",
+           "mm: convert free_transhuge_folio() to folio_undo_large_rmappable()",
+           "Matthew Wilcox (Oracle)", "6.6",
+           "the deferred split unqueue of a large rmappable folio becomes "
+           "folio_undo_large_rmappable and leaves the entry empty (list_del_init)",
+           ("mm/huge_memory.c: folio_undo_large_rmappable",),
+           off="6.1 free_transhuge_page: list_del (poisons the entry)",
+           verified=False,
+           missing="id, subject and posting (v2 04/13, 2023-08-16) seen; release 6.6 from the "
+                   "posting date; that this commit (not a neighbour before 6.7) brought "
+                   "list_del_init is our inference: 9bcef5973e31 (6.7) unqueues a migration "
+                   "source that is freed later through the same path, which needs it",
+           source="mainline revlists (index file 66628967557); the posting (index file "
+                  "48058158633)"),
     Commit("expand_keeps_bits", "307bececcd12", None,
            "mm: shrinker: add a secondary array for shrinker_info::{map, nr_deferred}",
-           "Qi Zheng", "6.7",
+           "Qi Zheng", "6.7-rc1",
            "expand_shrinker_info copies the old units (bits kept); before, every old bit was "
            "set to 1",
            ("mm/shrinker.c: expand_one_shrinker_info",),
@@ -228,7 +243,7 @@ COMMITS: tuple[Commit, ...] = (
            off='6.1 sets every old bit to 1',
            source="kernel.org post-receive revlist (index file 67332222116)"),
     Commit("shrinker_lockless", "50d09da8e119", None,
-           "mm: shrinker: make memcg slab shrink lockless", "Qi Zheng", "6.7",
+           "mm: shrinker: make memcg slab shrink lockless", "Qi Zheng", "6.7-rc1",
            "shrink_slab_memcg walks the bitmap under RCU with shrinker refcounts instead of "
            "down_read_trylock(shrinker_rwsem) (which skipped the pass when contended); the "
            "global pass went lockless in ca1d36b82394 just before it",
@@ -237,7 +252,7 @@ COMMITS: tuple[Commit, ...] = (
            source="kernel.org post-receive revlist (index file 67332222116); ca1d36b82394 "
                   "linked as a torvalds/linux commit (index file 3500312856)"),
     Commit("nokmem_skip_clears_bit", "50d09da8e119", None,
-           "mm: shrinker: make memcg slab shrink lockless", "Qi Zheng", "6.7",
+           "mm: shrinker: make memcg slab shrink lockless", "Qi Zheng", "6.7-rc1",
            "shrink_slab_memcg clears the bit of a non-NONSLAB shrinker it skips because kmem "
            "is offline (before: skip only)",
            ("mm/shrinker.c: shrink_slab_memcg",),
@@ -247,7 +262,7 @@ COMMITS: tuple[Commit, ...] = (
            source="kernel-semantics.md section 3 and 9"),
     Commit("shrinker_info_unit", "307bececcd12", None,
            "mm: shrinker: add a secondary array for shrinker_info::{map, nr_deferred}",
-           "Qi Zheng", "6.7",
+           "Qi Zheng", "6.7-rc1",
            "shrinker_info holds shrinker_info_unit pointers (map and nr_deferred per 64 ids); "
            "set_shrinker_bit reads info->unit[id / 64] before its map_nr_max check, an "
            "out-of-bounds read KASAN reports when the id is beyond the map",
@@ -255,6 +270,33 @@ COMMITS: tuple[Commit, ...] = (
            off="one flat bitmap per shrinker_info (6.1)",
            source="kernel.org revlists (the history research: 307bececcd12 confirmed with "
                   "50d09da8e119 and ca1d36b82394); audit.md section 3"),
+    Commit("migrate_memcg_transfer", "85ce2c517ade", None,
+           "memcontrol: only transfer the memcg data for migration", "Nhat Pham", "6.7-rc1",
+           "mem_cgroup_migrate moves the charge and the css reference to the new folio and "
+           "clears the old folio's memcg_data, although a queued old folio is still on its "
+           "memcg's deferred split queue",
+           ("mm/memcontrol.c: mem_cgroup_migrate",),
+           off="the new folio is charged anew; the old one keeps its memcg until it is freed",
+           verified=False,
+           missing="id and subject from the Fixes: chain (9bcef5973e31 fixes it, as quoted in "
+                   "Hugh Dickins' be9581ea8c05 text); author and the 6.7 merge window "
+                   "(Nhat Pham's hugetlb memcg accounting series) from memory, not seen",
+           source="be9581ea8c05's text quoted in review (index file 28766803529)"),
+    Commit("migrate_unqueue_old", "9bcef5973e31",
+           "61273e5e9b490682388377c20f52d19de4a80460.1703054559.git.baolin.wang@linux.alibaba.com",
+           "mm: memcg: fix split queue list crash when large folio migration", "Baolin Wang",
+           "6.7",
+           "mem_cgroup_migrate takes a large rmappable old folio off its deferred split queue "
+           "(folio_undo_large_rmappable) before clearing its memcg_data",
+           ("mm/memcontrol.c: mem_cgroup_migrate",),
+           fixes=("85ce2c517ade",),
+           off="6.7-rc1: the old folio's free unqueues it under the node queue's lock while it "
+               "is on its memcg's queue",
+           verified=False,
+           missing="posted 2023-12-20 (Message-ID seen in Nhat Pham's reply); merged through "
+                   "mm-hotfixes before 6.7 (which -rc not seen)",
+           source="mainline revlist (index file 66262550580); review reply (index file "
+                  "8936937301)"),
     # -- 6.8: mTHP -----------------------------------------------------------------------------
     Commit("mthp", "19eaf44954df", None,
            "mm: thp: support allocation of anonymous multi-size THP", "Ryan Roberts", "6.8",
@@ -263,6 +305,19 @@ COMMITS: tuple[Commit, ...] = (
            ("mm/memory.c: alloc_anon_folio",),
            off='only PMD-order THPs',
            source="kernel.org revlists (e.g. index file 30413270507: committed 2023-12-20)"),
+    Commit("list_lru_explicit_memcg", "0a97c01cd20b", None,
+           "list_lru: allow explicit memcg and NUMA node selection", "Nhat Pham", "6.8",
+           "list_lru_add/list_lru_del take the memcg from the caller; list_lru_add_obj and "
+           "list_lru_del_obj look the object's memcg up (mem_cgroup_from_slab_obj) before "
+           "the lock, with no RCU read-side section holding it until set_shrinker_bit",
+           ("mm/list_lru.c: list_lru_add_obj", "mm/list_lru.c: list_lru_del_obj",
+            "mm/list_lru.c: list_lru_add"),
+           off="list_lru_add looks the memcg up under the node lock (list_lru_from_kmem)",
+           verified=False,
+           missing="release 6.8 inferred (the zswap shrinker series it belongs to was merged "
+                   "for 6.8); id and subject from the Fixes: tag of 5161b48712dc",
+           source="Fixes: tag quoted in Stephen Rothwell's linux-next check (index file "
+                  "28921768121) and in the v1 review (index file 28246824426)"),
     # -- 6.10 --------------------------------------------------------------------------------
     Commit("migrate_split_deferred", "7262f208ca68", None,
            "mm/migrate: split source folio if it is on deferred split list", "Zi Yan", "6.10",
@@ -306,11 +361,26 @@ COMMITS: tuple[Commit, ...] = (
                    "'folded' is not confirmed. Id 6be5e186fd655df4b3ba267054de2eaaadc71340 and "
                    "author Johannes Weiner seen (syzbot bisection, index file 42678116671)",
            source="audit.md B1 (measured on Debian 6.12.117); config.py flag text (issue 8)"),
+    Commit("list_lru_obj_rcu", "5161b48712dc",
+           "20240801024603.1865-1-songmuchun@bytedance.com",
+           "mm: list_lru: fix UAF for memory cgroup", "Muchun Song", "6.11",
+           "list_lru_add_obj and list_lru_del_obj hold rcu_read_lock from the memcg lookup to "
+           "the end of the add or del, so an offline and release of the memcg cannot free it "
+           "under them",
+           ("mm/list_lru.c: list_lru_add_obj", "mm/list_lru.c: list_lru_del_obj"),
+           fixes=("0a97c01cd20b",),
+           off="6.8 .. 6.10: the memcg is used without RCU after its lookup",
+           verified=False,
+           missing="release 6.11 inferred from its place in mainline revlists of August 2024 "
+                   "(mm-hotfixes, with 6.11-rc fixes); found by code review (Muchun Song to "
+                   "Vlastimil Babka), Cc stable",
+           source="mainline revlist (index file 66153548764); v1 diff and review (index file "
+                  "28246824426)"),
     # -- 6.12: Usama Arif's underused THP series and Hugh Dickins' fixes ---------------------
     Commit("split_remap_zeropage", "b1f202060afe",
            "20240807134732.3292797-3-usamaarif642@gmail.com",
            "mm: remap unused subpages to shared zeropage when splitting isolated thp",
-           "Yu Zhao", "6.12",
+           "Yu Zhao", "6.12-rc1",
            "every successful anon split remaps zero-filled subpages to the shared zero page and "
            "frees them",
            ("mm/huge_memory.c: remap_page", "mm/migrate.c: remove_migration_pte"),
@@ -318,7 +388,7 @@ COMMITS: tuple[Commit, ...] = (
            source="v2 2/4 posting 2024-08-07 and Fixes: tags citing it (index files 29008556703, "
                   "40459127683)"),
     Commit("partially_mapped_flag", "8422acdc97ed", None,
-           "mm: introduce a pageflag for partially mapped folios", "Usama Arif", "6.12",
+           "mm: introduce a pageflag for partially mapped folios", "Usama Arif", "6.12-rc1",
            "PG_partially_mapped: queue only really partially mapped THPs, count "
            "thp_deferred_split_page once, drop fully mapped non-underused THPs at scan",
            ("mm/huge_memory.c: deferred_split_folio", "mm/huge_memory.c: deferred_split_scan",
@@ -327,7 +397,7 @@ COMMITS: tuple[Commit, ...] = (
                "split candidate and failures go back to the tail",
            source="kernel.org revlist (index file 65870332318); v3/v4 4/6 review threads"),
     Commit("queue_at_fault", "dafff3f4c850", None,
-           "mm: split underused THPs", "Usama Arif", "6.12",
+           "mm: split underused THPs", "Usama Arif", "6.12-rc1",
            "PMD THPs are queued as maybe-underused at fault and after collapse, split when more "
            "than max_ptes_none subpages are zero-filled",
            ("mm/huge_memory.c: __do_huge_pmd_anonymous_page", "mm/khugepaged.c: "
@@ -336,7 +406,7 @@ COMMITS: tuple[Commit, ...] = (
            source="kernel.org revlist (index file 65870332318); cover "
                   "https://lkml.iu.edu/hypermail/linux/kernel/2408.1/00956.html"),
     Commit("free_lockless_fastpath", "f8f931bba0f9", None,
-           "mm/thp: fix deferred split unqueue naming and locking", "Hugh Dickins", "6.12",
+           "mm/thp: fix deferred split unqueue naming and locking", "Hugh Dickins", "6.12-rc7",
            "folio_unqueue_deferred_split tests list_empty() locklessly before locking; "
            "migration unqueues the frozen source; swapout and memcg1 move_charge unqueue before "
            "changing memcg_data",
@@ -353,7 +423,7 @@ COMMITS: tuple[Commit, ...] = (
            source="stable backport text 'commit f8f931bba0f92052cf842b7e30917b1afcc77d5a "
                   "upstream' (index file 28580327969); CVE-2024-53079"),
     Commit("swapout_unqueue_first", "f8f931bba0f9", None,
-           "mm/thp: fix deferred split unqueue naming and locking", "Hugh Dickins", "6.12",
+           "mm/thp: fix deferred split unqueue naming and locking", "Hugh Dickins", "6.12-rc7",
            "cgroup v1's mem_cgroup_swapout (memcg1_swapout) unqueues the THP, its refcount "
            "frozen by __remove_mapping, before clearing memcg_data, so the unqueue locks the "
            "memcg's queue",
@@ -367,7 +437,7 @@ COMMITS: tuple[Commit, ...] = (
                   "mainline revlist next to e66f3185fa04 (index file 66181880307); 6.12 as for "
                   "free_lockless_fastpath"),
     Commit("move_charge_split_first", "f8f931bba0f9", None,
-           "mm/thp: fix deferred split unqueue naming and locking", "Hugh Dickins", "6.12",
+           "mm/thp: fix deferred split unqueue naming and locking", "Hugh Dickins", "6.12-rc7",
            "mem_cgroup_move_charge_pte_range splits a queued PMD-mapped THP before moving its "
            "charge (splitting unqueues) and skips it when the split fails; move_account only "
            "WARNs if the folio is still queued",
@@ -377,17 +447,44 @@ COMMITS: tuple[Commit, ...] = (
            off="move_account changes memcg_data of a queued THP: a later unqueue locks the "
                "destination's queue while the THP sits on the source's list",
            source="commit text and diff of the 6.6.y backport (index file 28580327969)"),
-    Commit("scan_keeps_safe_folio", "e66f3185fa04", None,
-           "mm/thp: fix deferred split queue not partially_mapped", "Hugh Dickins", "6.12",
-           "deferred_split_scan keeps a reference on the preceding folio of its private list "
-           "so a racing free or migration cannot unlink the list under it",
+    Commit("scan_keeps_safe_folio", "e66f3185fa04",
+           "81e34a8b-113a-0701-740e-2135c97eb1d7@google.com",
+           "mm/thp: fix deferred split queue not partially_mapped", "Hugh Dickins", "6.12-rc7",
+           "deferred_split_scan drops a fully mapped used folio from its private list with an "
+           "unlocked list_del_init only while one folio whose reference it still holds (the "
+           "last one it kept, put after the splice) separates it from every earlier folio left "
+           "on the list, which a racing free may unqueue under the queue lock; the drops are "
+           "counted in 'removed' and subtracted under the lock",
            ("mm/huge_memory.c: deferred_split_scan",),
-           modelled=False, verified=False,
-           missing="author from Hugh Dickins' follow-up ': fix' only; release: in Linus's tree "
-                   "by 6.12-rc7 (the mm tree's 'linus' ref, index file 65793811733, with "
-                   "f8f931bba0f9), so 6.12 -- the audit's reading that 6.12.0 has the older scan "
-                   "disagrees and is not settled here",
-           source="revlist (index file 66181880307); Hugh's follow-up fix 2024-11-10"),
+           fixes=("dafff3f4c850",),
+           off="6.12-rc1 (dafff3f4c850): every folio is put right after it is processed, and "
+               "the dropped one leaves with an unlocked list_del_init and split_queue_len--",
+           verified=False,
+           missing="Fixes: tag not read (dafff3f4c850 added the unlocked list_del_init: its "
+                   "diff was seen); 6.12-rc7 inferred: it is in akpm's mm-hotfixes-stable of "
+                   "2024-11-06 with f8f931bba0f9, merged as mm-hotfixes-stable-2024-11-09 "
+                   "around 6.12-rc7 (the revlist order does not settle rc7 against 6.12)",
+           source="mm tree post-receive 2024-11-06 (index file 65994802065); '[PATCH hotfix "
+                  "v2 1/2]' posting (index file 34972193862); the later folio_batch patch "
+                  "quotes its comment (index file 18142473981)"),
+    Commit("scan_safe_folio_after_split", "a3477c9e02cc",
+           "3c995a30-31ce-0998-1b9f-3a2cb9354c91@google.com",
+           "mm/thp: fix deferred split queue not partially_mapped: fix", "Hugh Dickins", "6.12",
+           "deferred_split_scan keeps a folio it split out of the safe-folio swap: the split "
+           "took it off the private list, so it separates nothing, and putting the previous "
+           "safe folio left that one unprotected next to the next unlocked list_del_init",
+           ("mm/huge_memory.c: deferred_split_scan",),
+           fixes=("e66f3185fa04",),
+           off="e66f3185fa04 as merged: a split folio becomes the kept one and the previous "
+               "kept folio is put",
+           verified=False,
+           missing="posted as '[PATCH hotfix] mm/thp: fix deferred split queue not "
+                   "partially_mapped: fix' on 2024-11-10 (its Message-ID seen as the "
+                   "In-Reply-To of Zi Yan's and Chris Li's replies, the patch itself not "
+                   "read); release 6.12 from its place after 6.12-rc7 in the stable tree's "
+                   "6.12 revlist",
+           source="linux-rolling-stable post-receive 2024-12-05 (index file 66690024480); "
+                  "Chris Li's ack quoting Fixes: e66f3185fa04 (docs/history-bugs.md 17)"),
     Commit("list_lru_init_nokmem_unaware", None, None,
            "(not identified) __list_lru_init: no memcg awareness under nokmem", "unknown",
            "6.12",

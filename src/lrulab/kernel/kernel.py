@@ -52,7 +52,7 @@ class Kernel:
         self.nodes = [PglistData(nid) for nid in range(cfg.nodes)]
         self.memcgs: dict = {}
         self.released_memcgs: list = []
-        self.last_memcg_id = 0
+        self.memcg_ids: set = set()  # mem_cgroup_idr: ids in use (lowest free is taken)
         self.root_mem_cgroup = None
         self.memcg_kmem_online = False
         self.cgroup_mutex = SpinLock("cgroup_mutex")  # a mutex: held across steps, never spun

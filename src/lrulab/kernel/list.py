@@ -171,3 +171,26 @@ def list_count(head: ListHead) -> int:
         n += 1
         e = e.next
     return n
+
+
+def list_del_init_unlocked(k, entry: ListHead, why: str):
+    """include/linux/list.h: list_del_init by a task holding no lock of the list it is on,
+    whose other entries another CPU may unlink under that list's lock (the deferred split
+    scan's private list, whose folios a racing free unqueues under the queue lock).  The
+    unlink is not atomic: it loads entry->prev and entry->next, then stores into both
+    neighbours, and another CPU runs between (a generator: one step for the loads, one for
+    the stores).  If a neighbour was unlinked or the entry moved in between, the stores
+    relink a removed entry or drop a live one: the list is corrupt (CONFIG_DEBUG_LIST's
+    __list_del_entry_valid fails on the next walk); reported as a ``list`` event, after which
+    the model unlinks consistently so that it can go on.  ``why`` names the caller."""
+    prev, nxt = entry.prev, entry.next
+    yield why
+    if entry.prev is not prev or entry.next is not nxt or prev.next is not entry \
+            or nxt.prev is not entry:
+        gone = entry if entry.next is None or entry.next is entry else \
+            prev if prev.next is not entry else nxt
+        report(k, "list", f"list_del_init corruption: {entry.name} unlinked locklessly "
+                          f"({why}) while {gone.name} was unlinked between its loads and "
+                          "stores")
+    _unlink(k, entry, "list_del_init")
+    INIT_LIST_HEAD(entry)

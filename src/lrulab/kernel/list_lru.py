@@ -127,6 +127,8 @@ def __list_lru_init(k, lru: ListLru, memcg_aware: bool, s, irqsafe: bool = False
         memcg_aware = False
     if k.cfg.patch.list_lru_memcg_disabled_unaware and mc.mem_cgroup_disabled(k):
         memcg_aware = False
+    if not mc.memcg_kmem_built(k):
+        memcg_aware = False  # CONFIG_MEMCG_KMEM=n: struct list_lru has no memcg part
     lru.memcg_aware = memcg_aware
     lru.irqsafe = irqsafe
     lru.per_node_lock = not k.cfg.patch.list_lru_per_sublist_lock
@@ -450,7 +452,7 @@ def memcg_reparent_list_lrus(k, memcg, parent):
             mlru = lru.xa.get(memcg.kmemcg_id)
         if mlru is None:
             continue
-        for nid in range(k.cfg.nodes):
+        for nid in k.cfg.node_ids:
             yield from memcg_reparent_list_lru_one(k, lru, nid, mlru.node[nid], parent)
         if drain_first:
             # "mm/list_lru: drain before clearing xarray entry on reparent"
@@ -467,7 +469,7 @@ def _memcg_reparent_list_lrus_pernode(k, memcg, parent):
     for m in mc.mem_cgroup_iter(k, memcg):
         WRITE_ONCE(m, "kmemcg_id", dst_idx)  # 6.1: WRITE_ONCE(child->kmemcg_id, ...)
     for lru in list(k.memcg_list_lrus):
-        for nid in range(k.cfg.nodes):
+        for nid in k.cfg.node_ids:
             nlru = lru.node[nid]
             yield from spin_lock_irq(k, nlru.lock)
             src = list_lru_from_memcg_idx(k, lru, nid, src_idx)

@@ -30,7 +30,7 @@ def mem_cgroup_from_slab_obj(k, obj: LruObject):
     """mm/memcontrol.c: mem_cgroup_from_slab_obj -- obj_cgroup_memcg of the object's objcg,
     which memcg_reparent_objcgs points at the parent when the memcg goes offline."""
     memcg = obj.memcg
-    if mc.mem_cgroup_disabled(k) or mc.mem_cgroup_kmem_disabled(k):
+    if mc.mem_cgroup_disabled(k) or mc.mem_cgroup_kmem_disabled(k) or not mc.memcg_kmem_built(k):
         return None
     while memcg is not None and memcg.objcg_parent is not None:
         memcg = memcg.objcg_parent
@@ -45,7 +45,8 @@ def kmem_cache_alloc_lru(k, user, name: str, nid: int, owner):
     css_put), so a racing rmdir cannot free it under the allocation."""
     yield "kmem_cache_alloc_lru"
     memcg = None if owner is None else mc.mem_cgroup_from_task(k, owner)
-    if not mc.mem_cgroup_disabled(k) and memcg is not None and not mc.mem_cgroup_kmem_disabled(k):
+    if not mc.mem_cgroup_disabled(k) and memcg is not None and not mc.mem_cgroup_kmem_disabled(k) \
+            and mc.memcg_kmem_built(k):
         mc.css_get(memcg)  # the task's css_set (or root) holds one: it cannot be gone yet
         ret = yield from ll.memcg_list_lru_alloc(k, memcg, user.lru)
         mc.css_put(k, memcg)
@@ -56,23 +57,40 @@ def kmem_cache_alloc_lru(k, user, name: str, nid: int, owner):
     return obj
 
 
+def _obj_memcg_protected(k) -> bool:
+    """Whether an RCU read-side section covers the object's memcg from its lookup to the end
+    of the add or del.  Before 0a97c01cd20b (6.8) list_lru_add looked the memcg up itself
+    under the node lock (list_lru_from_kmem; the spinlock is a read-side section, modelled as
+    rcu_read_lock); 0a97c01cd20b "list_lru: allow explicit memcg and NUMA node selection"
+    (flag list_lru_explicit_memcg) moved the lookup into list_lru_add_obj/list_lru_del_obj
+    before the lock with nothing holding the memcg; 5161b48712dc "mm: list_lru: fix UAF for
+    memory cgroup" (6.11, flag list_lru_obj_rcu) wraps both in rcu_read_lock."""
+    return not k.cfg.patch.list_lru_explicit_memcg or k.cfg.patch.list_lru_obj_rcu
+
+
 def list_lru_add_obj(k, user, obj: LruObject):
-    """mm/list_lru.c: list_lru_add_obj -- resolve the object's memcg under RCU, then add."""
+    """mm/list_lru.c: list_lru_add_obj -- resolve the object's memcg (under RCU), then add."""
     yield "list_lru_add_obj"
-    rcu_read_lock(k)
+    protected = _obj_memcg_protected(k)
+    if protected:
+        rcu_read_lock(k)
     memcg = mem_cgroup_from_slab_obj(k, obj)
     ret = yield from ll.list_lru_add(k, user.lru, obj.lru, obj.nid, memcg)
-    rcu_read_unlock(k)
+    if protected:
+        rcu_read_unlock(k)
     return ret
 
 
 def list_lru_del_obj(k, user, obj: LruObject):
-    """mm/list_lru.c: list_lru_del_obj."""
+    """mm/list_lru.c: list_lru_del_obj -- as list_lru_add_obj."""
     yield "list_lru_del_obj"
-    rcu_read_lock(k)
+    protected = _obj_memcg_protected(k)
+    if protected:
+        rcu_read_lock(k)
     memcg = mem_cgroup_from_slab_obj(k, obj)
     ret = yield from ll.list_lru_del(k, user.lru, obj.lru, obj.nid, memcg)
-    rcu_read_unlock(k)
+    if protected:
+        rcu_read_unlock(k)
     return ret
 
 

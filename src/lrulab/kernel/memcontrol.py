@@ -94,6 +94,12 @@ def mem_cgroup_kmem_disabled(k) -> bool:
     return k.cfg.nokmem
 
 
+def memcg_kmem_built(k) -> bool:
+    """init/Kconfig: CONFIG_MEMCG_KMEM -- whether the kernel was built with kmem accounting
+    (the scenario's kernel.config); without it memcontrol.h's kmem helpers are stubs."""
+    return k.cfg.memcg_kmem
+
+
 def memcg_kmem_online(k) -> bool:
     """include/linux/memcontrol.h: memcg_kmem_online (6.1: memcg_kmem_enabled) -- the static key
     the first kmem-online memcg turns on."""
@@ -187,11 +193,31 @@ def css_put(k, memcg: MemCgroup) -> None:
 
 # -- life cycle ---------------------------------------------------------------------------
 
+def mem_cgroup_id_alloc(k) -> int:
+    """mm/memcontrol.c: mem_cgroup_alloc -> idr_alloc(&mem_cgroup_idr, NULL, 1,
+    MEM_CGROUP_ID_MAX + 1): the lowest free id, so a new memcg takes the id (and, as
+    memcg_online_kmem reuses it, the kmemcg_id: 5.18's "mm: memcontrol: reuse memory cgroup
+    ID for kmem ID"; before it memcg_alloc_cache_id's ida, also lowest-free and also freed at
+    offline) of a memcg whose id was removed at its offline, while that memcg may still be a
+    zombie."""
+    mid = 1
+    while mid in k.memcg_ids:
+        mid += 1
+    k.memcg_ids.add(mid)
+    return mid
+
+
+def mem_cgroup_id_remove(k, memcg: MemCgroup) -> None:
+    """mm/memcontrol.c: mem_cgroup_id_put -> mem_cgroup_id_remove -- css_offline drops the id
+    reference taken at online; with no swap entries holding more (the model has none) the id
+    leaves mem_cgroup_idr there and a later mkdir may take it."""
+    k.memcg_ids.discard(memcg.id)
+
+
 def mem_cgroup_css_alloc(k, parent: MemCgroup | None, path: str) -> MemCgroup:
     """mm/memcontrol.c: mem_cgroup_alloc / mem_cgroup_css_alloc -- kmemcg_id = -1, empty
     deferred-split queue; kernel/cgroup/cgroup.c: init_and_link_css -- css_get(parent)."""
-    k.last_memcg_id += 1
-    memcg = MemCgroup(k.last_memcg_id, path, parent, k.cfg.nodes)
+    memcg = MemCgroup(mem_cgroup_id_alloc(k), path, parent, k.cfg.nodes)
     if parent is not None:
         css_get(parent)
         parent.children.append(memcg)
@@ -200,8 +226,9 @@ def mem_cgroup_css_alloc(k, parent: MemCgroup | None, path: str) -> MemCgroup:
 
 
 def memcg_online_kmem(k, memcg: MemCgroup) -> None:
-    """mm/memcontrol.c: memcg_online_kmem -- root and nokmem memcgs keep kmemcg_id -1."""
-    if mem_cgroup_kmem_disabled(k) or mem_cgroup_is_root(k, memcg):
+    """mm/memcontrol.c: memcg_online_kmem -- root and nokmem memcgs keep kmemcg_id -1 (and
+    every memcg with CONFIG_MEMCG_KMEM=n, where it is an empty stub)."""
+    if not memcg_kmem_built(k) or mem_cgroup_kmem_disabled(k) or mem_cgroup_is_root(k, memcg):
         return
     k.memcg_kmem_online = True
     memcg.kmemcg_id = memcg.id
@@ -255,6 +282,7 @@ def cgroup_mkdir(k, path: str):
     if ret:
         parent.children.remove(memcg)
         del k.memcgs[path]
+        mem_cgroup_id_remove(k, memcg)  # mem_cgroup_free of the failed memcg
         css_put(k, parent)  # css_free_rwork_fn of the failed css
     else:
         online_css(k, memcg)
@@ -387,6 +415,7 @@ def mem_cgroup_css_offline(k, memcg: MemCgroup):
         # split-queue reparenting (with or without kmem: LRU folios are charged via objcgs)
         yield from lru_reparent_memcg(k, memcg, parent_mem_cgroup(memcg) or k.root_mem_cgroup)
     shrinker.reparent_shrinker_deferred(k, memcg)
+    mem_cgroup_id_remove(k, memcg)
 
 
 def memcg_offline_kmem(k, memcg: MemCgroup):
@@ -394,7 +423,7 @@ def memcg_offline_kmem(k, memcg: MemCgroup):
     memcg_reparent_objcgs and memcg_reparent_list_lrus to the parent.  6.1 and 6.12 reparent
     the objcgs first; V1 and later the list_lrus first, so nobody resolves a still-child-listed
     item to the parent (flag objcg_reparent_first)."""
-    if mem_cgroup_kmem_disabled(k) or mem_cgroup_is_root(k, memcg):
+    if not memcg_kmem_built(k) or mem_cgroup_kmem_disabled(k) or mem_cgroup_is_root(k, memcg):
         return
     parent = parent_mem_cgroup(memcg) or k.root_mem_cgroup
     if k.cfg.patch.objcg_reparent_first:

@@ -86,6 +86,30 @@ def try_split_folio(k, folio, nid: int):
     return 0
 
 
+def mem_cgroup_migrate(k, src, dst):
+    """mm/memcontrol.c: mem_cgroup_migrate -- dst gets src's memcg.  Before 85ce2c517ade
+    (flag migrate_memcg_transfer off) dst is charged anew and src keeps its charge and memcg
+    until it is freed.  From 85ce2c517ade "memcontrol: only transfer the memcg data for
+    migration" (6.7-rc1) the charge and the css reference move to dst and src's memcg_data
+    is cleared -- while a queued src still sits on its memcg's deferred split queue, so its
+    later unqueue locks the node queue instead (history bug 12).  9bcef5973e31 "mm: memcg:
+    fix split queue list crash when large folio migration" (6.7, flag migrate_unqueue_old)
+    unqueues a large rmappable src first (folio_undo_large_rmappable).  6.12's f8f931bba0f9
+    moved that unqueue into __folio_migrate_mapping (the caller, free_lockless_fastpath)."""
+    memcg = src.memcg
+    dst.memcg = memcg
+    memcg.lru_folios.append(dst)
+    if not k.cfg.patch.migrate_memcg_transfer:
+        mc.css_get(memcg)
+        memcg.nr_pages += dst.nr_pages
+        return
+    if k.cfg.patch.migrate_unqueue_old and not k.cfg.patch.free_lockless_fastpath:
+        yield from huge_memory.folio_unqueue_deferred_split(k, src)
+    # the charge and the css reference are dst's now: old->memcg_data = 0
+    memcg.lru_folios.remove(src)
+    src.memcg = None
+
+
 def _move(k, src, nid: int, new_name: str):
     was_queued = not list_empty(src._deferred_list)
     was_partial = bool(src.flags & PG_partially_mapped)
@@ -107,14 +131,12 @@ def _move(k, src, nid: int, new_name: str):
         return None
     dst = huge_memory.new_folio(k, new_name, src.order, nid)
     dst.written = src.written
-    if src.memcg is not None:
-        dst.memcg = src.memcg  # mem_cgroup_migrate: the charge moves with the data
-        src.memcg.lru_folios.append(dst)
-        mc.css_get(src.memcg)
-        src.memcg.nr_pages += dst.nr_pages
     if k.cfg.patch.free_lockless_fastpath:
         # __folio_migrate_mapping (6.12+): the frozen source leaves the deferred-split queue
+        # (before folio_migrate_flags -> mem_cgroup_migrate clears its memcg_data)
         yield from huge_memory.folio_unqueue_deferred_split(k, src)
+    if src.memcg is not None:
+        yield from mem_cgroup_migrate(k, src, dst)
     if k.cfg.patch.migrate_requeue_dst and was_queued and dst.order > 1:
         yield from huge_memory.deferred_split_folio(k, dst, was_partial)
     # remove_migration_ptes(src, dst): the migration entries still in the page tables (a

@@ -25,6 +25,7 @@ from .list import (
     list_add_tail,
     list_del,
     list_del_init,
+    list_del_init_unlocked,
     list_empty,
     list_move,
     list_splice_tail_init,
@@ -228,8 +229,12 @@ def __folio_unqueue_deferred_split(k, folio):
             if folio.flags & PG_partially_mapped:
                 huge_memory.clear_partially_mapped_locked(k, folio)
             list_del_init(k, folio._deferred_list)
+        elif k.cfg.patch.undo_large_rmappable:
+            # folio_undo_large_rmappable (8dc4a8f1e038, 6.6): the entry is left empty, as
+            # 9bcef5973e31's unqueue of a migration source that lives on needs
+            list_del_init(k, folio._deferred_list)
         else:
-            list_del(k, folio._deferred_list)
+            list_del(k, folio._deferred_list)  # 6.1 free_transhuge_page
         unqueued = True
     split_queue_unlock(k, q)
     return unqueued
@@ -269,7 +274,7 @@ def reparent_deferred_split_queue(k, memcg):
         list_splice_tail_init(k, q.split_queue, pq.split_queue)
         pq.split_queue_len += q.split_queue_len
         q.split_queue_len = 0
-        for nid in range(k.cfg.nodes):
+        for nid in k.cfg.node_ids:
             shrinker.set_shrinker_bit(k, parent, nid, k.deferred_split_shrinker.id)
     spin_unlock(k, pq.split_queue_lock)
     q.reparent_nested = False
@@ -322,8 +327,12 @@ def _isolate_locked(k, q: DeferredSplit, sc, local: ListHead):
 
 
 def _scan_local_list(k, sc):
-    """6.1 and V0 (6.13+ shape with the 'removed' count and the delayed put of the last kept
-    folio): isolate under the lock, split unlocked, splice the rest back to the tail."""
+    """6.1 and V0: isolate under the lock, split unlocked, splice the rest back to the tail.
+    V0 drops fully mapped used folios from the private list without the lock; how it keeps
+    that unlink away from a racing unqueue changed twice: 6.12-rc1 puts every folio at once
+    (flag scan_keeps_safe_folio off), e66f3185fa04 delays the put of the last kept folio and
+    counts the drops in 'removed', its hotfix stops taking a split folio for the kept one
+    (flag scan_safe_folio_after_split)."""
     q = memcg_split_queue(k, sc.nid, sc.memcg)
     local = ListHead(f"{q.name}.scan_list")
     yield from _isolate_locked(k, q, sc, local)
@@ -347,10 +356,28 @@ def _scan_local_list(k, sc):
         did_split, _ = yield from huge_memory.try_split_queued(k, folio, sc)
         if did_split:
             split += 1
-        elif not folio.flags & PG_partially_mapped:
-            list_del_init(k, folio._deferred_list)
+        if not k.cfg.patch.scan_keeps_safe_folio:
+            # dafff3f4c850 "mm: split underused THPs" (6.12-rc1): drop the kept-as-used folio
+            # with an unlocked list_del_init and split_queue_len--, put every folio at once --
+            # the earlier folios left on the list are unprotected, and a racing free unqueues
+            # them under the queue lock next to this unlink
+            if not did_split and not folio.flags & PG_partially_mapped:
+                yield from list_del_init_unlocked(k, folio._deferred_list,
+                                                  "deferred_split_scan")
+                q.split_queue_len -= 1
+            yield from folio_put(k, folio)
+            pos = nxt
+            continue
+        if did_split and k.cfg.patch.scan_safe_folio_after_split:
+            pass  # Hugh Dickins' hotfix of e66f3185fa04: the split removed it from the list
+        elif not did_split and not folio.flags & PG_partially_mapped:
+            # e66f3185fa04: unlocked, but separated from any earlier folio left on the list by
+            # one folio (prev) whose reference is still held
+            yield from list_del_init_unlocked(k, folio._deferred_list, "deferred_split_scan")
             removed += 1
         else:
+            # e66f3185fa04 keeps this folio as the safe one; before the hotfix also a folio
+            # the split just took off the list, which separates nothing (prev is put)
             folio, prev = prev, folio
         if folio is not None:
             memcg = folio.memcg

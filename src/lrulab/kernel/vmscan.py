@@ -90,7 +90,7 @@ def memory_reclaim(k, memcg, scan_limit=None):
     """mm/memcontrol.c: memory_reclaim (the memory.reclaim file) -- retries
     try_to_free_mem_cgroup_pages while nothing is reclaimed: 1 + MAX_RECLAIM_RETRIES calls (each
     one sweep, two from 6.11), then -EAGAIN."""
-    nodes = range(k.cfg.nodes)
+    nodes = k.cfg.node_ids
     for _ in range(1 + MAX_RECLAIM_RETRIES):
         yield from try_to_free_mem_cgroup_pages(k, memcg, nodes, scan_limit)
     return -11
@@ -110,7 +110,7 @@ def drop_slab_node(k, nid: int):
 
 def drop_slab(k):
     """mm/shrinker.c: drop_slab -- /proc/sys/vm/drop_caches 2: every online node."""
-    for nid in range(k.cfg.nodes):
+    for nid in k.cfg.node_ids:
         yield from drop_slab_node(k, nid)
 
 
