@@ -15,7 +15,7 @@ from lrulab.kernel.shrinker import shrinker_bit_test
 
 
 def _kernel(variant, cgroup="v1", patches=None, memcgs=("A", "B")):
-    k = boot(make_config(variant, patches, (), 1, None, cgroup), None)
+    k = boot(make_config(variant, patches, (), 1, None, cgroup=cgroup), None)
     k.current = k.task("test")
     for path in memcgs:
         run_sync(k, mc.cgroup_mkdir(k, path))
