@@ -108,10 +108,13 @@ def _run_task_op(k: Kernel, op: Op, owner):
     a = op.args
     kind = op.kind
     if kind == "fault":
+        kind = a.get("kind", "anon")
         folio = yield from memory.handle_mm_fault(
             k, a["as"], owner, a["node"], a["order"],
-            a.get("written", 1 << a["order"]))
+            a.get("written", 1 << a["order"]), kind)
         k.folios[a["as"]] = folio
+        if kind == "hugetlb":
+            return "hugetlb folio" if folio is not None else "SIGBUS (no huge page)"
         return "THP" if folio is not None else "fallback to small pages"
     if kind == "collapse":
         result, folio = yield from khugepaged.collapse_huge_page(
@@ -173,14 +176,21 @@ def _run_op(k: Kernel, op: Op):
         # munmap of the range waits for it: follow_page(FOLL_GET) finds the folio through the
         # page tables and takes its reference in the same step (a folio no longer mapped, or
         # under migration, is not found; a migration, which runs without mmap_lock, cannot
-        # free it after the lookup), then lock, split_huge_page, unlock, put
+        # free it after the lookup), then lock, split_huge_page, unlock, put.  order N > 0:
+        # split_folio_to_order (6.9+, c010d47f107f; the scenario refuses it before): a
+        # folio whose order is not above N is skipped, as split_huge_pages_pid does
         lock = _mmap_lock(k, a["folio"])
         yield from spin_lock(k, lock)
         folio = yield from _follow_page(k, a["folio"])
         ret = None
+        new_order = a.get("order", 0)
+        if folio is not None and new_order and folio.order <= new_order:
+            yield from folio_put(k, folio)
+            spin_unlock(k, lock)
+            return f"not above order {new_order}"
         if folio is not None:
             yield from folio_lock(k, folio)
-            ret = yield from huge_memory.split_huge_page(k, folio)
+            ret = yield from huge_memory.split_huge_page(k, folio, new_order)
             folio_unlock(k, folio)
             yield from folio_put(k, folio)
         spin_unlock(k, lock)

@@ -36,14 +36,15 @@ OPS: dict[str, dict[str, tuple[bool, str]]] = {
     "mkdir": {"path": (True, "path")},
     "rmdir": {"path": (True, "memcg")},
     "fault": {"memcg": (True, "memcg"), "node": (False, "node"), "order": (False, "order"),
-              "as": (True, "name"), "written": (False, "int"), "fail": (False, "sites")},
+              "as": (True, "name"), "written": (False, "int"), "fail": (False, "sites"),
+              "kind": (False, "kind")},
     "collapse": {"memcg": (True, "memcg"), "node": (False, "node"), "as": (True, "name"),
                  "written": (False, "int"), "fail": (False, "sites")},
     "partial_unmap": {"folio": (True, "folio")},
     "unmap": {"folio": (True, "folio")},
     "get": {"folio": (True, "folio")},
     "put": {"folio": (True, "folio")},
-    "split": {"folio": (True, "folio")},
+    "split": {"folio": (True, "folio"), "order": (False, "split_order")},
     "migrate": {"folio": (True, "folio"), "node": (True, "node"), "fail": (False, "sites")},
     "reclaim": {"memcg": (True, "memcg"), "node": (False, "nodeall"),
                 "nr_to_scan": (False, "int"), "priority": (False, "priority"),
@@ -61,6 +62,9 @@ KERNEL_KEYS = {"variant", "point", "patches", "boot", "nodes", "sysfs", "lrus",
 MAX_NR_TO_SCAN = 1024  # more objects than any scenario makes; each batch is a checker step
 MAX_WRITTEN = 1 << 9  # pages of a PMD THP
 MAX_NAME = 64  # memcg path components, folio and item names
+# fault kinds: the folio's kind decides whether the deferred-split queue takes it (only anon)
+FOLIO_KINDS = ("anon", "hugetlb")
+UNMODELLED_KINDS = {"shmem": "shmem (tmpfs) THPs", "file": "page-cache folios"}
 SYSFS_RANGES = {"khugepaged_max_ptes_none": (0, 511)}  # HPAGE_PMD_NR - 1 (khugepaged.c)
 
 
@@ -351,6 +355,7 @@ class _Names:
         self.kernel = kernel
         self.memcgs = set(memcgs)
         self.folios: set = set()
+        self.orders: dict = {}  # folio name -> (order, kind) as created (fault, collapse, split)
         self.items: set = set()
         self.cfg = make_config(kernel.variant, kernel.patches, kernel.boot, kernel.nodes,
                                kernel.sysfs)
@@ -460,6 +465,22 @@ def _field(v: _V, line: int, kind: str, key: str, typ: str, val, st: _Names):
             v.fail(line, f"{kind}: order {val} needs mTHP, which {st.kernel.variant} lacks "
                    "(flag mthp); use order 9")
         return val
+    if typ == "kind":
+        if val in UNMODELLED_KINDS:
+            v.fail(line, f"{kind}: kind {val} ({UNMODELLED_KINDS[val]}) is not modelled yet; "
+                   f"use one of: {', '.join(FOLIO_KINDS)}")
+        if val not in FOLIO_KINDS:
+            v.fail(line, f"{kind}: kind {val!r}; use one of: {', '.join(FOLIO_KINDS)}")
+        return val
+    if typ == "split_order":
+        if not isinstance(val, int) or isinstance(val, bool) or not 0 <= val <= 8:
+            v.fail(line, f"{kind}: order {val!r}; use 0 (small pages) or a lower large order "
+                   "2..8")
+        if val and not st.cfg.patch.split_to_order:
+            v.fail(line, f"{kind}: order {val}: {st.kernel.variant} splits only to order 0 "
+                   "(split_huge_page_to_list_to_order came with c010d47f107f, 6.9: flag "
+                   "split_to_order); use order 0 or a kernel from 6.9 on")
+        return val
     if typ == "by":
         if val not in ("kswapd", "direct"):
             v.fail(line, f"{kind}: by {val!r}; use kswapd (balance_pgdat) or direct "
@@ -526,8 +547,13 @@ def _effects(v: _V, line: int, kind: str, args: dict, st: _Names) -> None:
         _task_rules(v, line, kind, args["memcg"], st)
     if kind in ("fault", "collapse"):
         st.folios.add(args["as"])
+        st.orders[args["as"]] = (args.get("order", 9), args.get("kind", "anon"))
         if "written" in args and args["written"] > 1 << args.get("order", 9):
             v.fail(line, f"{kind}: written is more than the folio's pages")
+        if args.get("kind") == "hugetlb" and args["order"] != 9:
+            v.fail(line, "fault: a hugetlb folio is a 2 MiB huge page: order 9 (drop order)")
+    elif kind in ("split", "partial_unmap"):
+        _split_effects(v, line, kind, args, st)
     elif kind == "lru_add":
         st.items.add(args["item"])
     elif kind == "reclaim" and "by" in args and (args["memcg"] != "root" or "priority" in args):
@@ -535,6 +561,32 @@ def _effects(v: _V, line: int, kind: str, args: dict, st: _Names) -> None:
                "no priority")
     elif kind == "rmdir" and args["path"] == "root":
         v.fail(line, "rmdir: the root memcg cannot be removed")
+
+
+def _split_effects(v: _V, line: int, kind: str, args: dict, st: _Names) -> None:
+    """What a hugetlb folio cannot do, and the names a split to order N creates: F+OFFSET for
+    every other part of the range (OFFSET its first page in F), each of order N."""
+    name = args["folio"]
+    order, fkind = st.orders.get(name, (9, "anon"))
+    if fkind == "hugetlb":
+        what = "split" if kind == "split" else "be partially unmapped"
+        v.fail(line, f"{kind}: {name} is a hugetlb folio, which cannot {what} (munmap of a "
+               "hugetlb range is huge-page aligned; split_huge_pages skips hugetlb VMAs); "
+               "use unmap or migrate")
+    new = args.get("order", 0)
+    if kind != "split" or not new:
+        return
+    if new >= order:
+        v.fail(line, f"split: order {new} is not below {name}'s order {order}; give a lower "
+               "order")
+    if new == 1:
+        v.fail(line, "split: an anonymous folio cannot be split to order 1 (its "
+               "_deferred_list would lie in page 2; split_huge_page_to_list_to_order returns "
+               "-EINVAL); use order 0 or 2..")
+    for start in range(1 << new, 1 << order, 1 << new):
+        st.folios.add(f"{name}+{start}")
+        st.orders[f"{name}+{start}"] = (new, fkind)
+    st.orders[name] = (new, fkind)
 
 
 def _task_rules(v: _V, line: int, kind: str, memcg: str, st: _Names) -> None:

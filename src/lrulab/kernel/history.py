@@ -223,6 +223,65 @@ COMMITS: tuple[Commit, ...] = (
            ("mm/memory.c: alloc_anon_folio",),
            off='only PMD-order THPs',
            source="kernel.org revlists (e.g. index file 30413270507: committed 2023-12-20)"),
+    # -- 6.9: split to any lower order ------------------------------------------------------
+    Commit("split_to_order", "c010d47f107f", "20240226205534.1603748-8-zi.yan@sent.com",
+           "mm: thp: split huge page to any lower order pages", "Zi Yan", "6.9",
+           "split_huge_page_to_list_to_order splits a large folio into folios of a lower "
+           "order (anonymous: never order 1, whose _deferred_list would lie in page 2); the "
+           "split's dequeue re-initialises _deferred_list (list_del_init) because the head "
+           "stays a large folio that may be queued and split again",
+           ("mm/huge_memory.c: split_huge_page_to_list_to_order",
+            "mm/huge_memory.c: __split_huge_page", "mm/huge_memory.c: split_huge_pages_pid"),
+           off="split_huge_page_to_list: order 0 only, list_del leaves the old head's "
+               "_deferred_list poisoned (harmless: it is no longer a large folio)",
+           verified=False,
+           missing="id, subject, author and Link seen in the commit text; release 6.9 inferred "
+                   "from the Link's date (2024-02-26, after the 6.8 merge window)",
+           source="commit text (http://git.maquefel.me/?a=commit&h=c010d47f107f609b9f4d6a103b6dfc"
+                  "53889049e9&p=linux.git)"),
+    # -- 6.10-rc: hugetlb folios become large_rmappable, migration unqueues ------------------
+    Commit("hugetlb_large_rmappable", "f6a8dd98a2ce", None,
+           "hugetlb: convert alloc_buddy_hugetlb_folio to use a folio",
+           "Matthew Wilcox (Oracle)", "6.10-rc1",
+           "alloc_buddy_hugetlb_folio allocates with __folio_alloc, which marks the hugetlb "
+           "folio PG_large_rmappable although its page[2] holds hugetlb fields "
+           "(_hugetlb_subpool, _hugetlb_cgroup), not an initialised _deferred_list",
+           ("mm/hugetlb.c: alloc_buddy_hugetlb_folio",),
+           off="a hugetlb folio is never large_rmappable",
+           verified=False,
+           missing="id and subject from the Fixes: tag of f708f6970cc9; author not seen; "
+                   "release from Hugh Dickins' reply ('That's in 6.10-rc'), the merge window "
+                   "(-rc1) inferred",
+           source="f708f6970cc9's commit text (mm-commits, Message-Id "
+                  "20240718040927.E5378C4AF0A@smtp.kernel.org); Hugh Dickins' review of it"),
+    Commit("migrate_unqueue_frozen", "be9581ea8c05", None,
+           "mm: fix crashes from deferred split racing folio migration", "Hugh Dickins",
+           "6.10-rc7",
+           "__folio_migrate_mapping (anon, no mapping): a large rmappable source is frozen and "
+           "taken off its deferred-split queue (folio_undo_large_rmappable) before the "
+           "destination takes over",
+           ("mm/migrate.c: __folio_migrate_mapping", "mm/huge_memory.c: deferred_split_scan"),
+           fixes=("9bcef5973e31",),
+           off="the source stays queued until it is freed",
+           verified=False,
+           missing="release -rc inferred from its place in a mainline revlist right after the "
+                   "i2c-for-6.10-rc7 merge; Fixes: tag from docs/history-bugs.md #13, not read",
+           source="6.9-stable review mail 'commit be9581ea8c05... upstream' (From: Hugh "
+                  "Dickins); kernel.org revlists (index files 66168726703, 67204337515)"),
+    Commit("hugetlb_large_rmappable", "f708f6970cc9",
+           "20240709120433.4136700-1-linmiaohe@huawei.com",
+           "mm/hugetlb: fix kernel NULL pointer dereference when migrating hugetlb folio",
+           "Miaohe Lin", "6.10",
+           "alloc_buddy_hugetlb_folio clears PG_large_rmappable: migration no longer unqueues "
+           "a hugetlb folio through its uninitialised _deferred_list",
+           ("mm/hugetlb.c: alloc_buddy_hugetlb_folio",), value=False,
+           fixes=("f6a8dd98a2ce", "be9581ea8c05"),
+           verified=False,
+           missing="in mm-hotfixes-stable-2024-07-10-13-19 (the pull for 6.10); that Linus "
+                   "merged it before the 6.10 tag (2024-07-14) is inferred",
+           source="commit text with Link and Fixes: (mm-commits, Message-Id "
+                  "20240718040927.E5378C4AF0A@smtp.kernel.org); hotfix pull request "
+                  "mm-hotfixes-stable-2024-07-10-13-19"),
     # -- 6.10 --------------------------------------------------------------------------------
     Commit("migrate_split_deferred", "7262f208ca68", None,
            "mm/migrate: split source folio if it is on deferred split list", "Zi Yan", "6.10",

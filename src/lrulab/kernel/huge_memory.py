@@ -339,9 +339,11 @@ def _remap(k, folio: Folio) -> None:
         mod_node_page_state(k, "nr_anon_transparent_hugepages", 1)
 
 
-def split_huge_page(k, folio: Folio):
+def split_huge_page(k, folio: Folio, new_order: int = 0):
     """mm/huge_memory.c: split_huge_page_to_list(_to_order) -> __folio_split -- caller holds
-    the folio lock and one pin.  Pin check, unmap, freeze with the queue locked, dequeue, split:
+    the folio lock and one pin; ``new_order`` > 0 (c010d47f107f, 6.9: split_to_order) makes
+    folios of that order instead of small pages (_split_to_order).  Pin check, unmap,
+    freeze with the queue locked, dequeue, split:
     still-mapped subpages stay as small pages, the others are freed and uncharged (6.12+,
     split_remap_zeropage: the zero-filled mapped subpages go to the shared zeropage and are
     freed too).  Returns 0 or -EAGAIN; counts thp_split_page / thp_split_page_failed for PMD
@@ -364,13 +366,18 @@ def split_huge_page(k, folio: Folio):
         return -11
     mapped = (1 << folio.order) if folio.pmd_mapped else folio.nr_pages_mapped  # remap_page
     folio.migration = False
-    if k.cfg.patch.split_remap_zeropage:
+    if k.cfg.patch.split_remap_zeropage and not new_order:
+        # (only small pages: a page of a compound folio cannot go to the zero page)
         # b1f202060afe: remap_page(..., RMP_USE_SHARED_ZEROPAGE) for every anon split.  The
         # model's subpages: the first `written` hold data, unmaps take the top of the range,
         # so the mapped zero-filled ones are those beyond `written`.
         mapped = min(mapped, folio.written)
     order = folio.order
     mod_mthp_stat(k, order, "nr_anon", -1)
+    if new_order:
+        _split_to_order(k, folio, new_order, mapped)
+        count_split(k, order, True)
+        return 0
     freed = folio.nr_pages - mapped
     mc.mem_cgroup_uncharge_pages(k, folio, freed)
     k.nodes[folio.nid].nr_used_pages -= freed
@@ -385,6 +392,47 @@ def split_huge_page(k, folio: Folio):
     folio.frozen = False
     count_split(k, order, True)
     return 0
+
+
+def _split_to_order(k, folio: Folio, new_order: int, mapped: int) -> None:
+    """mm/huge_memory.c: __split_huge_page to ``new_order`` (c010d47f107f) and remap_page: the
+    head becomes the first folio of that order, every other part of the range a folio of its
+    own, large rmappable (anon: order >= 2), charged to the same memcg (a css reference each)
+    and counted in its order's nr_anon.  The model's mapped pages are the bottom ``mapped``
+    of the range, so a part with none is freed (free_folio_and_swap_cache).  No part is
+    queued: remove_migration_ptes maps them again without __folio_remove_rmap."""
+    n = 1 << new_order
+    old = folio.order
+    memcg = folio.memcg
+    for start in range(n, 1 << old, n):
+        m = max(0, min(mapped - start, n))
+        if m == 0:  # nothing maps it: freed with the split's pin (uncharged, back to buddy)
+            mc.mem_cgroup_uncharge_pages(k, folio, n)
+            k.nodes[folio.nid].nr_used_pages -= n
+            continue
+        name = f"{folio.name}+{start}"  # the page offset of the part in the folio
+        part = Folio(name, new_order, folio.nid)
+        if new_order > 1:
+            part.flags |= PG_large_rmappable
+        part.nr_pages_mapped = part.mapcount = part.refcount = m
+        part.written = max(0, min(folio.written - start, n))
+        if memcg is not None:
+            mc.css_get(memcg)
+            part.memcg = memcg
+            memcg.lru_folios.append(part)
+        mod_mthp_stat(k, new_order, "nr_anon", 1)
+        k.folios[name] = part
+    m0 = min(mapped, n)
+    folio.order = new_order
+    folio.nr_pages = n
+    folio.written = min(folio.written, n)
+    if new_order <= 1:
+        folio.flags &= ~PG_large_rmappable
+    folio.pmd_mapped = False
+    folio.nr_pages_mapped = folio.mapcount = m0
+    folio.refcount = 1 + m0
+    folio.frozen = False
+    mod_mthp_stat(k, new_order, "nr_anon", 1)
 
 
 def count_split(k, order: int, ok: bool) -> None:
