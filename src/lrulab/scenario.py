@@ -373,14 +373,15 @@ class _Names:
         """Start reading a sequence of ops: the setup, or a thread (which starts where the setup
         ended and sees no other thread's ops)."""
         if where == "setup":
-            self._after_setup = (dict(self.removed), dict(self.child))
-            self._joined = (dict(self.removed), dict(self.child))
+            self._after_setup = (dict(self.removed), dict(self.child), dict(self.orders))
+            self._joined = (dict(self.removed), dict(self.child), dict(self.orders))
         elif self._after_setup is not None:
             self._joined[0].update(self.removed)  # the sequence read before this one
             self._joined[1].update(self.child)
+            self._joined[2].update(self.orders)
             # a thread starts from the setup; 'after:' from the join of every thread
             base = self._joined if where == "after" else self._after_setup
-            self.removed, self.child = (dict(d) for d in base)
+            self.removed, self.child, self.orders = (dict(d) for d in base)
 
 
 def _ops(v: _V, raw, line: int, st: _Names, where: str, lead: list | None = None) -> list:

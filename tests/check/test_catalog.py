@@ -52,6 +52,10 @@ EXPECTED = {
     "s4-munmap-during-migration": {"linux-6.1": V, "v0": V, "debian-6.12.117": V,
                                    "linux-6.13": V, "v1": V, "series-v5": V, "v7.2": V,
                                    "v7.2-fixes": V},
+    # #14: only 6.10-rc7 (be9581ea8c05 without f708f6970cc9) has it: no preset does
+    # (tests/test_ops_split_kind.py bisects it)
+    "h14-hugetlb-deferred-list": {"linux-6.1": OK, "v0": OK, "debian-6.12.117": OK,
+                                  "linux-6.13": OK, "v1": OK, "v7.2": OK, "v7.2-fixes": OK},
 }
 PROPERTY = {"a1-reparent-erase-first": "list_integrity",
             "a1-thp-free-erase-first": "list_integrity",
@@ -64,7 +68,8 @@ PROPERTY = {"a1-reparent-erase-first": "list_integrity",
             "v72-nokmem-stale-shrinker-id": "no_warn",
             "offline-memcg-queue-stranded": "reparent_complete",
             "s3-migrate-dst-unqueued": "no_orphan",
-            "s4-munmap-during-migration": "no_orphan"}
+            "s4-munmap-during-migration": "no_orphan",
+            "h14-hugetlb-deferred-list": "list_integrity"}
 # file -> (preset with the bug, flag, value that fixes it)
 FLIP = {
     "a1-reparent-erase-first": ("series-v5", "list_lru_drain_before_erase", True),
@@ -118,6 +123,9 @@ def test_matrix_cells(matrix, name):
         if want == V:
             assert cell["steps"] > 0
     first = bug["first"]
+    if V not in EXPECTED[name].values():  # the bug lives only between presets (h14: -rc7)
+        assert first is None
+        return
     assert first is not None and first["property"] == PROPERTY[name]
     assert len(first["trace"]) == first["steps"]
 
@@ -126,7 +134,7 @@ def test_matrix_cells(matrix, name):
 def test_each_bug_states_its_property(name):
     sc = load_scenario(BUGS / f"{name}.yaml")
     assert PROPERTY[name] in sc.check
-    assert sc.expect == {"violation": PROPERTY[name]}
+    assert sc.expect["violation"] == PROPERTY[name]
 
 
 @pytest.mark.parametrize("name", sorted(FLIP))

@@ -95,7 +95,7 @@ def migrate_hugetlb(k, src, nid: int, new_name: str):
     src.mapcount = 0
     src.migration = True
     frozen = yield from folio_ref_freeze(k, src, 1)
-    if not frozen:  # not reached: the caller's is the only other reference; kept for safety
+    if not frozen:  # a pin (get_user_pages) holds it: -EAGAIN until the retries give up
         src.migration = False
         src.mapcount = 1 if src.pmd_mapped else 0
         src.refcount += src.mapcount
