@@ -14,6 +14,7 @@ from lrulab.world import KernelWorld
 
 ROOT = Path(__file__).resolve().parents[1]
 H14 = str(ROOT / "scenarios" / "bugs" / "h14-hugetlb-deferred-list.yaml")
+S9 = str(ROOT / "scenarios" / "bugs" / "s9-anon-split-to-order-warn.yaml")
 
 
 def _run(text: str):
@@ -44,7 +45,7 @@ check: [assertion, list_integrity, counters, split_queue_len, no_orphan]
 """
 
 
-@pytest.mark.parametrize("v", ["6.9", "6.10", "6.12", "6.13", "7.1", "7.2"])
+@pytest.mark.parametrize("v", ["6.10-rc5", "6.10", "6.12", "6.13", "7.1", "7.2"])
 def test_split_to_order_makes_folios_of_that_order(v):
     """A partially mapped THP split to order 4 (c010d47f107f): the mapped half becomes 16
     order-4 folios, off the queue; the head, re-initialised (list_del_init), and any other part
@@ -178,3 +179,28 @@ def test_bisect_names_the_hugetlb_fix_and_the_commit_that_exposed_it():
     assert r.returncode == 0, r.stderr
     assert "first bad commit: be9581ea8c05 mm: fix crashes from deferred split racing folio " \
            "migration (6.10-rc7)" in r.stdout
+
+
+@pytest.mark.parametrize("v,warned", [("6.9", True), ("6.10-rc1", True), ("6.10-rc5", False),
+                                      ("6.12", False)])
+def test_anon_split_to_order_warns_and_fails_until_6a50c9b512f7(v, warned):
+    r = _run(f"""kernel: {{variant: '{v}'}}
+memcgs: [A]
+setup:
+  - fault: {{memcg: A, node: 0, as: f1}}
+  - split: {{folio: f1, order: 4}}
+""")
+    assert _results(r)[1] == ("failed (-22)" if warned else "split")
+    assert [e.message for e in r.kernel.events] == \
+        (["Cannot split file folio to non-0 order"] if warned else [])
+    assert r.kernel.folios["f1"].order == (9 if warned else 4)
+
+
+def test_bisect_names_the_anon_split_fix_and_skips_points_without_the_op():
+    r = subprocess.run([sys.executable, "-m", "lrulab", "bisect", S9], capture_output=True,
+                       text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[1].split() == ["6.9", "violation"]  # 5.4 .. 6.8 cannot split to order 4
+    assert "first bad commit: 6a50c9b512f7 mm: huge_memory: fix misused " \
+           "mapping_large_folio_support() for anon folios (6.10-rc5)" in r.stdout

@@ -56,6 +56,9 @@ EXPECTED = {
     # (tests/test_ops_split_kind.py bisects it)
     "h14-hugetlb-deferred-list": {"linux-6.1": OK, "v0": OK, "debian-6.12.117": OK,
                                   "linux-6.13": OK, "v1": OK, "v7.2": OK, "v7.2-fixes": OK},
+    # 6.9 .. 6.10-rc4 only; linux-6.1 has no split to a non-zero order: not applicable
+    "s9-anon-split-to-order-warn": {"linux-6.1": "n/a", "v0": OK, "debian-6.12.117": OK,
+                                    "linux-6.13": OK, "v1": OK, "v7.2": OK},
 }
 PROPERTY = {"a1-reparent-erase-first": "list_integrity",
             "a1-thp-free-erase-first": "list_integrity",
@@ -69,7 +72,8 @@ PROPERTY = {"a1-reparent-erase-first": "list_integrity",
             "offline-memcg-queue-stranded": "reparent_complete",
             "s3-migrate-dst-unqueued": "no_orphan",
             "s4-munmap-during-migration": "no_orphan",
-            "h14-hugetlb-deferred-list": "list_integrity"}
+            "h14-hugetlb-deferred-list": "list_integrity",
+            "s9-anon-split-to-order-warn": "no_warn"}
 # file -> (preset with the bug, flag, value that fixes it)
 FLIP = {
     "a1-reparent-erase-first": ("series-v5", "list_lru_drain_before_erase", True),

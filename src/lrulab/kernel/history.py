@@ -239,6 +239,25 @@ COMMITS: tuple[Commit, ...] = (
                    "from the Link's date (2024-02-26, after the 6.8 merge window)",
            source="commit text (http://git.maquefel.me/?a=commit&h=c010d47f107f609b9f4d6a103b6dfc"
                   "53889049e9&p=linux.git)"),
+    Commit("split_anon_large_order", "6a50c9b512f7", None,
+           "mm: huge_memory: fix misused mapping_large_folio_support() for anon folios",
+           "Ran Xiaokai", "6.10-rc5",
+           "split_huge_page_to_list_to_order applies the shmem and large-folio-mapping checks "
+           "only to file folios: an anonymous folio splits to a non-zero order",
+           ("mm/huge_memory.c: split_huge_page_to_list_to_order",),
+           fixes=("c010d47f107f",),
+           off="6.9: every split to a non-zero order tests mapping_large_folio_support() of "
+               "folio->mapping, which for an anonymous folio is its anon_vma: the split fails "
+               "(-EINVAL) with VM_WARN_ONCE 'Cannot split file folio to non-0 order' (as "
+               "reported; the bit read is anon_vma memory)",
+           verified=False,
+           missing="Fixes: c010d47f107f from the backport note of a later fix (Zi Yan: 'a hot "
+                   "fix to commit c010d47f107f'), not from the commit's own tags; release: in "
+                   "mm-hotfixes-stable-2024-06-17 (on 6.10-rc3), merged 2024-06-17, so "
+                   "6.10-rc5 is inferred",
+           source="mm-commits mail 'merged into the mm-hotfixes-stable branch' with the commit "
+                  "text (index file 25528111063); kernel.org revlist with the merge of "
+                  "mm-hotfixes-stable-2024-06-17-11-43 (index file 65795648590)"),
     # -- 6.10-rc: hugetlb folios become large_rmappable, migration unqueues ------------------
     Commit("hugetlb_large_rmappable", "f6a8dd98a2ce", None,
            "hugetlb: convert alloc_buddy_hugetlb_folio to use a folio",

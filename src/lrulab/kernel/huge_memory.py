@@ -11,6 +11,7 @@ from . import split_queue
 from .folio import (
     HPAGE_PMD_NR,
     HPAGE_PMD_ORDER,
+    PG_anon,
     Folio,
     PG_has_hwpoisoned,
     PG_large_rmappable,
@@ -351,6 +352,11 @@ def split_huge_page(k, folio: Folio, new_order: int = 0):
     yield "split_huge_page"
     if folio.split:
         return -16  # no longer a large folio
+    if new_order and folio.flags & PG_anon and not k.cfg.patch.split_anon_large_order:
+        # c010d47f107f's file-folio checks ran for anon folios too, until 6a50c9b512f7 "mm:
+        # huge_memory: fix misused mapping_large_folio_support() for anon folios"
+        WARN_ON_ONCE(k, True, "Cannot split file folio to non-0 order")
+        return -22
     if not can_split_folio(k, folio):
         count_split(k, folio.order, False)
         return -11
