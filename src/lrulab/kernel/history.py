@@ -239,6 +239,21 @@ COMMITS: tuple[Commit, ...] = (
                    "from the Link's date (2024-02-26, after the 6.8 merge window)",
            source="commit text (http://git.maquefel.me/?a=commit&h=c010d47f107f609b9f4d6a103b6dfc"
                   "53889049e9&p=linux.git)"),
+    # -- 6.10-rc: hugetlb folios become large_rmappable, migration unqueues ------------------
+    Commit("hugetlb_large_rmappable", "f6a8dd98a2ce", None,
+           "hugetlb: convert alloc_buddy_hugetlb_folio to use a folio",
+           "Matthew Wilcox (Oracle)", "6.10-rc1",
+           "alloc_buddy_hugetlb_folio allocates with __folio_alloc, which marks the hugetlb "
+           "folio PG_large_rmappable although its page[2] holds hugetlb fields "
+           "(_hugetlb_subpool, _hugetlb_cgroup), not an initialised _deferred_list",
+           ("mm/hugetlb.c: alloc_buddy_hugetlb_folio",),
+           off="a hugetlb folio is never large_rmappable",
+           verified=False,
+           missing="id and subject from the Fixes: tag of f708f6970cc9; author not seen; "
+                   "release from Hugh Dickins' reply ('That's in 6.10-rc'), the merge window "
+                   "(-rc1) inferred",
+           source="f708f6970cc9's commit text (mm-commits, Message-Id "
+                  "20240718040927.E5378C4AF0A@smtp.kernel.org); Hugh Dickins' review of it"),
     Commit("split_anon_large_order", "6a50c9b512f7", None,
            "mm: huge_memory: fix misused mapping_large_folio_support() for anon folios",
            "Ran Xiaokai", "6.10-rc5",
@@ -258,21 +273,6 @@ COMMITS: tuple[Commit, ...] = (
            source="mm-commits mail 'merged into the mm-hotfixes-stable branch' with the commit "
                   "text (index file 25528111063); kernel.org revlist with the merge of "
                   "mm-hotfixes-stable-2024-06-17-11-43 (index file 65795648590)"),
-    # -- 6.10-rc: hugetlb folios become large_rmappable, migration unqueues ------------------
-    Commit("hugetlb_large_rmappable", "f6a8dd98a2ce", None,
-           "hugetlb: convert alloc_buddy_hugetlb_folio to use a folio",
-           "Matthew Wilcox (Oracle)", "6.10-rc1",
-           "alloc_buddy_hugetlb_folio allocates with __folio_alloc, which marks the hugetlb "
-           "folio PG_large_rmappable although its page[2] holds hugetlb fields "
-           "(_hugetlb_subpool, _hugetlb_cgroup), not an initialised _deferred_list",
-           ("mm/hugetlb.c: alloc_buddy_hugetlb_folio",),
-           off="a hugetlb folio is never large_rmappable",
-           verified=False,
-           missing="id and subject from the Fixes: tag of f708f6970cc9; author not seen; "
-                   "release from Hugh Dickins' reply ('That's in 6.10-rc'), the merge window "
-                   "(-rc1) inferred",
-           source="f708f6970cc9's commit text (mm-commits, Message-Id "
-                  "20240718040927.E5378C4AF0A@smtp.kernel.org); Hugh Dickins' review of it"),
     Commit("migrate_unqueue_frozen", "be9581ea8c05", None,
            "mm: fix crashes from deferred split racing folio migration", "Hugh Dickins",
            "6.10-rc7",

@@ -11,8 +11,8 @@ from . import split_queue
 from .folio import (
     HPAGE_PMD_NR,
     HPAGE_PMD_ORDER,
-    PG_anon,
     Folio,
+    PG_anon,
     PG_has_hwpoisoned,
     PG_large_rmappable,
     PG_mlocked,
