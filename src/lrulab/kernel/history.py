@@ -239,6 +239,20 @@ COMMITS: tuple[Commit, ...] = (
                    "from the Link's date (2024-02-26, after the 6.8 merge window)",
            source="commit text (http://git.maquefel.me/?a=commit&h=c010d47f107f609b9f4d6a103b6dfc"
                   "53889049e9&p=linux.git)"),
+    # -- 6.10 --------------------------------------------------------------------------------
+    Commit("migrate_split_deferred", "7262f208ca68", None,
+           "mm/migrate: split source folio if it is on deferred split list", "Zi Yan",
+           "6.10-rc1",
+           "migrate_pages_batch splits a large folio on a deferred list instead of migrating it "
+           "whole (thp_migration_fail, thp_migration_split, then the small folios migrate); from "
+           "6.12 only when folio_test_partially_mapped() (8422acdc97ed)",
+           ("mm/migrate.c: migrate_pages_batch", "mm/migrate.c: try_split_folio"),
+           off="a queued large folio migrates whole",
+           verified=False,
+           missing="id, subject, author and release from the issue-8 audit fix (config text, "
+                   "audit B5: measured on 6.12); the commit itself was not read here; placed "
+                   "at 6.10-rc1 (a 6.10 merge-window commit) once the 6.10-rc points existed",
+           source="audit.md B5; config.py flag text (issue 8)"),
     # -- 6.10-rc: hugetlb folios become large_rmappable, migration unqueues ------------------
     Commit("hugetlb_large_rmappable", "f6a8dd98a2ce", None,
            "hugetlb: convert alloc_buddy_hugetlb_folio to use a folio",
@@ -301,18 +315,6 @@ COMMITS: tuple[Commit, ...] = (
            source="commit text with Link and Fixes: (mm-commits, Message-Id "
                   "20240718040927.E5378C4AF0A@smtp.kernel.org); hotfix pull request "
                   "mm-hotfixes-stable-2024-07-10-13-19"),
-    # -- 6.10 --------------------------------------------------------------------------------
-    Commit("migrate_split_deferred", "7262f208ca68", None,
-           "mm/migrate: split source folio if it is on deferred split list", "Zi Yan", "6.10",
-           "migrate_pages_batch splits a large folio on a deferred list instead of migrating it "
-           "whole (thp_migration_fail, thp_migration_split, then the small folios migrate); from "
-           "6.12 only when folio_test_partially_mapped() (8422acdc97ed)",
-           ("mm/migrate.c: migrate_pages_batch", "mm/migrate.c: try_split_folio"),
-           off="a queued large folio migrates whole",
-           verified=False,
-           missing="id, subject, author and release from the issue-8 audit fix (config text, "
-                   "audit B5: measured on 6.12); the commit itself was not read here",
-           source="audit.md B5; config.py flag text (issue 8)"),
     # -- 6.11 --------------------------------------------------------------------------------
     Commit("reclaim_full_walk_retry", "6be5e186fd65", None,
            "mm: vmscan: restore incremental cgroup iteration", "Johannes Weiner", "6.11",
