@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from .kernel import huge_memory, khugepaged, lru_user, memory, migrate, rmap, vmscan
 from .kernel import memcontrol as mc
+from .kernel import shrinker as sh
 from .kernel.config import make_config
 from .kernel.folio import folio_lock, folio_put, folio_unlock
-from .kernel.kernel import Kernel, boot
+from .kernel.kernel import Kernel, boot, register_lru_user, unregister_lru_user
 from .kernel.sched import SpinLock, run_sync, spin_lock, spin_unlock
 from .scenario import Op, Scenario
 
@@ -18,7 +19,8 @@ from .scenario import Op, Scenario
 def build_kernel(sc: Scenario) -> Kernel:
     """Boot the scenario's kernel and create its memcgs (online, in order)."""
     ks = sc.kernel
-    k = boot(make_config(ks.variant, ks.patches, ks.boot, ks.nodes, ks.sysfs), ks.lrus)
+    k = boot(make_config(ks.variant, ks.patches, ks.boot, ks.nodes, ks.sysfs), ks.lrus,
+             ks.shrinkers)
     for path in sc.memcgs:
         run_sync(k, mc.cgroup_mkdir(k, path))
     return k
@@ -123,7 +125,9 @@ def _run_task_op(k: Kernel, op: Op, owner):
         k.results.append((op.text(), result, folio is not None and folio.pmd_mapped))
         return result
     assert kind == "lru_add", kind
-    user = k.lrus[a["lru"]]
+    user = k.lrus.get(a["lru"])
+    if user is None:
+        return "no such lru (not registered)"
     obj = user.items.get(a["item"])
     if obj is None:
         obj = yield from lru_user.kmem_cache_alloc_lru(
@@ -219,12 +223,28 @@ def _run_op(k: Kernel, op: Op):
         yield from reclaim(k, a)
         return "done"
     if kind == "lru_del":
-        user = k.lrus[a["lru"]]
+        user = k.lrus.get(a["lru"])
+        if user is None:
+            return "no such lru (not registered)"
         obj = user.items.get(a["item"])
         if obj is None or obj.freed:
             return "gone"
         deleted = yield from lru_user.list_lru_del_obj(k, user, obj)
         return "deleted" if deleted else "not on the lru"
+    if kind == "register":
+        # a mount (fs/super.c: alloc_super, sget_fc): shrinker_alloc (an id, every memcg's
+        # shrinker_info expanded when it crosses a 64-id boundary), list_lru_init_memcg,
+        # shrinker_register
+        flags = a.get("flags", [])
+        yield "register"
+        user = yield from register_lru_user(k, a["lru"], a.get("memcg_aware",
+                                                               "memcg_aware" in flags), flags)
+        return f"registered (shrinker id {user.shrinker.id})" \
+            if user.shrinker.flags & sh.SHRINKER_MEMCG_AWARE else "registered (not memcg-aware)"
+    if kind == "unregister":
+        yield "unregister"
+        gone = yield from unregister_lru_user(k, a["lru"])
+        return "unregistered" if gone else "no such lru (not registered)"
     raise AssertionError(kind)
 
 

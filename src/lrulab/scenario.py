@@ -52,13 +52,18 @@ OPS: dict[str, dict[str, tuple[bool, str]]] = {
     "lru_add": {"lru": (True, "lru"), "memcg": (True, "memcg"), "node": (False, "node"),
                 "item": (True, "name"), "fail": (False, "sites")},
     "lru_del": {"lru": (True, "lru"), "item": (True, "item")},
+    "register": {"lru": (True, "newlru"), "flags": (False, "shrinker_flags"),
+                 "memcg_aware": (False, "bool")},
+    "unregister": {"lru": (True, "lru")},
 }
 SCALAR_OPS = {"mkdir": "path", "rmdir": "path", "partial_unmap": "folio", "unmap": "folio",
-              "get": "folio", "put": "folio", "split": "folio"}
+              "get": "folio", "put": "folio", "split": "folio", "unregister": "lru"}
 TOP_KEYS = {"name", "kernel", "memcgs", "setup", "threads", "after", "check", "expect",
             "description", "properties_note"}
 KERNEL_KEYS = {"variant", "point", "patches", "boot", "nodes", "sysfs", "lrus",
-               "inject_alloc_failures"}
+               "inject_alloc_failures", "shrinkers"}
+MAX_SHRINKERS = 1000  # other subsystems' memcg-aware shrinkers at boot (kernel.shrinkers)
+SHRINKER_FLAGS = ("numa_aware", "memcg_aware", "nonslab")
 MAX_NR_TO_SCAN = 1024  # more objects than any scenario makes; each batch is a checker step
 MAX_WRITTEN = 1 << 9  # pages of a PMD THP
 MAX_NAME = 64  # memcg path components, folio and item names
@@ -140,6 +145,7 @@ class KernelSpec:
     lrus: dict = field(default_factory=dict)
     inject_alloc_failures: bool = False
     lines: dict = field(default_factory=dict)  # kernel key -> line ('kernel': the mapping's)
+    shrinkers: int = 0  # other memcg-aware shrinkers registered at boot (ids 1..N)
 
 
 @dataclass
@@ -318,12 +324,17 @@ def _kernel(v: _V, doc: LDict, ov: dict) -> KernelSpec:
     inject = kd.get("inject_alloc_failures", False)
     if not isinstance(inject, bool):
         v.fail(kd.lines["inject_alloc_failures"], "inject_alloc_failures must be true or false")
+    nshr = kd.get("shrinkers", 0)
+    if not isinstance(nshr, int) or isinstance(nshr, bool) or not 0 <= nshr <= MAX_SHRINKERS:
+        v.fail(kd.lines.get("shrinkers", kd.line), f"kernel.shrinkers must be an integer from 0 "
+               f"to {MAX_SHRINKERS} (other memcg-aware shrinkers registered at boot), not "
+               f"{nshr!r}")
     try:
         make_config(variant, patches, boot, nodes, sysfs)
     except ConfigError as e:
         v.fail(kd.line, str(e))
     return KernelSpec(variant, patches, boot, nodes, sysfs, dict(lrus), inject,
-                      {key: kd.lines[key] for key in kd} | {"kernel": kd.line})
+                      {key: kd.lines[key] for key in kd} | {"kernel": kd.line}, nshr)
 
 
 def _memcgs(v: _V, doc: LDict, kernel: KernelSpec) -> list:
@@ -355,6 +366,7 @@ class _Names:
         self.kernel = kernel
         self.memcgs = set(memcgs)
         self.folios: set = set()
+        self.lrus: set = set(kernel.lrus)  # kernel.lrus and the names register ops give
         self.orders: dict = {}  # folio name -> (order, kind) as created (fault, collapse, split)
         self.items: set = set()
         self.cfg = make_config(kernel.variant, kernel.patches, kernel.boot, kernel.nodes,
@@ -506,8 +518,26 @@ def _field(v: _V, line: int, kind: str, key: str, typ: str, val, st: _Names):
                    "'as: NAME'")
         return val
     if typ == "lru":
-        if val not in st.kernel.lrus:
-            v.fail(line, f"{kind}: unknown lru {val!r}; declare it under kernel.lrus")
+        if val not in st.lrus:
+            v.fail(line, f"{kind}: unknown lru {val!r}; declare it under kernel.lrus or "
+                   "register it first")
+        return val
+    if typ == "newlru":
+        if name_error(val):
+            v.fail(line, f"{kind}: lru {val!r} {name_error(val)}")
+        if val in st.lrus:
+            v.fail(line, f"{kind}: lru {val!r} exists already (kernel.lrus or an earlier "
+                   "register); give a new name")
+        return val
+    if typ == "shrinker_flags":
+        if not isinstance(val, list) or any(not isinstance(f, str) or f not in SHRINKER_FLAGS
+                                             for f in val):
+            v.fail(line, f"{kind}: flags is a list of shrinker flags from: "
+                   f"{', '.join(SHRINKER_FLAGS)}")
+        return list(val)
+    if typ == "bool":
+        if not isinstance(val, bool):
+            v.fail(line, f"{kind}: {key} must be true or false, not {val!r}")
         return val
     if typ == "item":
         if val not in st.items:
@@ -557,6 +587,8 @@ def _effects(v: _V, line: int, kind: str, args: dict, st: _Names) -> None:
         _split_effects(v, line, kind, args, st)
     elif kind == "lru_add":
         st.items.add(args["item"])
+    elif kind == "register":
+        st.lrus.add(args["lru"])
     elif kind == "reclaim" and "by" in args and (args["memcg"] != "root" or "priority" in args):
         v.fail(line, "reclaim: by (kswapd or direct) is for global reclaim: give memcg: root and "
                "no priority")

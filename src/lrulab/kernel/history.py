@@ -215,6 +215,20 @@ COMMITS: tuple[Commit, ...] = (
            off="one flat bitmap per shrinker_info (6.1)",
            source="kernel.org revlists (the history research: 307bececcd12 confirmed with "
                   "50d09da8e119 and ca1d36b82394); audit.md section 3"),
+    Commit("shrinker_info_free_unlocked", "307bececcd12", None,
+           "mm: shrinker: add a secondary array for shrinker_info::{map, nr_deferred}",
+           "Qi Zheng", "6.7",
+           "alloc_shrinker_info's error path drops shrinker_mutex before free_shrinker_info "
+           "frees the infos it already published, so a racing expand_shrinker_info (a "
+           "shrinker registering) can copy and kvfree_rcu one of them: use-after-free, "
+           "double free",
+           ("mm/shrinker.c: alloc_shrinker_info",),
+           off="6.1: free_shrinker_info inside the locked section",
+           verified=False,
+           missing="attributed to 307bececcd12 by the Fixes: tag of Qi Zheng's 2026 fix; the "
+                   "diff of 307bececcd12 itself was not read",
+           source="Qi Zheng's fix as quoted in Muchun Song's ack (stable list, 2026-06-17, "
+                  "index file 60292105332)"),
     # -- 6.8: mTHP -----------------------------------------------------------------------------
     Commit("mthp", "19eaf44954df", None,
            "mm: thp: support allocation of anonymous multi-size THP", "Ryan Roberts", "6.8",
@@ -587,6 +601,19 @@ COMMITS: tuple[Commit, ...] = (
            missing="author inferred from the proposal in the B4 thread; in mm-unstable "
                    "2026-09; content unknown beyond the title",
            source="kernel-semantics.md S14"),
+    Commit("shrinker_info_free_unlocked", None, "20260617085658.27096-1-qi.zheng@linux.dev",
+           "mm: shrinker: fix shrinker_info teardown race with expansion", "Qi Zheng",
+           "7.3-rc",
+           "alloc_shrinker_info frees the infos it published on an allocation failure before "
+           "it drops shrinker_mutex (and mem_cgroup_css_online's later unwind takes it)",
+           ("mm/shrinker.c: alloc_shrinker_info", "mm/shrinker.c: free_shrinker_info"),
+           fixes=("307bececcd12",), value=False,
+           verified=False,
+           missing="posted 2026-06-17 (Cc stable, acked by Muchun Song); mainline id and "
+                   "release not seen: placed in the newest tree (7.3-rc, the mm tree); the "
+                   "objcg unwind half is not modelled",
+           source="Muchun Song's ack quoting the patch (stable list, Message-Id "
+                  "D326325D-79A4-473F-9C63-B875176F378E@linux.dev, index file 60292105332)"),
 )
 
 # -- points ----------------------------------------------------------------------------------

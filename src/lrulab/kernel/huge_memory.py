@@ -36,6 +36,7 @@ from .sched import (
     may_fail,
     rcu_read_lock,
     rcu_read_unlock,
+    run_sync,
 )
 from .vmstat import count_mthp_stat, count_vm_event, mod_mthp_stat, mod_node_page_state
 
@@ -50,14 +51,14 @@ def thp_shrinker_init(k) -> None:
     flags = sh.SHRINKER_NUMA_AWARE | sh.SHRINKER_MEMCG_AWARE
     if k.cfg.patch.shrinker_nonslab:
         flags |= sh.SHRINKER_NONSLAB
-    s = sh.shrinker_alloc(k, flags, "thp-deferred_split")
+    s = run_sync(k, sh.shrinker_alloc(k, flags, "thp-deferred_split"))
     if k.cfg.patch.thp_list_lru:
         lru = ll.ListLru("deferred_split_lru")
         ll.__list_lru_init(k, lru, True, s, irqsafe=True)
         k.deferred_split_lru = lru
     s.count_objects = deferred_split_count
     s.scan_objects = deferred_split_scan
-    sh.shrinker_register(k, s)
+    run_sync(k, sh.shrinker_register(k, s))
     k.deferred_split_shrinker = s
 
 
