@@ -59,6 +59,10 @@ EXPECTED = {
     # 6.9 .. 6.10-rc4 only; linux-6.1 has no split to a non-zero order: not applicable
     "s9-anon-split-to-order-warn": {"linux-6.1": "n/a", "v0": OK, "debian-6.12.117": OK,
                                     "linux-6.13": OK, "v1": OK, "v7.2": OK},
+    # 307bececcd12 (6.7) .. Qi Zheng's 2026 fix (the mm tree: v7.2-fixes)
+    "r1-shrinker-info-teardown-race": {"linux-6.1": OK, "v0": V, "debian-6.12.117": V,
+                                       "linux-6.13": V, "v1": V, "series-v5": V, "v7.2": V,
+                                       "v7.2-fixes": OK},
 }
 PROPERTY = {"a1-reparent-erase-first": "list_integrity",
             "a1-thp-free-erase-first": "list_integrity",
@@ -73,7 +77,8 @@ PROPERTY = {"a1-reparent-erase-first": "list_integrity",
             "s3-migrate-dst-unqueued": "no_orphan",
             "s4-munmap-during-migration": "no_orphan",
             "h14-hugetlb-deferred-list": "list_integrity",
-            "s9-anon-split-to-order-warn": "no_warn"}
+            "s9-anon-split-to-order-warn": "no_warn",
+            "r1-shrinker-info-teardown-race": "no_use_after_free"}
 # file -> (preset with the bug, flag, value that fixes it)
 FLIP = {
     "a1-reparent-erase-first": ("series-v5", "list_lru_drain_before_erase", True),
@@ -88,6 +93,7 @@ FLIP = {
     "b13-node-locality": ("v1", "thp_list_lru", True),
     "offline-memcg-queue-stranded": ("linux-6.1", "reparent_split_queue", True),
     "s3-migrate-dst-unqueued": ("linux-6.1", "migrate_requeue_dst", True),
+    "r1-shrinker-info-teardown-race": ("v7.2", "shrinker_info_free_unlocked", False),
 }
 # ... and the reverse: the fixed preset with the fix taken out has the bug again
 UNFIX = {

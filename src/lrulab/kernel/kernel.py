@@ -138,10 +138,10 @@ def _other_count(k, s, sc):
 
 
 def register_other_shrinker(k: Kernel, name: str):
-    """One of ``kernel.shrinkers``: a memcg-aware shrinker of another subsystem (a superblock,
-    workingset shadow nodes, ...) registered at boot, with no objects here; it only takes an
-    id, so that a later registration's id crosses a 64-id boundary and expands every memcg's
-    shrinker_info."""
+    """Model helper: one of ``kernel.shrinkers``, a memcg-aware shrinker of another subsystem
+    (fs/super.c: alloc_super's superblock shrinker, mm/workingset.c's shadow nodes, ...)
+    registered at boot, with no objects here; it only takes an id, so that a later
+    registration's id crosses a 64-id boundary and expands every memcg's shrinker_info."""
     s = yield from sh.shrinker_alloc(k, sh.SHRINKER_MEMCG_AWARE | sh.SHRINKER_NUMA_AWARE, name)
     s.count_objects = _other_count
     s.scan_objects = _other_count

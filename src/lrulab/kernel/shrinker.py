@@ -99,14 +99,15 @@ def _round_up(n: int, unit: int) -> int:
 # -- registration -------------------------------------------------------------------------
 
 def shrinker_lock(k):
-    """mutex_lock(&shrinker_mutex) (6.1: down_write(&shrinker_rwsem)) -- a sleeping lock held
+    """mm/shrinker.c: mutex_lock(&shrinker_mutex) (6.1 mm/vmscan.c: down_write(&shrinker_rwsem))
+    -- a sleeping lock held
     across steps; the 6.1 read side (shrink_slab's down_read_trylock) sees the writer."""
     yield from spin_lock(k, k.shrinker_mutex)
     k.shrinker_rwsem_writer = k.current
 
 
 def shrinker_unlock(k) -> None:
-    """mutex_unlock(&shrinker_mutex) (6.1: up_write(&shrinker_rwsem))."""
+    """mm/shrinker.c: mutex_unlock(&shrinker_mutex) (6.1: up_write(&shrinker_rwsem))."""
     k.shrinker_rwsem_writer = None
     spin_unlock(k, k.shrinker_mutex)
 
