@@ -896,8 +896,9 @@ class KernelWorld:
 # so when the target is a strict ancestor of a memcg g moves, s and g(s) do not have mirrored
 # futures (both walks meet the swapped siblings in the same order) and g is left out for that
 # state.  The model's other walks of the tree (css_has_online_children,
-# memcg_reparent_list_lrus, expand_shrinker_info) run within one step and do not depend on
-# the order.
+# memcg_reparent_list_lrus) run within one step and do not depend on the order;
+# expand_shrinker_info walks across steps, but only a register op expands at run time, and
+# scenarios with one have no symmetry (find_symmetries).
 
 _WORD = re.compile(r"[A-Za-z0-9_/]+")
 _SAFE = re.compile(r"^[A-Za-z0-9_/]+$")

@@ -140,6 +140,11 @@ def test_no_data_race_on_the_catalog_and_examples(path):
 
 @pytest.mark.parametrize("variant", ["linux-6.1", "v1", "series-v5", "v7.2"])
 def test_no_data_race_in_other_presets(variant):
+    from lrulab.scenario import ScenarioError
     for path in sorted(BUGS.glob("*.yaml")):
-        _, res, _ = _check(path, {"check": ["no_data_race"], "variant": variant})
+        try:
+            _, res, _ = _check(path, {"check": ["no_data_race"], "variant": variant})
+        except ScenarioError:  # not a scenario of this kernel (s9's split to order 4 on 6.1)
+            assert variant == "linux-6.1" and path.stem == "s9-anon-split-to-order-warn"
+            continue
         assert res.verdict == "ok", (path.name, [v.message for v in res.violations])
