@@ -204,3 +204,21 @@ def test_bisect_names_the_anon_split_fix_and_skips_points_without_the_op():
     assert lines[1].split() == ["6.9", "violation"]  # 5.4 .. 6.8 cannot split to order 4
     assert "first bad commit: 6a50c9b512f7 mm: huge_memory: fix misused " \
            "mapping_large_folio_support() for anon folios (6.10-rc5)" in r.stdout
+
+
+@pytest.mark.parametrize("v", ["6.10", "7.2"])
+def test_hugetlb_unmap_racing_its_migration_touches_no_freed_folio(v):
+    """munmap of a hugetlb range while move_pages migrates it: the zap finds the migration
+    entry, the new folio, or nothing; it never puts the freed source (the model's first cut
+    did: found by the checker)."""
+    sc = parse_scenario(f"""kernel: {{variant: '{v}', nodes: 2}}
+memcgs: [A]
+setup:
+  - fault: {{memcg: A, node: 0, as: h1, kind: hugetlb}}
+threads:
+  - [ {{migrate: {{folio: h1, node: 1}}}} ]
+  - [ {{unmap: h1}} ]
+check: [no_use_after_free, no_warn, no_oops, counters, list_integrity]
+""", "race.yaml")
+    res = explore(KernelWorld(sc), Bounds(timeout=120), sleep=True)
+    assert res.verdict == "ok" and not res.bound_hit and res.states > 20

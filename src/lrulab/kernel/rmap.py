@@ -94,7 +94,8 @@ def zap_all(k, folio: Folio):
     """mm/memory.c: unmap_page_range over the whole folio (munmap / exit)."""
     yield "unmap_page_range"
     if folio.flags & PG_hugetlb and not folio.migration:
-        yield from hugetlb.hugetlb_unmap(k, folio)  # unmap_hugepage_range
+        if folio.pmd_mapped:  # (a migration that finished meanwhile left nothing mapped)
+            yield from hugetlb.hugetlb_unmap(k, folio)  # unmap_hugepage_range
     elif folio.migration:
         zap_migration_entries(k, folio, (1 << folio.order) if folio.pmd_mapped
                               else folio.nr_pages_mapped)
