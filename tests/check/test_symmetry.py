@@ -84,7 +84,12 @@ def test_broken_symmetry_merges_nothing():
 @pytest.mark.parametrize("preset", PRESETS)
 @pytest.mark.parametrize("path", BUGS, ids=lambda p: p.stem)
 def test_catalog_verdicts_agree(path, preset):
+    from lrulab.scenario import ScenarioError
     ov = {"variant": preset}
+    try:
+        load_scenario(path, ov)
+    except ScenarioError:
+        pytest.skip("not a scenario of this kernel (a split to order N before 6.9)")
     _, plain, pr = check_file(str(path), ov, Bounds(timeout=120))
     _, sym, sr = check_file(str(path), ov, Bounds(timeout=120), symmetry=True)
     assert sym.verdict == plain.verdict
