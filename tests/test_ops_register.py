@@ -134,3 +134,12 @@ def test_bad_register_on_the_command_line_exits_2(tmp_path):
                        text=True, check=False)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
     assert f"{f}:3:" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("name", ["h14-hugetlb-deferred-list", "s9-anon-split-to-order-warn",
+                                  "r1-shrinker-info-teardown-race"])
+def test_the_new_catalog_files_show_their_bug_at_their_own_kernel(name):
+    path = Path(R1).parent / f"{name}.yaml"
+    r = subprocess.run([sys.executable, "-m", "lrulab", "check", str(path)],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 0 and "expect: expected (violation of" in r.stdout, r.stdout
