@@ -146,7 +146,8 @@ def _p_queued(fail, line, val, names):
 
 def _p_bit(fail, line, val, names):
     _keys(fail, line, val, "bit", ("memcg", "node", "set"), ("shrinker",))
-    shrinkers = [THP_SHRINKER] + [f"{n}-shrinker" for n in names.kernel.lrus]
+    lrus = getattr(names, "lrus", names.kernel.lrus)  # kernel.lrus and registered ones
+    shrinkers = [THP_SHRINKER] + [f"{n}-shrinker" for n in lrus]
     s = val.get("shrinker", THP_SHRINKER)
     if s not in shrinkers:
         fail(line, f"assert: bit: unknown shrinker {s!r}; known: {', '.join(shrinkers)}")

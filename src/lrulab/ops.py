@@ -9,9 +9,10 @@ from __future__ import annotations
 from .kernel import huge_memory, khugepaged, lru_user, memory, migrate, rmap, vmscan
 from .kernel import memcontrol as mc
 from .kernel import memcontrol_v1 as mc1
+from .kernel import shrinker as sh
 from .kernel.config import make_config
 from .kernel.folio import folio_lock, folio_put, folio_unlock
-from .kernel.kernel import Kernel, boot
+from .kernel.kernel import Kernel, boot, register_lru_user, unregister_lru_user
 from .kernel.sched import SpinLock, run_sync, spin_lock, spin_unlock
 from .scenario import Op, Scenario
 
@@ -21,7 +22,7 @@ def build_kernel(sc: Scenario) -> Kernel:
     ks = sc.kernel
     k = boot(make_config(ks.variant, ks.patches, ks.boot, ks.nodes, ks.sysfs, kconfig=ks.kconfig,
                          cgroup=ks.cgroup),
-             ks.lrus)
+             ks.lrus, ks.shrinkers)
     for path in sc.memcgs:
         run_sync(k, mc.cgroup_mkdir(k, path))
     return k
@@ -111,10 +112,13 @@ def _run_task_op(k: Kernel, op: Op, owner):
     a = op.args
     kind = op.kind
     if kind == "fault":
+        kind = a.get("kind", "anon")
         folio = yield from memory.handle_mm_fault(
             k, a["as"], owner, a["node"], a["order"],
-            a.get("written", 1 << a["order"]))
+            a.get("written", 1 << a["order"]), kind)
         k.folios[a["as"]] = folio
+        if kind == "hugetlb":
+            return "hugetlb folio" if folio is not None else "SIGBUS (no huge page)"
         return "THP" if folio is not None else "fallback to small pages"
     if kind == "collapse":
         result, folio = yield from khugepaged.collapse_huge_page(
@@ -123,7 +127,9 @@ def _run_task_op(k: Kernel, op: Op, owner):
         k.results.append((op.text(), result, folio is not None and folio.pmd_mapped))
         return result
     assert kind == "lru_add", kind
-    user = k.lrus[a["lru"]]
+    user = k.lrus.get(a["lru"])
+    if user is None:
+        return "no such lru (not registered)"
     obj = user.items.get(a["item"])
     if obj is None:
         obj = yield from lru_user.kmem_cache_alloc_lru(
@@ -176,14 +182,21 @@ def _run_op(k: Kernel, op: Op):
         # munmap of the range waits for it: follow_page(FOLL_GET) finds the folio through the
         # page tables and takes its reference in the same step (a folio no longer mapped, or
         # under migration, is not found; a migration, which runs without mmap_lock, cannot
-        # free it after the lookup), then lock, split_huge_page, unlock, put
+        # free it after the lookup), then lock, split_huge_page, unlock, put.  order N > 0:
+        # split_folio_to_order (6.9+, c010d47f107f; the scenario refuses it before): a
+        # folio whose order is not above N is skipped, as split_huge_pages_pid does
         lock = _mmap_lock(k, a["folio"])
         yield from spin_lock(k, lock)
         folio = yield from _follow_page(k, a["folio"])
         ret = None
+        new_order = a.get("order", 0)
+        if folio is not None and new_order and folio.order <= new_order:
+            yield from folio_put(k, folio)
+            spin_unlock(k, lock)
+            return f"not above order {new_order}"
         if folio is not None:
             yield from folio_lock(k, folio)
-            ret = yield from huge_memory.split_huge_page(k, folio)
+            ret = yield from huge_memory.split_huge_page(k, folio, new_order)
             folio_unlock(k, folio)
             yield from folio_put(k, folio)
         spin_unlock(k, lock)
@@ -226,12 +239,28 @@ def _run_op(k: Kernel, op: Op):
     if kind == "charge_move":
         return (yield from _charge_move(k, a["folio"], a["to"]))
     if kind == "lru_del":
-        user = k.lrus[a["lru"]]
+        user = k.lrus.get(a["lru"])
+        if user is None:
+            return "no such lru (not registered)"
         obj = user.items.get(a["item"])
         if obj is None or obj.freed:
             return "gone"
         deleted = yield from lru_user.list_lru_del_obj(k, user, obj)
         return "deleted" if deleted else "not on the lru"
+    if kind == "register":
+        # a mount (fs/super.c: alloc_super, sget_fc): shrinker_alloc (an id, every memcg's
+        # shrinker_info expanded when it crosses a 64-id boundary), list_lru_init_memcg,
+        # shrinker_register
+        flags = a.get("flags", [])
+        yield "register"
+        user = yield from register_lru_user(k, a["lru"], a.get("memcg_aware",
+                                                               "memcg_aware" in flags), flags)
+        return f"registered (shrinker id {user.shrinker.id})" \
+            if user.shrinker.flags & sh.SHRINKER_MEMCG_AWARE else "registered (not memcg-aware)"
+    if kind == "unregister":
+        yield "unregister"
+        gone = yield from unregister_lru_user(k, a["lru"])
+        return "unregistered" if gone else "no such lru (not registered)"
     raise AssertionError(kind)
 
 

@@ -11,7 +11,7 @@ from .kernel import list_lru as ll
 from .kernel import lru_user
 from .kernel import memcontrol as mc
 from .kernel import shrinker as sh
-from .kernel.folio import PG_partially_mapped
+from .kernel.folio import PG_hugetlb, PG_partially_mapped
 from .kernel.list import list_count, list_entries
 from .kernel.sched import run_sync
 from .kernel.vmscan import shrink_node
@@ -128,7 +128,7 @@ def counters(k) -> list[str]:
     npm = mthp_stat_total(k, "nr_anon_partially_mapped")
     if k.cfg.patch.mthp and npm != pm:
         out.append(f"hugepages-*/stats/nr_anon_partially_mapped {npm} but {pm} folios flagged")
-    thp = sum(1 for f in live if f.pmd_mapped)
+    thp = sum(1 for f in live if f.pmd_mapped and not f.flags & PG_hugetlb)
     if k.vmstat["nr_anon_transparent_hugepages"] != thp:
         out.append(f"nr_anon_transparent_hugepages {k.vmstat['nr_anon_transparent_hugepages']} "
                    f"but {thp} PMD-mapped")

@@ -41,14 +41,15 @@ OPS: dict[str, dict[str, tuple[bool, str]]] = {
     "mkdir": {"path": (True, "path")},
     "rmdir": {"path": (True, "memcg")},
     "fault": {"memcg": (True, "memcg"), "node": (False, "node"), "order": (False, "order"),
-              "as": (True, "name"), "written": (False, "int"), "fail": (False, "sites")},
+              "as": (True, "name"), "written": (False, "int"), "fail": (False, "sites"),
+              "kind": (False, "kind")},
     "collapse": {"memcg": (True, "memcg"), "node": (False, "node"), "as": (True, "name"),
                  "written": (False, "int"), "fail": (False, "sites")},
     "partial_unmap": {"folio": (True, "folio")},
     "unmap": {"folio": (True, "folio")},
     "get": {"folio": (True, "folio")},
     "put": {"folio": (True, "folio")},
-    "split": {"folio": (True, "folio")},
+    "split": {"folio": (True, "folio"), "order": (False, "split_order")},
     "migrate": {"folio": (True, "folio"), "node": (True, "node"), "fail": (False, "sites")},
     "reclaim": {"memcg": (True, "memcg"), "node": (False, "nodeall"),
                 "nr_to_scan": (False, "int"), "priority": (False, "priority"),
@@ -58,16 +59,25 @@ OPS: dict[str, dict[str, tuple[bool, str]]] = {
     "lru_del": {"lru": (True, "lru"), "item": (True, "item")},
     "swapout": {"folio": (True, "folio")},
     "charge_move": {"folio": (True, "folio"), "to": (True, "memcg")},
+    "register": {"lru": (True, "newlru"), "flags": (False, "shrinker_flags"),
+                 "memcg_aware": (False, "bool")},
+    "unregister": {"lru": (True, "lru")},
 }
 SCALAR_OPS = {"mkdir": "path", "rmdir": "path", "partial_unmap": "folio", "unmap": "folio",
-              "get": "folio", "put": "folio", "split": "folio", "swapout": "folio"}
+              "get": "folio", "put": "folio", "split": "folio", "swapout": "folio",
+              "unregister": "lru"}
 TOP_KEYS = {"name", "kernel", "memcgs", "setup", "threads", "after", "check", "expect",
             "description", "properties_note"}
 KERNEL_KEYS = {"variant", "point", "patches", "boot", "nodes", "sysfs", "lrus",
-                "inject_alloc_failures", "cgroup", "config"}
+                "inject_alloc_failures", "cgroup", "config", "shrinkers"}
+MAX_SHRINKERS = 1000  # other subsystems' memcg-aware shrinkers at boot (kernel.shrinkers)
+SHRINKER_FLAGS = ("numa_aware", "memcg_aware", "nonslab")
 MAX_NR_TO_SCAN = 1024  # more objects than any scenario makes; each batch is a checker step
 MAX_WRITTEN = 1 << 9  # pages of a PMD THP
 MAX_NAME = 64  # memcg path components, folio and item names
+# fault kinds: the folio's kind decides whether the deferred-split queue takes it (only anon)
+FOLIO_KINDS = ("anon", "hugetlb")
+UNMODELLED_KINDS = {"shmem": "shmem (tmpfs) THPs", "file": "page-cache folios"}
 SYSFS_RANGES = {"khugepaged_max_ptes_none": (0, 511)}  # HPAGE_PMD_NR - 1 (khugepaged.c)
 
 
@@ -145,6 +155,7 @@ class KernelSpec:
     cgroup: str = "v2"  # kernel.cgroup: the memory controller's hierarchy, v2 or v1
     lines: dict = field(default_factory=dict)  # kernel key -> line ('kernel': the mapping's)
     kconfig: dict = field(default_factory=dict)  # kernel.config: build options
+    shrinkers: int = 0  # other memcg-aware shrinkers registered at boot (ids 1..N)
 
 
 @dataclass
@@ -337,12 +348,17 @@ def _kernel(v: _V, doc: LDict, ov: dict) -> KernelSpec:
     why = kconfig_error(variant, kconfig)
     if why:
         v.fail(kd.lines.get("config", kd.line), why)
+    nshr = kd.get("shrinkers", 0)
+    if not isinstance(nshr, int) or isinstance(nshr, bool) or not 0 <= nshr <= MAX_SHRINKERS:
+        v.fail(kd.lines.get("shrinkers", kd.line), f"kernel.shrinkers must be an integer from 0 "
+               f"to {MAX_SHRINKERS} (other memcg-aware shrinkers registered at boot), not "
+               f"{nshr!r}")
     try:
         make_config(variant, patches, boot, nodes, sysfs, kconfig=kconfig, cgroup=cgroup)
     except ConfigError as e:
         v.fail(kd.line, str(e))
     return KernelSpec(variant, patches, boot, nodes, sysfs, dict(lrus), inject, cgroup,
-                      {key: kd.lines[key] for key in kd} | {"kernel": kd.line}, kconfig)
+                      {key: kd.lines[key] for key in kd} | {"kernel": kd.line}, kconfig, nshr)
 
 
 def _memcgs(v: _V, doc: LDict, kernel: KernelSpec) -> list:
@@ -374,6 +390,8 @@ class _Names:
         self.kernel = kernel
         self.memcgs = set(memcgs)
         self.folios: set = set()
+        self.lrus: set = set(kernel.lrus)  # kernel.lrus and the names register ops give
+        self.orders: dict = {}  # folio name -> (order, kind) as created (fault, collapse, split)
         self.items: set = set()
         self.cfg = make_config(kernel.variant, kernel.patches, kernel.boot, kernel.nodes,
                                kernel.sysfs, kconfig=kernel.kconfig, cgroup=kernel.cgroup)
@@ -391,14 +409,15 @@ class _Names:
         """Start reading a sequence of ops: the setup, or a thread (which starts where the setup
         ended and sees no other thread's ops)."""
         if where == "setup":
-            self._after_setup = (dict(self.removed), dict(self.child))
-            self._joined = (dict(self.removed), dict(self.child))
+            self._after_setup = (dict(self.removed), dict(self.child), dict(self.orders))
+            self._joined = (dict(self.removed), dict(self.child), dict(self.orders))
         elif self._after_setup is not None:
             self._joined[0].update(self.removed)  # the sequence read before this one
             self._joined[1].update(self.child)
+            self._joined[2].update(self.orders)
             # a thread starts from the setup; 'after:' from the join of every thread
             base = self._joined if where == "after" else self._after_setup
-            self.removed, self.child = (dict(d) for d in base)
+            self.removed, self.child, self.orders = (dict(d) for d in base)
 
 
 def _ops(v: _V, raw, line: int, st: _Names, where: str, lead: list | None = None) -> list:
@@ -483,6 +502,22 @@ def _field(v: _V, line: int, kind: str, key: str, typ: str, val, st: _Names):
             v.fail(line, f"{kind}: order {val} needs mTHP, which {st.kernel.variant} lacks "
                    "(flag mthp); use order 9")
         return val
+    if typ == "kind":
+        if val in UNMODELLED_KINDS:
+            v.fail(line, f"{kind}: kind {val} ({UNMODELLED_KINDS[val]}) is not modelled yet; "
+                   f"use one of: {', '.join(FOLIO_KINDS)}")
+        if val not in FOLIO_KINDS:
+            v.fail(line, f"{kind}: kind {val!r}; use one of: {', '.join(FOLIO_KINDS)}")
+        return val
+    if typ == "split_order":
+        if not isinstance(val, int) or isinstance(val, bool) or not 0 <= val <= 8:
+            v.fail(line, f"{kind}: order {val!r}; use 0 (small pages) or a lower large order "
+                   "2..8")
+        if val and not st.cfg.patch.split_to_order:
+            v.fail(line, f"{kind}: order {val}: {st.kernel.variant} splits only to order 0 "
+                   "(split_huge_page_to_list_to_order came with c010d47f107f, 6.9: flag "
+                   "split_to_order); use order 0 or a kernel from 6.9 on")
+        return val
     if typ == "by":
         if val not in ("kswapd", "direct"):
             v.fail(line, f"{kind}: by {val!r}; use kswapd (balance_pgdat) or direct "
@@ -507,8 +542,26 @@ def _field(v: _V, line: int, kind: str, key: str, typ: str, val, st: _Names):
                    "'as: NAME'")
         return val
     if typ == "lru":
-        if val not in st.kernel.lrus:
-            v.fail(line, f"{kind}: unknown lru {val!r}; declare it under kernel.lrus")
+        if val not in st.lrus:
+            v.fail(line, f"{kind}: unknown lru {val!r}; declare it under kernel.lrus or "
+                   "register it first")
+        return val
+    if typ == "newlru":
+        if name_error(val):
+            v.fail(line, f"{kind}: lru {val!r} {name_error(val)}")
+        if val in st.lrus:
+            v.fail(line, f"{kind}: lru {val!r} exists already (kernel.lrus or an earlier "
+                   "register); give a new name")
+        return val
+    if typ == "shrinker_flags":
+        if not isinstance(val, list) or any(not isinstance(f, str) or f not in SHRINKER_FLAGS
+                                             for f in val):
+            v.fail(line, f"{kind}: flags is a list of shrinker flags from: "
+                   f"{', '.join(SHRINKER_FLAGS)}")
+        return list(val)
+    if typ == "bool":
+        if not isinstance(val, bool):
+            v.fail(line, f"{kind}: {key} must be true or false, not {val!r}")
         return val
     if typ == "item":
         if val not in st.items:
@@ -551,15 +604,48 @@ def _effects(v: _V, line: int, kind: str, args: dict, st: _Names) -> None:
         _charge_move_rules(v, line, args["to"], st)
     if kind in ("fault", "collapse"):
         st.folios.add(args["as"])
+        st.orders[args["as"]] = (args.get("order", 9), args.get("kind", "anon"))
         if "written" in args and args["written"] > 1 << args.get("order", 9):
             v.fail(line, f"{kind}: written is more than the folio's pages")
+        if args.get("kind") == "hugetlb" and args["order"] != 9:
+            v.fail(line, "fault: a hugetlb folio is a 2 MiB huge page: order 9 (drop order)")
+    elif kind in ("split", "partial_unmap"):
+        _split_effects(v, line, kind, args, st)
     elif kind == "lru_add":
         st.items.add(args["item"])
+    elif kind == "register":
+        st.lrus.add(args["lru"])
     elif kind == "reclaim" and "by" in args and (args["memcg"] != "root" or "priority" in args):
         v.fail(line, "reclaim: by (kswapd or direct) is for global reclaim: give memcg: root and "
                "no priority")
     elif kind == "rmdir" and args["path"] == "root":
         v.fail(line, "rmdir: the root memcg cannot be removed")
+
+
+def _split_effects(v: _V, line: int, kind: str, args: dict, st: _Names) -> None:
+    """What a hugetlb folio cannot do, and the names a split to order N creates: F+OFFSET for
+    every other part of the range (OFFSET its first page in F), each of order N."""
+    name = args["folio"]
+    order, fkind = st.orders.get(name, (9, "anon"))
+    if fkind == "hugetlb":
+        what = "split" if kind == "split" else "be partially unmapped"
+        v.fail(line, f"{kind}: {name} is a hugetlb folio, which cannot {what} (munmap of a "
+               "hugetlb range is huge-page aligned; split_huge_pages skips hugetlb VMAs); "
+               "use unmap or migrate")
+    new = args.get("order", 0)
+    if kind != "split" or not new:
+        return
+    if new >= order:
+        v.fail(line, f"split: order {new} is not below {name}'s order {order}; give a lower "
+               "order")
+    if new == 1:
+        v.fail(line, "split: an anonymous folio cannot be split to order 1 (its "
+               "_deferred_list would lie in page 2; split_huge_page_to_list_to_order returns "
+               "-EINVAL); use order 0 or 2..")
+    for start in range(1 << new, 1 << order, 1 << new):
+        st.folios.add(f"{name}+{start}")
+        st.orders[f"{name}+{start}"] = (new, fkind)
+    st.orders[name] = (new, fkind)
 
 
 def _task_rules(v: _V, line: int, kind: str, memcg: str, st: _Names) -> None:

@@ -7,7 +7,7 @@ from lrulab.kernel import shrinker as sh
 
 
 def _fake(h, q, flags=sh.SHRINKER_NUMA_AWARE | sh.SHRINKER_MEMCG_AWARE):
-    s = sh.shrinker_alloc(h.k, flags, "fake")
+    s = h.run(sh.shrinker_alloc(h.k, flags, "fake"))
     s.private_data = [q]
 
     def count(k, s, sc):
@@ -21,7 +21,7 @@ def _fake(h, q, flags=sh.SHRINKER_NUMA_AWARE | sh.SHRINKER_MEMCG_AWARE):
         return n
 
     s.count_objects, s.scan_objects = count, scan
-    sh.shrinker_register(h.k, s)
+    h.run(sh.shrinker_register(h.k, s))
     return s
 
 

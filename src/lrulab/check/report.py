@@ -9,6 +9,7 @@ schedule and checks that the model still follows it and still violates the prope
 from __future__ import annotations
 
 import json
+import os
 import time
 
 from .engine import Bounds, Result, explore
@@ -120,6 +121,9 @@ def summary_line(w, res: Result) -> str:
             f"transitions, {res.executions} executions, {res.seconds:.2f}s")
 
 
+NOT_APPLICABLE = "n/a"  # a bugs cell where the file is not a scenario of that kernel
+
+
 def cell_text(res_verdict: str, steps: int | None) -> str:
     if res_verdict == "violation":
         return f"violation ({steps} steps)"
@@ -136,11 +140,11 @@ def check_cell(args):
         w, res, rendered = check_file(path, {"variant": preset, **select}, bounds,
                                       symmetry=bool(symmetry), stop_at_first=first)
     except ScenarioError as e:
-        # not a scenario at this kernel (e.g. charge_move after 6.13, an mTHP order before
-        # 6.8): no verdict; the cell says so
+        # not a scenario at this kernel (charge_move after 6.13, a split to order 4 before
+        # 6.9): no verdict here, as bisect skips such points; the cell says why
         sc = load_scenario(path, select)
-        return {"file": path, "preset": preset, "verdict": "n/a", "steps": None, "states": 0,
-                "seconds": round(time.monotonic() - t0, 3), "violation": None,
+        return {"file": path, "preset": preset, "verdict": NOT_APPLICABLE, "steps": None,
+                "states": 0, "seconds": round(time.monotonic() - t0, 3), "violation": None,
                 "name": sc.name, "check": list(sc.check), "violated": [], "reason": str(e)}
     steps = rendered[0]["steps"] if rendered else None
     return {"file": path, "preset": preset, "verdict": res.verdict, "steps": steps,
@@ -174,7 +178,6 @@ def load_trace(path: str):
     file or is over MAX_TRACE_BYTES, non-UTF-8 text, NaN/Infinity, integers over
     MAX_INT_DIGITS digits, nesting that would exhaust the parser.  Raises TraceError
     (line 0: the file as a whole), or FileNotFoundError."""
-    import os
     import stat
     st = os.stat(path)
     if not stat.S_ISREG(st.st_mode):

@@ -155,6 +155,12 @@ def plan(scenario: Any, rules: KernelRules = RULES_61) -> GuestPlan:
                 raise NotApplicable(f"{where}: {kind}: unknown folio {name}")
             return str(name)
 
+        if kind == "fault" and a.get("kind", "anon") != "anon":
+            raise NotApplicable(f"{where}: fault kind {a['kind']}: the guest program maps "
+                                "anonymous memory only (no hugetlbfs pool is set up)")
+        if kind == "split" and a.get("order"):
+            raise NotApplicable(f"{where}: split to order {a['order']}: the guest writes "
+                                "debugfs split_huge_pages without a new order")
         if kind in ("fault", "collapse"):
             cg, node, name = _memcg(a.get("memcg", "root")), a.get("node", 0), a.get("as")
             order = a.get("order", PMD_ORDER)

@@ -22,8 +22,10 @@ PG_mlocked = 1 << 2
 PG_swapcache = 1 << 3
 PG_anon = 1 << 4
 PG_has_hwpoisoned = 1 << 5
+PG_hugetlb = 1 << 6  # the hugetlb page type (folio_test_hugetlb)
 FLAG_NAMES = {PG_partially_mapped: "partially_mapped", PG_large_rmappable: "large_rmappable",
-              PG_mlocked: "mlocked", PG_swapcache: "swapcache", PG_anon: "anon"}
+              PG_mlocked: "mlocked", PG_swapcache: "swapcache", PG_anon: "anon",
+              PG_hugetlb: "hugetlb"}
 
 
 class Folio(KObject):
@@ -206,8 +208,13 @@ def folio_unlock(k, folio: Folio) -> None:
 
 def __folio_put(k, folio: Folio):
     """mm/swap.c: __folio_put (6.1: __folio_put_large -> destroy_large_folio) -- LRU removal,
-    the deferred-split unqueue while the memcg is still charged, uncharge, free."""
+    the deferred-split unqueue while the memcg is still charged, uncharge, free.  A hugetlb
+    folio goes back to its pool first (free_huge_folio), never through the unqueue: true of
+    every release in scope (6.1: destroy_large_folio tests folio_test_hugetlb first)."""
     WARN_ON(k, folio.frozen, f"freeing frozen {folio.name}")
+    if folio.flags & PG_hugetlb:
+        hugetlb.free_huge_folio(k, folio)
+        return
     if folio.order > 1:
         yield from huge_memory.folio_unqueue_deferred_split(k, folio)
     if folio.order > 0:
@@ -224,4 +231,4 @@ def free_folio(k, folio: Folio) -> None:
     kfree(k, folio)
 
 
-from . import huge_memory  # noqa: E402  (after our names: huge_memory imports them)
+from . import huge_memory, hugetlb  # noqa: E402  (after our names: they import them)

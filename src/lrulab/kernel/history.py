@@ -297,6 +297,20 @@ COMMITS: tuple[Commit, ...] = (
                    "mm-hotfixes before 6.7 (which -rc not seen)",
            source="mainline revlist (index file 66262550580); review reply (index file "
                   "8936937301)"),
+    Commit("shrinker_info_free_unlocked", "307bececcd12", None,
+           "mm: shrinker: add a secondary array for shrinker_info::{map, nr_deferred}",
+           "Qi Zheng", "6.7-rc1",
+           "alloc_shrinker_info's error path drops shrinker_mutex before free_shrinker_info "
+           "frees the infos it already published, so a racing expand_shrinker_info (a "
+           "shrinker registering) can copy and kvfree_rcu one of them: use-after-free, "
+           "double free",
+           ("mm/shrinker.c: alloc_shrinker_info",),
+           off="6.1: free_shrinker_info inside the locked section",
+           verified=False,
+           missing="attributed to 307bececcd12 by the Fixes: tag of Qi Zheng's 2026 fix; the "
+                   "diff of 307bececcd12 itself was not read",
+           source="Qi Zheng's fix as quoted in Muchun Song's ack (stable list, 2026-06-17, "
+                  "index file 60292105332)"),
     # -- 6.8: mTHP -----------------------------------------------------------------------------
     Commit("mthp", "19eaf44954df", None,
            "mm: thp: support allocation of anonymous multi-size THP", "Ryan Roberts", "6.8",
@@ -318,9 +332,26 @@ COMMITS: tuple[Commit, ...] = (
                    "for 6.8); id and subject from the Fixes: tag of 5161b48712dc",
            source="Fixes: tag quoted in Stephen Rothwell's linux-next check (index file "
                   "28921768121) and in the v1 review (index file 28246824426)"),
+    # -- 6.9: split to any lower order ------------------------------------------------------
+    Commit("split_to_order", "c010d47f107f", "20240226205534.1603748-8-zi.yan@sent.com",
+           "mm: thp: split huge page to any lower order pages", "Zi Yan", "6.9",
+           "split_huge_page_to_list_to_order splits a large folio into folios of a lower "
+           "order (anonymous: never order 1, whose _deferred_list would lie in page 2); the "
+           "split's dequeue re-initialises _deferred_list (list_del_init) because the head "
+           "stays a large folio that may be queued and split again",
+           ("mm/huge_memory.c: split_huge_page_to_list_to_order",
+            "mm/huge_memory.c: __split_huge_page", "mm/huge_memory.c: split_huge_pages_pid"),
+           off="split_huge_page_to_list: order 0 only, list_del leaves the old head's "
+               "_deferred_list poisoned (harmless: it is no longer a large folio)",
+           verified=False,
+           missing="id, subject, author and Link seen in the commit text; release 6.9 inferred "
+                   "from the Link's date (2024-02-26, after the 6.8 merge window)",
+           source="commit text (http://git.maquefel.me/?a=commit&h=c010d47f107f609b9f4d6a103b6dfc"
+                  "53889049e9&p=linux.git)"),
     # -- 6.10 --------------------------------------------------------------------------------
     Commit("migrate_split_deferred", "7262f208ca68", None,
-           "mm/migrate: split source folio if it is on deferred split list", "Zi Yan", "6.10",
+           "mm/migrate: split source folio if it is on deferred split list", "Zi Yan",
+           "6.10-rc1",
            "migrate_pages_batch splits a large folio on a deferred list instead of migrating it "
            "whole (thp_migration_fail, thp_migration_split, then the small folios migrate); from "
            "6.12 only when folio_test_partially_mapped() (8422acdc97ed)",
@@ -344,6 +375,68 @@ COMMITS: tuple[Commit, ...] = (
            source="mainline revlist (index file 66499004658) and a blame of mm/vmscan.c "
                   "(index file 40169191297, authored 2024-04-08); the v5 diff (index file "
                   "38363746445); 6.10 as 'mTHP swapout' in f8f931bba0f9's text"),
+    # -- 6.10-rc: hugetlb folios become large_rmappable, migration unqueues ------------------
+    Commit("hugetlb_large_rmappable", "f6a8dd98a2ce", None,
+           "hugetlb: convert alloc_buddy_hugetlb_folio to use a folio",
+           "Matthew Wilcox (Oracle)", "6.10-rc1",
+           "alloc_buddy_hugetlb_folio allocates with __folio_alloc, which marks the hugetlb "
+           "folio PG_large_rmappable although its page[2] holds hugetlb fields "
+           "(_hugetlb_subpool, _hugetlb_cgroup), not an initialised _deferred_list",
+           ("mm/hugetlb.c: alloc_buddy_hugetlb_folio",),
+           off="a hugetlb folio is never large_rmappable",
+           verified=False,
+           missing="id and subject from the Fixes: tag of f708f6970cc9; author not seen; "
+                   "release from Hugh Dickins' reply ('That's in 6.10-rc'), the merge window "
+                   "(-rc1) inferred",
+           source="f708f6970cc9's commit text (mm-commits, Message-Id "
+                  "20240718040927.E5378C4AF0A@smtp.kernel.org); Hugh Dickins' review of it"),
+    Commit("split_anon_large_order", "6a50c9b512f7", None,
+           "mm: huge_memory: fix misused mapping_large_folio_support() for anon folios",
+           "Ran Xiaokai", "6.10-rc5",
+           "split_huge_page_to_list_to_order applies the shmem and large-folio-mapping checks "
+           "only to file folios: an anonymous folio splits to a non-zero order",
+           ("mm/huge_memory.c: split_huge_page_to_list_to_order",),
+           fixes=("c010d47f107f",),
+           off="6.9: every split to a non-zero order tests mapping_large_folio_support() of "
+               "folio->mapping, which for an anonymous folio is its anon_vma: the split fails "
+               "(-EINVAL) with VM_WARN_ONCE 'Cannot split file folio to non-0 order' (as "
+               "reported; the bit read is anon_vma memory)",
+           verified=False,
+           missing="Fixes: c010d47f107f from the backport note of a later fix (Zi Yan: 'a hot "
+                   "fix to commit c010d47f107f'), not from the commit's own tags; release: in "
+                   "mm-hotfixes-stable-2024-06-17 (on 6.10-rc3), merged 2024-06-17, so "
+                   "6.10-rc5 is inferred",
+           source="mm-commits mail 'merged into the mm-hotfixes-stable branch' with the commit "
+                  "text (index file 25528111063); kernel.org revlist with the merge of "
+                  "mm-hotfixes-stable-2024-06-17-11-43 (index file 65795648590)"),
+    Commit("migrate_unqueue_frozen", "be9581ea8c05", None,
+           "mm: fix crashes from deferred split racing folio migration", "Hugh Dickins",
+           "6.10-rc7",
+           "__folio_migrate_mapping (anon, no mapping): a large rmappable source is frozen and "
+           "taken off its deferred-split queue (folio_undo_large_rmappable) before the "
+           "destination takes over",
+           ("mm/migrate.c: __folio_migrate_mapping", "mm/huge_memory.c: deferred_split_scan"),
+           fixes=("9bcef5973e31",),
+           off="the source stays queued until it is freed",
+           verified=False,
+           missing="release -rc inferred from its place in a mainline revlist right after the "
+                   "i2c-for-6.10-rc7 merge; Fixes: tag from docs/history-bugs.md #13, not read",
+           source="6.9-stable review mail 'commit be9581ea8c05... upstream' (From: Hugh "
+                  "Dickins); kernel.org revlists (index files 66168726703, 67204337515)"),
+    Commit("hugetlb_large_rmappable", "f708f6970cc9",
+           "20240709120433.4136700-1-linmiaohe@huawei.com",
+           "mm/hugetlb: fix kernel NULL pointer dereference when migrating hugetlb folio",
+           "Miaohe Lin", "6.10",
+           "alloc_buddy_hugetlb_folio clears PG_large_rmappable: migration no longer unqueues "
+           "a hugetlb folio through its uninitialised _deferred_list",
+           ("mm/hugetlb.c: alloc_buddy_hugetlb_folio",), value=False,
+           fixes=("f6a8dd98a2ce", "be9581ea8c05"),
+           verified=False,
+           missing="in mm-hotfixes-stable-2024-07-10-13-19 (the pull for 6.10); that Linus "
+                   "merged it before the 6.10 tag (2024-07-14) is inferred",
+           source="commit text with Link and Fixes: (mm-commits, Message-Id "
+                  "20240718040927.E5378C4AF0A@smtp.kernel.org); hotfix pull request "
+                  "mm-hotfixes-stable-2024-07-10-13-19"),
     # -- 6.11 --------------------------------------------------------------------------------
     Commit("reclaim_full_walk_retry", "6be5e186fd65", None,
            "mm: vmscan: restore incremental cgroup iteration", "Johannes Weiner", "6.11",
@@ -720,6 +813,19 @@ COMMITS: tuple[Commit, ...] = (
            missing="author inferred from the proposal in the B4 thread; in mm-unstable "
                    "2026-09; content unknown beyond the title",
            source="kernel-semantics.md S14"),
+    Commit("shrinker_info_free_unlocked", None, "20260617085658.27096-1-qi.zheng@linux.dev",
+           "mm: shrinker: fix shrinker_info teardown race with expansion", "Qi Zheng",
+           "7.3-rc",
+           "alloc_shrinker_info frees the infos it published on an allocation failure before "
+           "it drops shrinker_mutex (and mem_cgroup_css_online's later unwind takes it)",
+           ("mm/shrinker.c: alloc_shrinker_info", "mm/shrinker.c: free_shrinker_info"),
+           fixes=("307bececcd12",), value=False,
+           verified=False,
+           missing="posted 2026-06-17 (Cc stable, acked by Muchun Song); mainline id and "
+                   "release not seen: placed in the newest tree (7.3-rc, the mm tree); the "
+                   "objcg unwind half is not modelled",
+           source="Muchun Song's ack quoting the patch (stable list, Message-Id "
+                  "D326325D-79A4-473F-9C63-B875176F378E@linux.dev, index file 60292105332)"),
 )
 
 # -- points ----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from .folio import (
     HPAGE_PMD_NR,
     HPAGE_PMD_ORDER,
     Folio,
+    PG_anon,
     PG_has_hwpoisoned,
     PG_large_rmappable,
     PG_mlocked,
@@ -35,6 +36,7 @@ from .sched import (
     may_fail,
     rcu_read_lock,
     rcu_read_unlock,
+    run_sync,
 )
 from .vmstat import count_mthp_stat, count_vm_event, mod_mthp_stat, mod_node_page_state
 
@@ -49,14 +51,14 @@ def thp_shrinker_init(k) -> None:
     flags = sh.SHRINKER_NUMA_AWARE | sh.SHRINKER_MEMCG_AWARE
     if k.cfg.patch.shrinker_nonslab:
         flags |= sh.SHRINKER_NONSLAB
-    s = sh.shrinker_alloc(k, flags, "thp-deferred_split")
+    s = run_sync(k, sh.shrinker_alloc(k, flags, "thp-deferred_split"))
     if k.cfg.patch.thp_list_lru:
         lru = ll.ListLru("deferred_split_lru")
         ll.__list_lru_init(k, lru, True, s, irqsafe=True)
         k.deferred_split_lru = lru
     s.count_objects = deferred_split_count
     s.scan_objects = deferred_split_scan
-    sh.shrinker_register(k, s)
+    run_sync(k, sh.shrinker_register(k, s))
     k.deferred_split_shrinker = s
 
 
@@ -362,9 +364,11 @@ def _remap(k, folio: Folio) -> None:
         mod_node_page_state(k, "nr_anon_transparent_hugepages", 1)
 
 
-def split_huge_page(k, folio: Folio):
+def split_huge_page(k, folio: Folio, new_order: int = 0):
     """mm/huge_memory.c: split_huge_page_to_list(_to_order) -> __folio_split -- caller holds
-    the folio lock and one pin.  Pin check, unmap, freeze with the queue locked, dequeue, split:
+    the folio lock and one pin; ``new_order`` > 0 (c010d47f107f, 6.9: split_to_order) makes
+    folios of that order instead of small pages (_split_to_order).  Pin check, unmap,
+    freeze with the queue locked, dequeue, split:
     still-mapped subpages stay as small pages, the others are freed and uncharged (6.12+,
     split_remap_zeropage: the zero-filled mapped subpages go to the shared zeropage and are
     freed too).  Returns 0 or -EAGAIN; counts thp_split_page / thp_split_page_failed for PMD
@@ -372,6 +376,11 @@ def split_huge_page(k, folio: Folio):
     yield "split_huge_page"
     if folio.split:
         return -16  # no longer a large folio
+    if new_order and folio.flags & PG_anon and not k.cfg.patch.split_anon_large_order:
+        # c010d47f107f's file-folio checks ran for anon folios too, until 6a50c9b512f7 "mm:
+        # huge_memory: fix misused mapping_large_folio_support() for anon folios"
+        WARN_ON_ONCE(k, True, "Cannot split file folio to non-0 order")
+        return -22
     if not can_split_folio(k, folio):
         count_split(k, folio.order, False)
         return -11
@@ -387,13 +396,18 @@ def split_huge_page(k, folio: Folio):
         return -11
     mapped = (1 << folio.order) if folio.pmd_mapped else folio.nr_pages_mapped  # remap_page
     folio.migration = False
-    if k.cfg.patch.split_remap_zeropage:
+    if k.cfg.patch.split_remap_zeropage and not new_order:
+        # (only small pages: a page of a compound folio cannot go to the zero page)
         # b1f202060afe: remap_page(..., RMP_USE_SHARED_ZEROPAGE) for every anon split.  The
         # model's subpages: the first `written` hold data, unmaps take the top of the range,
         # so the mapped zero-filled ones are those beyond `written`.
         mapped = min(mapped, folio.written)
     order = folio.order
     mod_mthp_stat(k, order, "nr_anon", -1)
+    if new_order:
+        _split_to_order(k, folio, new_order, mapped)
+        count_split(k, order, True)
+        return 0
     freed = folio.nr_pages - mapped
     mc.mem_cgroup_uncharge_pages(k, folio, freed)
     k.nodes[folio.nid].nr_used_pages -= freed
@@ -408,6 +422,47 @@ def split_huge_page(k, folio: Folio):
     folio.frozen = False
     count_split(k, order, True)
     return 0
+
+
+def _split_to_order(k, folio: Folio, new_order: int, mapped: int) -> None:
+    """mm/huge_memory.c: __split_huge_page to ``new_order`` (c010d47f107f) and remap_page: the
+    head becomes the first folio of that order, every other part of the range a folio of its
+    own, large rmappable (anon: order >= 2), charged to the same memcg (a css reference each)
+    and counted in its order's nr_anon.  The model's mapped pages are the bottom ``mapped``
+    of the range, so a part with none is freed (free_folio_and_swap_cache).  No part is
+    queued: remove_migration_ptes maps them again without __folio_remove_rmap."""
+    n = 1 << new_order
+    old = folio.order
+    memcg = folio.memcg
+    for start in range(n, 1 << old, n):
+        m = max(0, min(mapped - start, n))
+        if m == 0:  # nothing maps it: freed with the split's pin (uncharged, back to buddy)
+            mc.mem_cgroup_uncharge_pages(k, folio, n)
+            k.nodes[folio.nid].nr_used_pages -= n
+            continue
+        name = f"{folio.name}+{start}"  # the page offset of the part in the folio
+        part = Folio(name, new_order, folio.nid)
+        if new_order > 1:
+            part.flags |= PG_large_rmappable
+        part.nr_pages_mapped = part.mapcount = part.refcount = m
+        part.written = max(0, min(folio.written - start, n))
+        if memcg is not None:
+            mc.css_get(memcg)
+            part.memcg = memcg
+            memcg.lru_folios.append(part)
+        mod_mthp_stat(k, new_order, "nr_anon", 1)
+        k.folios[name] = part
+    m0 = min(mapped, n)
+    folio.order = new_order
+    folio.nr_pages = n
+    folio.written = min(folio.written, n)
+    if new_order <= 1:
+        folio.flags &= ~PG_large_rmappable
+    folio.pmd_mapped = False
+    folio.nr_pages_mapped = folio.mapcount = m0
+    folio.refcount = 1 + m0
+    folio.frozen = False
+    mod_mthp_stat(k, new_order, "nr_anon", 1)
 
 
 def count_split(k, order: int, ok: bool) -> None:

@@ -7,7 +7,7 @@ from . import list_lru as ll
 from . import memcontrol as mc
 from . import shrinker as sh
 from .config import Config
-from .sched import SpinLock, Task
+from .sched import SpinLock, Task, run_sync
 from .split_queue import DeferredSplit
 from .vmstat import new_vmstat
 
@@ -60,6 +60,7 @@ class Kernel:
         self.shrinker_nr_max = 0
         self.shrinker_list: list = []
         self.shrinker_rwsem_writer = None
+        self.shrinker_mutex = SpinLock("shrinker_mutex")  # 6.1: shrinker_rwsem (write side)
         self.memcg_list_lrus: list = []
         self.deferred_split_lru = None
         self.deferred_split_shrinker = None
@@ -84,7 +85,7 @@ class Kernel:
         return t
 
 
-def boot(cfg: Config, lrus: dict | None = None) -> Kernel:
+def boot(cfg: Config, lrus: dict | None = None, shrinkers: int = 0) -> Kernel:
     """init/main.c: start_kernel, as far as we need it: the root memcg online (mem_cgroup_css_online
     of root: no kmemcg_id; its shrinker_info), the THP shrinker (hugepage_init/thp_shrinker_init),
     then the scenario's extra list_lru users.  Boot never fails an allocation."""
@@ -96,25 +97,59 @@ def boot(cfg: Config, lrus: dict | None = None) -> Kernel:
         root.shrinker_info = [sh.ShrinkerInfo(k.shrinker_nr_max) for _ in range(cfg.nodes)]
         mc.online_css(k, root)
     huge_memory.thp_shrinker_init(k)
+    for i in range(shrinkers):
+        run_sync(k, register_other_shrinker(k, f"other-{i + 1}"))
     for name, spec in (lrus or {}).items():
-        register_lru_user(k, name, spec.get("memcg_aware", True), spec.get("shrinker", []))
+        run_sync(k, register_lru_user(k, name, spec.get("memcg_aware", True),
+                                      spec.get("shrinker", [])))
     return k
 
 
-def register_lru_user(k: Kernel, name: str, memcg_aware: bool, shrinker_flags) -> LruUser:
-    """A list_lru user like a superblock's dentry lru: shrinker_alloc + list_lru_init_memcg
-    (fs/super.c: alloc_super); its scan isolates and frees objects (dentry disposal)."""
+def register_lru_user(k: Kernel, name: str, memcg_aware: bool, shrinker_flags):
+    """A list_lru user like a superblock's dentry lru (fs/super.c: alloc_super, then sget_fc):
+    shrinker_alloc, list_lru_init_memcg, shrinker_register; its scan isolates and frees
+    objects (dentry disposal).  Objects can be added once it is registered (the mount is
+    there).  At boot (kernel.lrus) and as the scenario op ``register``."""
     from . import lru_user
     flags = 0
     for f in shrinker_flags:
         flags |= sh.FLAG_NAMES[f]
-    s = sh.shrinker_alloc(k, flags, f"{name}-shrinker")
+    s = yield from sh.shrinker_alloc(k, flags, f"{name}-shrinker")
     lru = ll.ListLru(name)
     ll.__list_lru_init(k, lru, memcg_aware, s)
     s.count_objects = lru_user.lru_user_count
     s.scan_objects = lru_user.lru_user_scan
     user = LruUser(name, lru, s)
     s.private_data = user
-    sh.shrinker_register(k, s)
+    yield from sh.shrinker_register(k, s)
     k.lrus[name] = user
     return user
+
+
+def unregister_lru_user(k: Kernel, name: str):
+    """The scenario op ``unregister`` (fs/super.c: deactivate_locked_super): the mount is gone
+    (ops on the lru find nothing), then shrinker_free.  The model disposes of no object and
+    keeps the lru (the kernel's kill_sb and list_lru_destroy come after the shrinker is
+    gone)."""
+    user = k.lrus.pop(name, None)
+    if user is None:
+        return False
+    yield from sh.shrinker_free(k, user.shrinker)
+    return True
+
+
+def _other_count(k, s, sc):
+    return sh.SHRINK_EMPTY
+    yield
+
+
+def register_other_shrinker(k: Kernel, name: str):
+    """Model helper: one of ``kernel.shrinkers``, a memcg-aware shrinker of another subsystem
+    (fs/super.c: alloc_super's superblock shrinker, mm/workingset.c's shadow nodes, ...)
+    registered at boot, with no objects here; it only takes an id, so that a later
+    registration's id crosses a 64-id boundary and expands every memcg's shrinker_info."""
+    s = yield from sh.shrinker_alloc(k, sh.SHRINKER_MEMCG_AWARE | sh.SHRINKER_NUMA_AWARE, name)
+    s.count_objects = _other_count
+    s.scan_objects = _other_count
+    yield from sh.shrinker_register(k, s)
+    return s

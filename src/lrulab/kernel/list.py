@@ -84,7 +84,8 @@ def list_add(k, new: ListHead, head: ListHead) -> None:
 
 def _unlink(k, entry: ListHead, what: str) -> bool:
     if entry.next is None:
-        report(k, "list", f"{what} corruption: {entry.name} was already deleted (poisoned)")
+        report(k, "list", f"{what} corruption: {entry.name}->next is NULL or LIST_POISON1 "
+               "(already deleted, or never a list)")
         return False
     if entry.next is entry:
         return False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import huge_memory
+from . import huge_memory, hugetlb
 from . import memcontrol as mc
 from .folio import HPAGE_PMD_ORDER
 from .rmap import folio_add_new_anon_rmap
@@ -44,9 +44,13 @@ def do_anonymous_page(k, name: str, memcg, nid: int, order: int, written: int):
     return folio
 
 
-def handle_mm_fault(k, name: str, memcg, nid: int, order: int, written: int):
-    """mm/memory.c: __handle_mm_fault for a write to a fresh anonymous range: PMD order goes to
-    do_huge_pmd_anonymous_page, smaller orders to do_anonymous_page."""
+def handle_mm_fault(k, name: str, memcg, nid: int, order: int, written: int,
+                    kind: str = "anon"):
+    """mm/memory.c: handle_mm_fault for a write to a fresh range: a hugetlb VMA goes to
+    hugetlb_fault; an anonymous one (__handle_mm_fault) at PMD order to
+    do_huge_pmd_anonymous_page, at smaller orders to do_anonymous_page."""
+    if kind == "hugetlb":
+        return hugetlb.hugetlb_fault(k, name, nid)
     if order == HPAGE_PMD_ORDER:
         return huge_memory.do_huge_pmd_anonymous_page(k, name, memcg, nid, written)
     return do_anonymous_page(k, name, memcg, nid, order, written)

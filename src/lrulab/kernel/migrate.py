@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from . import huge_memory
+from . import huge_memory, hugetlb
 from . import memcontrol as mc
 from .folio import (
     HPAGE_PMD_ORDER,
+    PG_hugetlb,
+    PG_large_rmappable,
     PG_partially_mapped,
     folio_lock,
     folio_put,
@@ -34,6 +36,8 @@ def migrate_pages(k, folio, nid: int, new_name: str, isolated: bool = False):
     yield "migrate_pages"
     if not isolated and not (yield from folio_try_get(k, folio)):
         return None
+    if folio.flags & PG_hugetlb:
+        return (yield from migrate_hugetlb(k, folio, nid, new_name))
     yield from folio_lock(k, folio)
     if k.cfg.patch.migrate_split_deferred:
         yield "migrate_pages_batch"  # the lockless list_empty(&folio->_deferred_list)
@@ -58,6 +62,60 @@ def migrate_pages(k, folio, nid: int, new_name: str, isolated: bool = False):
     count_vm_event(k, "thp_migration_success")
     count_vm_events(k, "pgmigrate_success", 1 << dst.order)
     yield from folio_put(k, folio)  # our pin: the source is now freed
+    return dst
+
+
+def folio_migrate_mapping(k, src):
+    """mm/migrate.c: __folio_migrate_mapping (6.10: folio_migrate_mapping), the anonymous
+    (no mapping) case with the source frozen: from be9581ea8c05 a large rmappable source
+    leaves its deferred-split queue here (folio_undo_large_rmappable, 6.12:
+    folio_unqueue_deferred_split); before, the model leaves it queued until it is freed."""
+    if k.cfg.patch.migrate_unqueue_frozen and src.order > 1 \
+            and src.flags & PG_large_rmappable:
+        # be9581ea8c05 "mm: fix crashes from deferred split racing folio migration"
+        yield from huge_memory.folio_unqueue_deferred_split(k, src)
+
+
+def migrate_hugetlb(k, src, nid: int, new_name: str):
+    """mm/migrate.c: migrate_hugetlbs -> unmap_and_move_huge_page for an anonymous hugetlb
+    folio (the caller holds its isolation reference): a pool folio on ``nid`` (site
+    migrate_alloc), try_to_migrate, then move_to_new_folio -> migrate_folio ->
+    __migrate_folio -> folio_migrate_mapping (which, from be9581ea8c05, unqueues a large
+    rmappable source: bug #14 while f6a8dd98a2ce left hugetlb folios large_rmappable), and
+    remove_migration_ptes.  folio_migrate_flags skips mem_cgroup_migrate for hugetlb.  Only
+    pgmigrate_success counts (no THP events).  Returns the destination or None."""
+    yield "migrate_hugetlbs"
+    yield from folio_lock(k, src)
+    dst = yield from hugetlb.alloc_hugetlb_folio(k, new_name, nid, "migrate_alloc")
+    if dst is None:
+        folio_unlock(k, src)
+        yield from folio_put(k, src)
+        return None
+    src.refcount -= src.mapcount  # try_to_migrate: a migration entry replaces the mapping
+    src.mapcount = 0
+    src.migration = True
+    frozen = yield from folio_ref_freeze(k, src, 1)
+    if not frozen:  # a pin (get_user_pages) holds it: -EAGAIN until the retries give up
+        src.migration = False
+        src.mapcount = 1 if src.pmd_mapped else 0
+        src.refcount += src.mapcount
+        hugetlb.free_huge_folio(k, dst)
+        folio_unlock(k, src)
+        yield from folio_put(k, src)
+        return None
+    yield from folio_migrate_mapping(k, src)
+    src.migration = False
+    if src.pmd_mapped:  # remove_migration_ptes(src, dst): the entry a munmap left
+        dst.pmd_mapped = True
+        dst.mapcount = dst.refcount = 1
+    else:
+        yield from folio_put(k, dst)
+    src.refcount = 1
+    src.frozen = False
+    src.pmd_mapped = False
+    folio_unlock(k, src)
+    count_vm_events(k, "pgmigrate_success", 1 << dst.order)
+    yield from folio_put(k, src)
     return dst
 
 
@@ -94,8 +152,9 @@ def mem_cgroup_migrate(k, src, dst):
     is cleared -- while a queued src still sits on its memcg's deferred split queue, so its
     later unqueue locks the node queue instead (history bug 12).  9bcef5973e31 "mm: memcg:
     fix split queue list crash when large folio migration" (6.7, flag migrate_unqueue_old)
-    unqueues a large rmappable src first (folio_undo_large_rmappable).  6.12's f8f931bba0f9
-    moved that unqueue into __folio_migrate_mapping (the caller, free_lockless_fastpath)."""
+    unqueues a large rmappable src first (folio_undo_large_rmappable); from be9581ea8c05
+    (6.10-rc7) __folio_migrate_mapping has unqueued the frozen src before this runs, and
+    6.12's f8f931bba0f9 (free_lockless_fastpath) leaves only a WARN here."""
     memcg = src.memcg
     dst.memcg = memcg
     memcg.lru_folios.append(dst)
@@ -131,10 +190,10 @@ def _move(k, src, nid: int, new_name: str):
         return None
     dst = huge_memory.new_folio(k, new_name, src.order, nid)
     dst.written = src.written
-    if k.cfg.patch.free_lockless_fastpath:
-        # __folio_migrate_mapping (6.12+): the frozen source leaves the deferred-split queue
-        # (before folio_migrate_flags -> mem_cgroup_migrate clears its memcg_data)
-        yield from huge_memory.folio_unqueue_deferred_split(k, src)
+    # __folio_migrate_mapping, then folio_migrate_flags -> mem_cgroup_migrate (which clears
+    # the source's memcg_data): the frozen source leaves its queue in the first from
+    # be9581ea8c05, in the second (unfrozen) from 9bcef5973e31 until then
+    yield from folio_migrate_mapping(k, src)
     if src.memcg is not None:
         yield from mem_cgroup_migrate(k, src, dst)
     if k.cfg.patch.migrate_requeue_dst and was_queued and dst.order > 1:

@@ -3,8 +3,8 @@ and where unmapping queues a THP for deferred split."""
 
 from __future__ import annotations
 
-from . import huge_memory
-from .folio import Folio, PG_partially_mapped, folio_put_refs
+from . import huge_memory, hugetlb
+from .folio import Folio, PG_hugetlb, PG_partially_mapped, folio_put_refs
 from .sched import kasan_check
 from .vmstat import count_vm_event, mod_mthp_stat, mod_node_page_state
 
@@ -93,7 +93,10 @@ def zap_partial(k, folio: Folio):
 def zap_all(k, folio: Folio):
     """mm/memory.c: unmap_page_range over the whole folio (munmap / exit)."""
     yield "unmap_page_range"
-    if folio.migration:
+    if folio.flags & PG_hugetlb and not folio.migration:
+        if folio.pmd_mapped:  # (a migration that finished meanwhile left nothing mapped)
+            yield from hugetlb.hugetlb_unmap(k, folio)  # unmap_hugepage_range
+    elif folio.migration:
         zap_migration_entries(k, folio, (1 << folio.order) if folio.pmd_mapped
                               else folio.nr_pages_mapped)
     elif folio.pmd_mapped:

@@ -9,7 +9,17 @@ A shrinker_info's bitmap is one Python int (bit i = shrinker id i).
 from __future__ import annotations
 
 from . import memcontrol as mc
-from .sched import WARN_ON_ONCE, kasan_check, may_fail, report
+from .sched import (
+    WARN_ON_ONCE,
+    KObject,
+    kasan_check,
+    kfree,
+    kvfree_rcu,
+    may_fail,
+    report,
+    spin_lock,
+    spin_unlock,
+)
 from .vmstat import count_vm_events
 
 SHRINKER_REGISTERED = 1 << 0
@@ -50,8 +60,9 @@ class Shrinker:
         return f"<shrinker {self.name}>"
 
 
-class ShrinkerInfo:
-    """``struct shrinker_info`` of one memcg on one node: bitmap and memcg-level nr_deferred."""
+class ShrinkerInfo(KObject):
+    """``struct shrinker_info`` of one memcg on one node: bitmap and memcg-level nr_deferred
+    (kvmalloc'ed; freed by free_shrinker_info or, replaced, with kvfree_rcu)."""
 
     __slots__ = ("map_nr_max", "map", "nr_deferred")
     # KCSAN-marked (sched.py): the bitmap changes only by set_bit/clear_bit, nr_deferred is
@@ -59,9 +70,13 @@ class ShrinkerInfo:
     __marked__ = ("map", "nr_deferred")
 
     def __init__(self, map_nr_max: int):
+        super().__init__()
         self.map_nr_max = map_nr_max
         self.map = 0
         self.nr_deferred = [0] * map_nr_max
+
+    def __repr__(self) -> str:
+        return f"<shrinker_info map_nr_max {self.map_nr_max}>"
 
 
 class ShrinkControl:
@@ -83,73 +98,157 @@ def _round_up(n: int, unit: int) -> int:
 
 # -- registration -------------------------------------------------------------------------
 
-def shrinker_memcg_alloc(k, s: Shrinker) -> int:
-    """mm/shrinker.c: shrinker_memcg_alloc (6.1: prealloc_memcg_shrinker) -- an idr id, the
-    bitmaps of every memcg grown to cover it.  -ENOSYS with cgroup_disable=memory, and (flag
-    shrinker_nokmem_memcg_off) for slab shrinkers under nokmem."""
+def shrinker_lock(k):
+    """mm/shrinker.c: mutex_lock(&shrinker_mutex) (6.1 mm/vmscan.c: down_write(&shrinker_rwsem))
+    -- a sleeping lock held
+    across steps; the 6.1 read side (shrink_slab's down_read_trylock) sees the writer."""
+    yield from spin_lock(k, k.shrinker_mutex)
+    k.shrinker_rwsem_writer = k.current
+
+
+def shrinker_unlock(k) -> None:
+    """mm/shrinker.c: mutex_unlock(&shrinker_mutex) (6.1: up_write(&shrinker_rwsem))."""
+    k.shrinker_rwsem_writer = None
+    spin_unlock(k, k.shrinker_mutex)
+
+
+def shrinker_memcg_alloc(k, s: Shrinker):
+    """mm/shrinker.c: shrinker_memcg_alloc (6.1: prealloc_memcg_shrinker) -- under the
+    shrinker mutex, an idr id and the bitmaps of every memcg grown to cover it.  -ENOSYS with
+    cgroup_disable=memory, and (flag shrinker_nokmem_memcg_off) for slab shrinkers under
+    nokmem.  (The expansion's allocations do not fail in the model.)"""
     if mc.mem_cgroup_disabled(k):
         return -38
     if (k.cfg.patch.shrinker_nokmem_memcg_off and mc.mem_cgroup_kmem_disabled(k)
             and not s.flags & SHRINKER_NONSLAB):
         return -38
+    yield from shrinker_lock(k)
     sid = 0
     while sid in k.shrinker_idr:
         sid += 1
     k.shrinker_idr[sid] = s
     if sid >= k.shrinker_nr_max:
-        expand_shrinker_info(k, sid)
+        yield from expand_shrinker_info(k, sid)
     s.id = sid
+    shrinker_unlock(k)
     return 0
 
 
-def shrinker_alloc(k, flags: int, name: str) -> Shrinker:
+def shrinker_alloc(k, flags: int, name: str):
     """mm/shrinker.c: shrinker_alloc -- a memcg-aware shrinker that cannot get an id falls back
     to a non-memcg-aware one with per-node nr_deferred; its id stays 0 (from kzalloc)."""
     s = Shrinker(name, flags | SHRINKER_ALLOCATED)
     if flags & SHRINKER_MEMCG_AWARE:
-        if shrinker_memcg_alloc(k, s) == 0:
+        if (yield from shrinker_memcg_alloc(k, s)) == 0:
             return s
         s.flags &= ~SHRINKER_MEMCG_AWARE
     s.nr_deferred = [0] * (k.cfg.nodes if flags & SHRINKER_NUMA_AWARE else 1)
     return s
 
 
-def shrinker_register(k, s: Shrinker) -> None:
-    """mm/shrinker.c: shrinker_register -- onto shrinker_list, SHRINKER_REGISTERED."""
+def shrinker_register(k, s: Shrinker):
+    """mm/shrinker.c: shrinker_register (6.1: register_shrinker_prepared) -- under the
+    shrinker mutex, onto shrinker_list, SHRINKER_REGISTERED."""
+    yield from shrinker_lock(k)
     s.flags |= SHRINKER_REGISTERED
     k.shrinker_list.append(s)
+    shrinker_unlock(k)
 
 
-def expand_one_shrinker_info(k, memcg, new_nr_max: int) -> None:
-    """mm/shrinker.c: expand_one_shrinker_info -- a bigger info per node; 6.1 (expand_keeps_bits
-    off) sets every old bit to 1."""
-    for nid, old in enumerate(memcg.shrinker_info):
+def shrinker_free(k, s: Shrinker):
+    """mm/shrinker.c: shrinker_free (6.1: unregister_shrinker) -- under the shrinker mutex,
+    off shrinker_list, SHRINKER_REGISTERED cleared, its id removed from the idr (a bit left
+    for it is cleared by the next shrink_slab_memcg).  The kernel also waits for running
+    do_shrink_slab calls of it (6.7+: its refcount; 6.1: the rwsem's readers); the model frees
+    nothing here, so a call still running only walks a list nobody adds to any more."""
+    yield from shrinker_lock(k)
+    if s.flags & SHRINKER_REGISTERED:
+        k.shrinker_list.remove(s)
+        s.flags &= ~SHRINKER_REGISTERED
+    if s.flags & SHRINKER_MEMCG_AWARE and k.shrinker_idr.get(s.id) is s:
+        del k.shrinker_idr[s.id]  # shrinker_memcg_remove (6.1: unregister_memcg_shrinker)
+    shrinker_unlock(k)
+
+
+def _kvfree(k, info: ShrinkerInfo, where: str, rcu: bool = False) -> None:
+    """kvfree / kvfree_rcu of a shrinker_info; freeing it twice is a KASAN double-free."""
+    if info.freed or info.rcu_free is not None:
+        report(k, "use_after_free", f"KASAN: double-free in {where}: {info!r}")
+        return
+    if rcu:
+        kvfree_rcu(k, info)
+    else:
+        kfree(k, info)
+
+
+def expand_one_shrinker_info(k, memcg, new_nr_max: int):
+    """mm/shrinker.c: expand_one_shrinker_info -- a bigger info per node, the old one's
+    contents copied (6.1, expand_keeps_bits off: every old bit set to 1), published, the old
+    one freed after a grace period.  A memcg whose info is not (or no longer) there is not
+    online yet: skipped.  The allocation is a step: another CPU may run between reading the
+    old pointer and copying it."""
+    for nid in range(k.cfg.nodes):
+        old = memcg.shrinker_info[nid] if memcg.shrinker_info else None
+        if old is None:
+            return
+        if new_nr_max <= old.map_nr_max:
+            continue
+        yield "kvmalloc_node"
+        kasan_check(k, old, "expand_one_shrinker_info: memcpy from the old shrinker_info")
         new = ShrinkerInfo(new_nr_max)
         new.nr_deferred[: old.map_nr_max] = old.nr_deferred
         new.map = old.map if k.cfg.patch.expand_keeps_bits else (1 << old.map_nr_max) - 1
-        memcg.shrinker_info[nid] = new
+        memcg.shrinker_info[nid] = new  # rcu_assign_pointer
+        _kvfree(k, old, "expand_one_shrinker_info", rcu=True)
 
 
-def expand_shrinker_info(k, new_id: int) -> None:
-    """mm/shrinker.c: expand_shrinker_info -- every memcg's bitmaps grow to cover new_id."""
+def expand_shrinker_info(k, new_id: int):
+    """mm/shrinker.c: expand_shrinker_info -- shrinker mutex held: every memcg mem_cgroup_iter
+    visits (root first, then in creation order; a memcg still in css_online too) grows to
+    cover new_id."""
     new_nr_max = _round_up(new_id + 1, SHRINKER_UNIT_BITS)
-    for memcg in list(k.memcgs.values()) + [k.root_mem_cgroup]:
+    for memcg in [k.root_mem_cgroup] + list(k.memcgs.values()):
         if memcg is not None and memcg.shrinker_info is not None:
-            expand_one_shrinker_info(k, memcg, new_nr_max)
+            yield from expand_one_shrinker_info(k, memcg, new_nr_max)
     k.shrinker_nr_max = new_nr_max
 
 
+def free_shrinker_info(k, memcg) -> None:
+    """mm/shrinker.c: free_shrinker_info -- kvfree every node's info, NULL the pointers."""
+    for nid in range(k.cfg.nodes):
+        info = memcg.shrinker_info[nid]
+        if info is not None:
+            _kvfree(k, info, "free_shrinker_info")
+            memcg.shrinker_info[nid] = None
+
+
 def alloc_shrinker_info(k, memcg):
-    """mm/shrinker.c: alloc_shrinker_info -- per-node bitmaps sized shrinker_nr_max, under the
-    shrinker mutex (6.1: shrinker_rwsem for write).  Returns False on allocation failure."""
-    yield "down_write(shrinker_rwsem)"
-    k.shrinker_rwsem_writer = k.current
-    ok = yield from may_fail("shrinker_info")
-    if ok:
-        memcg.shrinker_info = [ShrinkerInfo(k.shrinker_nr_max) for _ in range(k.cfg.nodes)]
-    yield "up_write(shrinker_rwsem)"
-    k.shrinker_rwsem_writer = None
-    return ok
+    """mm/shrinker.c: alloc_shrinker_info -- under the shrinker mutex (6.1: shrinker_rwsem for
+    write), an info sized shrinker_nr_max per node, each published as it is allocated.  On a
+    failure the published ones are freed: inside the locked section before 307bececcd12 and
+    after Qi Zheng's fix, after mutex_unlock in between (flag shrinker_info_free_unlocked),
+    where a racing expand_shrinker_info can copy and kvfree_rcu an info this frees.  Returns
+    False on allocation failure."""
+    yield from shrinker_lock(k)
+    memcg.shrinker_info = [None] * k.cfg.nodes
+    ok = True
+    for nid in range(k.cfg.nodes):
+        ok = yield from may_fail("shrinker_info")
+        if not ok:
+            break
+        memcg.shrinker_info[nid] = ShrinkerInfo(k.shrinker_nr_max)
+    if ok or not k.cfg.patch.shrinker_info_free_unlocked:
+        if not ok:
+            free_shrinker_info(k, memcg)
+        shrinker_unlock(k)
+        return ok
+    # 307bececcd12 "mm: shrinker: add a secondary array for shrinker_info::{map,
+    # nr_deferred}": the err: label unlocks first; fixed by "mm: shrinker: fix shrinker_info
+    # teardown race with expansion" (Qi Zheng, 2026)
+    shrinker_unlock(k)
+    yield "free_shrinker_info"
+    free_shrinker_info(k, memcg)
+    return False
 
 
 def reparent_shrinker_deferred(k, memcg) -> None:
@@ -190,7 +289,8 @@ def set_shrinker_bit(k, memcg, nid: int, shrinker_id: int) -> None:
 def shrinker_bit_test(memcg, nid: int, shrinker_id: int) -> bool:
     """Model helper: whether bit shrinker_id is set for (memcg, nid) -- for properties and state
     views."""
-    if memcg is None or memcg.shrinker_info is None or shrinker_id < 0:
+    if memcg is None or memcg.shrinker_info is None or shrinker_id < 0 \
+            or memcg.shrinker_info[nid] is None:
         return False
     return bool(memcg.shrinker_info[nid].map >> shrinker_id & 1)
 
@@ -349,7 +449,7 @@ def shrink_slab(k, nid: int, memcg, priority: int, scan_limit=None):
 
 def shrinker_bits(memcg, nid: int) -> list[int]:
     """Model helper: the set bit ids of (memcg, nid), for views and properties."""
-    if memcg is None or memcg.shrinker_info is None:
+    if memcg is None or memcg.shrinker_info is None or memcg.shrinker_info[nid] is None:
         return []
     m, out, i = memcg.shrinker_info[nid].map, [], 0
     while m:

@@ -225,9 +225,13 @@ def __folio_unqueue_deferred_split(k, folio):
         q.split_queue_len -= 1
         if wrong := _other_queue(q, folio):
             report(k, "counter", wrong)
-        if k.cfg.patch.partially_mapped_flag:
-            if folio.flags & PG_partially_mapped:
-                huge_memory.clear_partially_mapped_locked(k, folio)
+        if k.cfg.patch.partially_mapped_flag and folio.flags & PG_partially_mapped:
+            huge_memory.clear_partially_mapped_locked(k, folio)
+        if k.cfg.patch.partially_mapped_flag or k.cfg.patch.migrate_unqueue_frozen:
+            # list_del_init: a migration source is unqueued while frozen and again when it
+            # is freed (be9581ea8c05 "mm: fix crashes from deferred split racing folio
+            # migration"; the init dates from 9bcef5973e31's unqueue in mem_cgroup_migrate,
+            # 6.7, which the model does not have)
             list_del_init(k, folio._deferred_list)
         elif k.cfg.patch.undo_large_rmappable:
             # folio_undo_large_rmappable (8dc4a8f1e038, 6.6): the entry is left empty, as
@@ -252,7 +256,9 @@ def freeze_and_dequeue(k, folio, count: int):
             q.split_queue_len -= 1
             if wrong := _other_queue(q, folio):
                 report(k, "counter", wrong)
-            if k.cfg.patch.partially_mapped_flag:
+            if k.cfg.patch.split_to_order:
+                # c010d47f107f "mm: thp: split huge page to any lower order pages": the head
+                # may stay a large folio, queued and split again: re-initialise the list
                 list_del_init(k, folio._deferred_list)
             else:
                 list_del(k, folio._deferred_list)

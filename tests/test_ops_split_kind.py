@@ -1,0 +1,224 @@
+"""split to order N and fault kinds (hugetlb): the ops behave as the kernel at each point, and
+bad input is one line naming file:line."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lrulab.check.engine import Bounds, explore
+from lrulab.runner import run_scenario
+from lrulab.scenario import ScenarioError, parse_scenario
+from lrulab.world import KernelWorld
+
+ROOT = Path(__file__).resolve().parents[1]
+H14 = str(ROOT / "scenarios" / "bugs" / "h14-hugetlb-deferred-list.yaml")
+S9 = str(ROOT / "scenarios" / "bugs" / "s9-anon-split-to-order-warn.yaml")
+
+
+def _run(text: str):
+    return run_scenario(parse_scenario(text, "t.yaml"), trace=False)
+
+
+def _results(r) -> list:
+    return [rec.result for rec in r.ops]
+
+
+SPLIT = """kernel: {{variant: '{v}'}}
+memcgs: [A]
+setup:
+  - fault: {{memcg: A, node: 0, as: f1}}
+  - partial_unmap: f1
+  - split: {{folio: f1, order: 4}}
+  - assert: {{not_queued: f1, not_split: [f1], vmstat: {{thp_split_page: 1,
+              "hugepages-64kB/stats/nr_anon": 16}}}}
+  - partial_unmap: f1
+  - assert: {{queued: {{folio: f1, memcg: A}}}}
+  - partial_unmap: f1+16
+  - assert: {{queued: {{folio: f1+16, memcg: A}}}}
+  - unmap: f1+16
+  - assert: {{not_queued: f1+16}}
+  - reclaim: {{memcg: A, node: 0, priority: 0}}
+  - assert: {{split: [f1], not_split: [f1+32]}}
+check: [assertion, list_integrity, counters, split_queue_len, no_orphan]
+"""
+
+
+@pytest.mark.parametrize("v", ["6.10-rc5", "6.10", "6.12", "6.13", "7.1", "7.2"])
+def test_split_to_order_makes_folios_of_that_order(v):
+    """A partially mapped THP split to order 4 (c010d47f107f): the mapped half becomes 16
+    order-4 folios, off the queue; the head, re-initialised (list_del_init), and any other part
+    are queued again by a partial unmap, freed without list corruption, split by reclaim."""
+    r = _run(SPLIT.format(v=v))
+    assert r.ok, [str(e) for e in r.violations] if hasattr(r, "violations") else r
+    assert _results(r)[2] == "split"
+    k = r.kernel
+    parts = [n for n in k.folios if n.startswith("f1+")]
+    assert len(parts) == 15 and k.folios["f1+32"].order == 4
+    assert k.memcgs["A"].nr_pages == 256 - 8 - 16  # f1's unmapped half freed; f1+16 freed
+
+
+def test_split_to_order_races_unmap_and_reclaim_without_violation():
+    sc = parse_scenario("""kernel: {variant: v0}
+memcgs: [A]
+setup:
+  - fault: {memcg: A, node: 0, as: f1}
+  - partial_unmap: f1
+threads:
+  - [ {split: {folio: f1, order: 3}}, {partial_unmap: f1} ]
+  - [ {unmap: f1} ]
+  - [ {reclaim: {memcg: A, node: 0, priority: 0}} ]
+check: [no_warn, no_oops, no_use_after_free, list_integrity, counters, split_queue_len,
+        no_orphan]
+""", "race.yaml")
+    res = explore(KernelWorld(sc), Bounds(timeout=120), sleep=True)
+    assert res.verdict == "ok" and not res.bound_hit and res.states > 100
+
+
+def test_split_skips_a_folio_not_above_the_order():
+    r = _run("""kernel: {variant: v0}
+memcgs: [A]
+setup:
+  - fault: {memcg: A, node: 0, as: f1, order: 4}
+threads:
+  - [ {split: {folio: f1, order: 2}} ]
+  - [ {split: {folio: f1, order: 2}} ]
+""")
+    assert _results(r)[1:] == ["split", "not above order 2"]
+
+
+BAD = [
+    ("kernel: {variant: linux-6.1}\nmemcgs: [A]\nsetup:\n  - fault: {memcg: A, as: f1}\n"
+     "  - split: {folio: f1, order: 4}\n", 5, "c010d47f107f"),
+    ("kernel: {variant: v0}\nmemcgs: [A]\nsetup:\n  - fault: {memcg: A, as: f1}\n"
+     "  - split: {folio: f1, order: 1}\n", 5, "order 1"),
+    ("kernel: {variant: v0}\nmemcgs: [A]\nsetup:\n  - fault: {memcg: A, as: f1, order: 4}\n"
+     "  - split: {folio: f1, order: 4}\n", 5, "not below"),
+    ("kernel: {variant: v0}\nmemcgs: [A]\nsetup:\n  - fault: {memcg: A, as: f1}\n"
+     "  - split: {folio: f1, order: 9}\n", 5, "order 9"),
+    ("kernel: {variant: v0}\nmemcgs: [A]\nsetup:\n  - fault: {memcg: A, as: h, kind: hugetlb}\n"
+     "  - split: h\n", 5, "hugetlb"),
+    ("kernel: {variant: v0}\nmemcgs: [A]\nsetup:\n  - fault: {memcg: A, as: h, kind: hugetlb}\n"
+     "  - partial_unmap: h\n", 5, "hugetlb"),
+    ("kernel: {variant: v0}\nmemcgs: [A]\nsetup:\n"
+     "  - fault: {memcg: A, as: h, kind: hugetlb, order: 4}\n", 4, "order 9"),
+    ("kernel: {variant: v0}\nmemcgs: [A]\nsetup:\n  - fault: {memcg: A, as: s, kind: shmem}\n",
+     4, "not modelled"),
+    ("kernel: {variant: v0}\nmemcgs: [A]\nsetup:\n  - fault: {memcg: A, as: s, kind: dax}\n",
+     4, "kind 'dax'"),
+]
+
+
+@pytest.mark.parametrize("text,line,why", BAD)
+def test_bad_split_and_kind_input_names_file_and_line(text, line, why):
+    with pytest.raises(ScenarioError) as e:
+        parse_scenario(text, "bad.yaml")
+    msg = str(e.value)
+    assert msg.startswith(f"bad.yaml:{line}: ") and why in msg and "\n" not in msg
+
+
+def test_bad_split_order_on_the_command_line_exits_2(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text(BAD[0][0])
+    r = subprocess.run([sys.executable, "-m", "lrulab", "run", str(f)], capture_output=True,
+                       text=True, check=False)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert f"{f}:5:" in r.stderr and "Traceback" not in r.stderr
+
+
+HUGETLB = """kernel: {{variant: '{v}', nodes: 2}}
+memcgs: [A]
+setup:
+  - fault: {{memcg: A, node: 0, as: h1, kind: hugetlb}}
+  - assert: {{not_queued: h1, vmstat: {{thp_fault_alloc: 0, nr_anon_transparent_hugepages: 0,
+              "hugepages-2048kB/stats/nr_anon": 0}}}}
+  - migrate: {{folio: h1, node: 1}}
+  - assert: {{vmstat: {{pgmigrate_success: 512, thp_migration_success: 0}}}}
+  - unmap: h1
+check: [assertion, list_integrity, counters, no_use_after_free, no_oops]
+"""
+
+
+@pytest.mark.parametrize("v,bug", [("6.9", False), ("6.10-rc1", False), ("6.10-rc7", True),
+                                   ("6.10", False), ("6.12", False), ("7.2", False)])
+def test_hugetlb_folio_is_never_queued_and_migration_unqueues_it_only_in_6_10_rc7(v, bug):
+    """A hugetlb folio has no _deferred_list; 6.10-rc1 made it large_rmappable (f6a8dd98a2ce),
+    6.10-rc7 unqueues a large rmappable migration source (be9581ea8c05): list corruption until
+    f708f6970cc9 (6.10) clears the flag."""
+    r = _run(HUGETLB.format(v=v))
+    kinds = {e.kind for e in r.kernel.events}
+    assert ("list" in kinds) == bug, r.kernel.events
+    assert _results(r) == ["hugetlb folio", "moved to node 1", "unmapped"]
+    assert r.kernel.folios["h1"].freed and r.kernel.folios["h1"].nid == 1
+
+
+def test_a_pinned_hugetlb_folio_does_not_migrate():
+    r = _run("""kernel: {variant: '6.10-rc7', nodes: 2}
+memcgs: [A]
+setup:
+  - fault: {memcg: A, node: 0, as: h1, kind: hugetlb}
+  - get: h1
+  - migrate: {folio: h1, node: 1}
+  - put: h1
+  - unmap: h1
+""")
+    assert _results(r) == ["hugetlb folio", "pinned", "failed", "unpinned", "unmapped"]
+    assert not r.kernel.events and r.kernel.folios["h1"].freed
+
+
+def test_bisect_names_the_hugetlb_fix_and_the_commit_that_exposed_it():
+    def bisect(*args):
+        return subprocess.run([sys.executable, "-m", "lrulab", "bisect", H14, *args],
+                              capture_output=True, text=True, check=False)
+    r = bisect("--good", "6.10-rc7", "--bad", "6.10")
+    assert r.returncode == 0, r.stderr
+    assert "first bad commit: f708f6970cc9 mm/hugetlb: fix kernel NULL pointer dereference " \
+           "when migrating hugetlb folio (6.10)" in r.stdout
+    r = bisect("--good", "6.9", "--bad", "6.10-rc7")
+    assert r.returncode == 0, r.stderr
+    assert "first bad commit: be9581ea8c05 mm: fix crashes from deferred split racing folio " \
+           "migration (6.10-rc7)" in r.stdout
+
+
+@pytest.mark.parametrize("v,warned", [("6.9", True), ("6.10-rc1", True), ("6.10-rc5", False),
+                                      ("6.12", False)])
+def test_anon_split_to_order_warns_and_fails_until_6a50c9b512f7(v, warned):
+    r = _run(f"""kernel: {{variant: '{v}'}}
+memcgs: [A]
+setup:
+  - fault: {{memcg: A, node: 0, as: f1}}
+  - split: {{folio: f1, order: 4}}
+""")
+    assert _results(r)[1] == ("failed (-22)" if warned else "split")
+    assert [e.message for e in r.kernel.events] == \
+        (["Cannot split file folio to non-0 order"] if warned else [])
+    assert r.kernel.folios["f1"].order == (9 if warned else 4)
+
+
+def test_bisect_names_the_anon_split_fix_and_skips_points_without_the_op():
+    r = subprocess.run([sys.executable, "-m", "lrulab", "bisect", S9], capture_output=True,
+                       text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[1].split() == ["6.9", "violation"]  # 5.4 .. 6.8 cannot split to order 4
+    assert "first bad commit: 6a50c9b512f7 mm: huge_memory: fix misused " \
+           "mapping_large_folio_support() for anon folios (6.10-rc5)" in r.stdout
+
+
+@pytest.mark.parametrize("v", ["6.10", "7.2"])
+def test_hugetlb_unmap_racing_its_migration_touches_no_freed_folio(v):
+    """munmap of a hugetlb range while move_pages migrates it: the zap finds the migration
+    entry, the new folio, or nothing; it never puts the freed source (the model's first cut
+    did: found by the checker)."""
+    sc = parse_scenario(f"""kernel: {{variant: '{v}', nodes: 2}}
+memcgs: [A]
+setup:
+  - fault: {{memcg: A, node: 0, as: h1, kind: hugetlb}}
+threads:
+  - [ {{migrate: {{folio: h1, node: 1}}}} ]
+  - [ {{unmap: h1}} ]
+check: [no_use_after_free, no_warn, no_oops, counters, list_integrity]
+""", "race.yaml")
+    res = explore(KernelWorld(sc), Bounds(timeout=120), sleep=True)
+    assert res.verdict == "ok" and not res.bound_hit and res.states > 20
