@@ -366,7 +366,7 @@ def _sym_world(factory, args):
 
 def explore(world, bounds: Bounds | None = None, cache: bool = True, jobs: int = 1,
             world_factory=None, progress=None, stop_at_first: bool = True,
-            sleep: bool = False, symmetry: bool = False) -> Result:
+            sleep: bool = False, symmetry: bool = False, commute: bool = False) -> Result:
     """Explore every interleaving within ``bounds``.  See the module docstring.  With
     ``sleep`` (and a world offering footprints) the search uses sleep sets; a violation it
     finds at depth L is then traced by a plain search bounded to L steps, so the trace is the
@@ -426,10 +426,12 @@ def explore(world, bounds: Bounds | None = None, cache: bool = True, jobs: int =
                 res.trace_search = (plain.states, plain.transitions)
         res.seconds = time.monotonic() - t0
         return res
-    return _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
+    return _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first,
+                    commute)
 
 
-def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first) -> Result:
+def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first,
+             commute=False) -> Result:
     t0 = time.monotonic()
     deadline = t0 + bounds.timeout if bounds.timeout else None
     keyed = bounds.max_preemptions is not None  # states keyed by (fingerprint, last thread)
@@ -451,6 +453,12 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
         import multiprocessing as mp
         ctx = mp.get_context("fork") if hasattr(mp, "get_context") else mp
         pool = ctx.Pool(jobs, _worker_init, world_factory)
+    # commuting steps (see the module docstring): serial, merged states, one key per state
+    commute = commute and cache and not keyed and pool is None and \
+        hasattr(world, "apply_fp") and getattr(world, "infer_ok", lambda: False)()
+    feet: dict = {}  # (node id, move) -> the footprint of that edge's step
+    if commute:
+        world.enable_footprints()
     try:
         while frontier:
             if deadline and time.monotonic() > deadline:
@@ -468,6 +476,11 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
                 chunk = max(1, len(paths) // (jobs * 4))
                 groups = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
                 results = [r + (None,) for g in pool.map(_worker_expand, groups) for r in g]
+            elif commute:
+                # lazily, so that each node is expanded after the nodes before it in the
+                # frontier were taken in: the edges it infers from are known
+                results = _commute_results(world, todo, live, feet, deadline)
+                live = {}
             else:
                 results = []
                 for node, p in todo:
@@ -477,11 +490,12 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
                     if deadline and time.monotonic() > deadline:
                         break
                 live.clear()
-            if len(results) < len(paths):
+            if not commute and len(results) < len(paths):
                 bound_hit.append("timeout")
                 break
             it = iter(results)
             nxt = []
+            timed_out = False
             for node, p in todo:
                 if p is None:
                     if _depth_bound(world, node, bound_hit, finals, notes) and \
@@ -489,7 +503,12 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
                         found_level = level
                     node.edges = []
                     continue
-                enabled, succ, end, steps, hlast = next(it)
+                res = next(it)
+                if res is None:  # the commuting search ran out of time in this level
+                    timed_out = True
+                    break
+                enabled, succ, end, steps, hlast = res[:5]
+                hmove = res[5] if len(res) > 5 else (succ[-1][0] if succ else None)
                 steps_run += steps
                 transitions += len(succ)
                 node.enabled = enabled
@@ -522,7 +541,7 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
                         if cache:
                             index[key] = child
                         nxt.append(child)
-                        if hlast is not None and m == succ[-1][0] and len(live) < LIVE_CACHE:
+                        if hlast is not None and m == hmove and len(live) < LIVE_CACHE:
                             live[child.id] = hlast  # its live state: no replay next level
                     elif keyed and pre < child.pre:
                         # reached with fewer preemptions: expand (again) with the lower count
@@ -538,6 +557,9 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
                     node.edges.append((m, child, viol))
                     if viol and found_level is None:
                         found_level = level + 1
+            if timed_out:
+                bound_hit.append("timeout")
+                break
             if progress:
                 progress(level, len(nodes), transitions)
             if found_level is not None and stop_at_first:
@@ -561,6 +583,79 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
     return Result(verdict, violations, len(nodes) if cache else len(set(n.fp for n in nodes)),
                   executions, transitions, time.monotonic() - t0, bound_hit, finals,
                   steps_run=steps_run, accepted=sorted(notes))
+
+
+def _commute_results(world, todo, live, feet, deadline):
+    """The expansions of a level for the commuting search, one at a time as the caller takes
+    them; None once the deadline has passed."""
+    for node, p in todo:
+        if p is None:
+            continue
+        known = _inferred(node, feet)
+        res = _expand_commute(world, p, live.pop(node.id, None), known)
+        for m, f in res[6].items():
+            feet[(node.id, m)] = f
+        yield res
+        if deadline and time.monotonic() > deadline:
+            yield None
+            return
+
+
+def _inferred(node, feet) -> dict:
+    """The moves of ``node`` whose edges follow from edges already taken (move -> (child,
+    violations, footprint)).  ``node`` was first reached as ``parent`` + m.  A move a of
+    another thread that ``parent`` took to pa, with a footprint independent of m's there,
+    commutes with m: node + a is pa + m, and a runs at node as it ran at parent (same
+    violations, same footprint).  Only used once pa's own edges are known."""
+    parent, m = node.parent, node.pmove
+    if parent is None:
+        return {}
+    fm = feet.get((parent.id, m))
+    if fm is None:
+        return {}
+    out = {}
+    for a, pa, viol in parent.edges or ():
+        if a[0] == m[0] or pa is node or pa.edges is None:
+            continue
+        fa = feet.get((parent.id, a))
+        if fa is None or not indep(fa, fm):
+            continue
+        for b, child, _ in pa.edges:
+            if b == m:
+                out[a] = (child, viol, fa)
+                break
+    return out
+
+
+def _expand_commute(world, path, live, known):
+    """_expand with footprints, taking the moves in ``known`` from there instead of running
+    them.  Returns (enabled threads, [(move, fp, violations)], end violations or None, steps
+    run, live state after the last move run, that move, {move: footprint})."""
+    h = live if live is not None else world.replay(path)
+    moves = world.moves(h)
+    if not moves:
+        return (), [], world.end_violations(h), 0, None, None, {}
+    enabled = tuple(sorted({m[0] for m in moves}))
+    out = []
+    feet = {}
+    steps = 0 if live is not None else len(path)
+    fresh = True
+    hlast = hmove = None
+    for m in moves:
+        k = known.get(m)
+        if k is not None:
+            child, viol, feet[m] = k
+            out.append((m, child.fp, viol))
+            continue
+        if not fresh:
+            h = world.replay(path)
+            steps += len(path)
+        fresh = False
+        viol, feet[m] = world.apply_fp(h, m)
+        steps += 1
+        out.append((m, world.fingerprint(h), viol))
+        hlast, hmove = h, m
+    return enabled, out, None, steps, hlast, hmove, feet
 
 
 def _keyer(world):
