@@ -19,7 +19,9 @@ A world provides:
   has any non-trivial symmetry;
 - optionally ``enable_footprints()`` and ``apply_fp(h, move) -> (violations, (reads,
   writes))``: apply, also returning the step's footprint as two sets of location names that
-  stay the same across replays of a schedule (used by sleep sets).
+  stay the same across replays of a schedule (used by sleep sets and the commuting search);
+- optionally ``infer_ok() -> bool``: whether a step's violations depend only on the state it
+  runs in and the step (so the commuting search may infer them); default False.
 
 Search: breadth first over the state graph, one level (steps from the initial state) at a
 time, merging states with equal fingerprints; a state's live object is rebuilt by replaying
@@ -37,6 +39,16 @@ Reductions (each can be switched off to compare with plain search):
   writes.  A slept move keeps the footprint it had where it was explored (nothing since was
   dependent on it, so it cannot have changed).  Sleep sets only prune transitions: every
   state is still visited.
+- ``commute``: the plain state graph (every edge, as livelock detection needs) with fewer
+  steps run.  A node first reached as parent + m takes, without running it, the edge of each
+  move a of another thread that parent already took to pa, when a's and m's footprints there
+  are independent and pa's edge for m is known: node + a is pa + m (the diamond), and a runs
+  at node as it ran at parent (same violations, same footprint, inherited for the next
+  inference).  Nodes are expanded one after the other, in frontier order, so that pa (created
+  before node) is expanded first.  Serial, with state caching, without ``max_preemptions``,
+  and only for worlds whose ``infer_ok()``.  Same verdicts, states, transitions, final states
+  and traces as plain search (tests/check/test_commute.py); what it saves is the replays and
+  fingerprints of the inferred edges.
 - ``symmetry``: merge states equal up to the world's symmetries (``set_symmetry``).  Edges
   out of a merged state are moves of its first representative, so paths through it are not
   schedules: a violation found is traced again by a plain search bounded to its depth.  Not

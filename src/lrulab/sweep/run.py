@@ -109,7 +109,7 @@ def check_seed(args) -> Outcome:
         out.seconds = time.monotonic() - t0
         return out
     w.property_order = list(sc.check)
-    res = explore(w, bounds, sleep=True)
+    res = explore(w, bounds, sleep=True, commute=True)
     out.verdict, out.states, out.bound_hit = res.verdict, res.states, list(res.bound_hit)
     for v in res.violations:
         r = render_violation(w, v)
