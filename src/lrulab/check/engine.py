@@ -40,14 +40,15 @@ Reductions (each can be switched off to compare with plain search):
   dependent on it, so it cannot have changed).  Sleep sets only prune transitions: every
   state is still visited.
 - ``commute``: the plain state graph (every edge, as livelock detection needs) with fewer
-  steps run.  A node first reached as parent + m takes, without running it, the edge of each
-  move a of another thread that parent already took to pa, when a's and m's footprints there
-  are independent and pa's edge for m is known: node + a is pa + m (the diamond), and a runs
-  at node as it ran at parent (same violations, same footprint, inherited for the next
-  inference).  Nodes are expanded one after the other, in frontier order, so that pa (created
-  before node) is expanded first.  Serial, with state caching, without ``max_preemptions``,
-  and only for worlds whose ``infer_ok()``.  Same verdicts, states, transitions, final states
-  and traces as plain search (tests/check/test_commute.py); what it saves is the replays and
+  steps run.  A node reached (so far) as parent + m takes, without running it, the edge of
+  each move a of another thread that parent already took to pa, when a's and m's
+  footprints there are independent and pa's edge for m is known: node + a is pa + m (the
+  diamond), and a runs at node as it ran at parent (same violations, same footprint,
+  inherited for the next inference).  Nodes are expanded one after the other, in frontier
+  order, so that the edges taken before a node's expansion are known to it (pa is used only
+  once expanded).  Serial, with state caching, without ``max_preemptions``, and only for
+  worlds whose ``infer_ok()``.  Same verdicts, states, transitions, final states and traces
+  as plain search (tests/check/test_commute.py); what it saves is the replays and
   fingerprints of the inferred edges.
 - ``symmetry``: merge states equal up to the world's symmetries (``set_symmetry``).  Edges
   out of a merged state are moves of its first representative, so paths through it are not
@@ -469,6 +470,7 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first,
     commute = commute and cache and not keyed and pool is None and \
         hasattr(world, "apply_fp") and getattr(world, "infer_ok", lambda: False)()
     feet: dict = {}  # (node id, move) -> the footprint of that edge's step
+    preds: dict = {}  # node id -> [(node, move)] of the edges into it (commuting search)
     if commute:
         world.enable_footprints()
     try:
@@ -491,7 +493,7 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first,
             elif commute:
                 # lazily, so that each node is expanded after the nodes before it in the
                 # frontier were taken in: the edges it infers from are known
-                results = _commute_results(world, todo, live, feet, deadline)
+                results = _commute_results(world, todo, live, feet, preds, deadline)
                 live = {}
             else:
                 results = []
@@ -567,6 +569,8 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first,
                     else:
                         executions += 1  # this schedule joined a known state
                     node.edges.append((m, child, viol))
+                    if commute:
+                        preds.setdefault(child.id, []).append((node, m))
                     if viol and found_level is None:
                         found_level = level + 1
             if timed_out:
@@ -597,13 +601,13 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first,
                   steps_run=steps_run, accepted=sorted(notes))
 
 
-def _commute_results(world, todo, live, feet, deadline):
+def _commute_results(world, todo, live, feet, preds, deadline):
     """The expansions of a level for the commuting search, one at a time as the caller takes
     them; None once the deadline has passed."""
     for node, p in todo:
         if p is None:
             continue
-        known = _inferred(node, feet)
+        known = _inferred(node, feet, preds)
         res = _expand_commute(world, p, live.pop(node.id, None), known)
         for m, f in res[6].items():
             feet[(node.id, m)] = f
@@ -613,29 +617,27 @@ def _commute_results(world, todo, live, feet, deadline):
             return
 
 
-def _inferred(node, feet) -> dict:
+def _inferred(node, feet, preds) -> dict:
     """The moves of ``node`` whose edges follow from edges already taken (move -> (child,
-    violations, footprint)).  ``node`` was first reached as ``parent`` + m.  A move a of
-    another thread that ``parent`` took to pa, with a footprint independent of m's there,
+    violations, footprint)).  For each edge parent + m into ``node`` taken so far: a move a
+    of another thread that parent took to pa, with a footprint independent of m's there,
     commutes with m: node + a is pa + m, and a runs at node as it ran at parent (same
     violations, same footprint).  Only used once pa's own edges are known."""
-    parent, m = node.parent, node.pmove
-    if parent is None:
-        return {}
-    fm = feet.get((parent.id, m))
-    if fm is None:
-        return {}
-    out = {}
-    for a, pa, viol in parent.edges or ():
-        if a[0] == m[0] or pa is node or pa.edges is None:
+    out: dict = {}
+    for parent, m in preds.get(node.id, ()):
+        fm = feet.get((parent.id, m))
+        if fm is None:
             continue
-        fa = feet.get((parent.id, a))
-        if fa is None or not indep(fa, fm):
-            continue
-        for b, child, _ in pa.edges:
-            if b == m:
-                out[a] = (child, viol, fa)
-                break
+        for a, pa, viol in parent.edges or ():
+            if a in out or a[0] == m[0] or pa is node or pa.edges is None:
+                continue
+            fa = feet.get((parent.id, a))
+            if fa is None or not indep(fa, fm):
+                continue
+            for b, child, _ in pa.edges:
+                if b == m:
+                    out[a] = (child, viol, fa)
+                    break
     return out
 
 
