@@ -68,3 +68,34 @@ def test_no_inference_when_violations_depend_on_the_other_threads():
     assert not KernelWorld(sc).infer_ok()
     plain, fast = _same(sc, Bounds(max_states=150, timeout=600))
     assert fast.steps_run == plain.steps_run
+
+
+class _Clock:
+    """time.monotonic for the engine that advances one second per reading: a timeout then
+    falls after the same expansion in both searches (they read the clock at the same
+    points: the start, each level, each expansion)."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+@pytest.mark.parametrize("timeout", [5, 12, 30, 75])
+def test_a_timeout_within_a_level_drops_it_as_plain_search_does(monkeypatch, timeout):
+    """The commuting search takes a level's nodes in as it expands them; when time runs out
+    in the middle it undoes the level, so its result is plain search's: same states, counts,
+    and (for a violation found in an earlier level) the same cheapest trace."""
+    import lrulab.check.engine as engine
+    sc = parse_scenario(scenario_text(3, "debian-6.12.117"), "sweep-3.yaml")
+    out = []
+    for commute in (False, True):
+        monkeypatch.setattr(engine, "time", _Clock())
+        r = explore(_world(sc), Bounds(timeout=timeout), stop_at_first=False,
+                    commute=commute)
+        out.append((r.verdict, r.states, r.transitions, r.executions, r.steps_run > 0,
+                    r.finals, r.bound_hit, [(v.property, v.path) for v in r.violations]))
+    assert out[0] == out[1]
+    assert "timeout" in out[0][6]

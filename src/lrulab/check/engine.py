@@ -510,7 +510,12 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first,
             it = iter(results)
             nxt = []
             timed_out = False
+            if commute:  # what a timeout in this level undoes (see below)
+                saved = (len(nodes), transitions, steps_run, executions, found_level,
+                         set(finals), set(notes), list(bound_hit))
+            taken = 0  # nodes of todo taken in so far
             for node, p in todo:
+                taken += 1
                 if p is None:
                     if _depth_bound(world, node, bound_hit, finals, notes) and \
                             found_level is None:
@@ -574,7 +579,20 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first,
                     if viol and found_level is None:
                         found_level = level + 1
             if timed_out:
-                bound_hit.append("timeout")
+                # as plain search, which drops a level it could not finish: the level's
+                # nodes, edges and counts go, so a trace is still a cheapest one
+                for node, _ in todo[:taken - 1]:  # the last one was not taken in
+                    node.edges = node.end = None
+                    node.enabled = ()
+                for child in nodes[saved[0]:]:
+                    del index[child.fp]
+                del nodes[saved[0]:]
+                transitions, steps_run, executions, found_level = saved[1:5]
+                finals.clear()
+                finals.update(saved[5])
+                notes.clear()
+                notes.update(saved[6])
+                bound_hit[:] = saved[7] + ["timeout"]
                 break
             if progress:
                 progress(level, len(nodes), transitions)
@@ -603,18 +621,18 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first,
 
 def _commute_results(world, todo, live, feet, preds, deadline):
     """The expansions of a level for the commuting search, one at a time as the caller takes
-    them; None once the deadline has passed."""
-    for node, p in todo:
-        if p is None:
-            continue
+    them in; None instead of a node's expansion when time ran out during it and it is not
+    the level's last (plain search then drops the level too)."""
+    work = [(node, p) for node, p in todo if p is not None]
+    for i, (node, p) in enumerate(work):
         known = _inferred(node, feet, preds)
         res = _expand_commute(world, p, live.pop(node.id, None), known)
         for m, f in res[6].items():
             feet[(node.id, m)] = f
-        yield res
-        if deadline and time.monotonic() > deadline:
+        if deadline and time.monotonic() > deadline and i < len(work) - 1:
             yield None
             return
+        yield res
 
 
 def _inferred(node, feet, preds) -> dict:
