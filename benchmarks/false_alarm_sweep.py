@@ -26,16 +26,19 @@ from lrulab.sweep.commands import report_lines
 from lrulab.sweep.run import check_seed, default_presets, summarise
 
 
-def numbers(s, seeds: int, n: int, jobs: int, bounds: Bounds) -> str:
+def numbers(s, seeds: int, n: int, jobs: int, bounds: Bounds, outcomes=()) -> str:
     checks = sum(c["scenarios"] for c in s.per_preset.values())
     states = sum(c["states"] for c in s.per_preset.values())
     inc = sum(c["incomplete"] for c in s.per_preset.values())
+    cpu = sum(getattr(o, "cpu", 0.0) for o in outcomes)
     kinds = {k: len(s.by_kind(k)) for k in ("kernel-bug", "audit")}
     part = "" if seeds == n else f" -- STOPPED EARLY: {seeds} of {n} seeds"
     return (f"Numbers: {checks} checks ({seeds} scenarios x {len(s.presets)} presets: "
             f"{', '.join(s.presets)}){part}, {states} states, {inc} at the bounds "
             f"(max {bounds.max_states} states / {bounds.timeout:g} s), {s.seconds:.0f} s with "
-            f"{jobs} jobs; distinct violations: {kinds['kernel-bug']} known kernel bugs, "
+            f"{jobs} jobs ({cpu:.0f} s of CPU in the checks"
+            f"{f', {states / cpu:.0f} states/s' if cpu else ''}); distinct violations: "
+            f"{kinds['kernel-bug']} known kernel bugs, "
             f"{kinds['audit']} known false alarms (audit), {len(s.untriaged())} untriaged")
 
 
@@ -49,7 +52,8 @@ def report(outcomes, presets, n, jobs, bounds, seconds) -> None:
     s.seconds = seconds
     for line in report_lines(s):
         print(line)
-    print("\n" + numbers(s, seeds, n, jobs, bounds), flush=True)
+    print("\n" + numbers(s, seeds, n, jobs, bounds, outcomes[:seeds * len(presets)]),
+          flush=True)
 
 
 def save(path, outcomes, presets, n, jobs, bounds, seconds) -> None:
@@ -81,7 +85,8 @@ def main() -> None:
                 s = summarise(outcomes, presets)
                 s.seconds = time.monotonic() - t0
                 print(f"  {len(outcomes) // len(presets)} seeds: "
-                      + numbers(s, len(outcomes) // len(presets), n, jobs, bounds)[9:],
+                      + numbers(s, len(outcomes) // len(presets), n, jobs, bounds,
+                                outcomes)[9:],
                       file=sys.stderr, flush=True)
                 save(path, outcomes, presets, n, jobs, bounds, s.seconds)
         pool.close()
