@@ -527,7 +527,10 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first,
                     timed_out = True
                     break
                 enabled, succ, end, steps, hlast = res[:5]
-                hmove = res[5] if len(res) > 5 else (succ[-1][0] if succ else None)
+                # the live states the expansion leaves: the last child's, or (commuting
+                # search) every child's it ran a step for
+                lives = res[5] if len(res) > 5 else \
+                    ({succ[-1][0]: hlast} if hlast is not None else {})
                 steps_run += steps
                 transitions += len(succ)
                 node.enabled = enabled
@@ -560,8 +563,8 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first,
                         if cache:
                             index[key] = child
                         nxt.append(child)
-                        if hlast is not None and m == hmove and len(live) < LIVE_CACHE:
-                            live[child.id] = hlast  # its live state: no replay next level
+                        if m in lives and len(live) < LIVE_CACHE:
+                            live[child.id] = lives[m]  # its live state: no replay next level
                     elif keyed and pre < child.pre:
                         # reached with fewer preemptions: expand (again) with the lower count
                         child.pre = pre
@@ -662,17 +665,17 @@ def _inferred(node, feet, preds) -> dict:
 def _expand_commute(world, path, live, known):
     """_expand with footprints, taking the moves in ``known`` from there instead of running
     them.  Returns (enabled threads, [(move, fp, violations)], end violations or None, steps
-    run, live state after the last move run, that move, {move: footprint})."""
+    run, None, {move run: the live state after it}, {move: footprint})."""
     h = live if live is not None else world.replay(path)
     moves = world.moves(h)
     if not moves:
-        return (), [], world.end_violations(h), 0, None, None, {}
+        return (), [], world.end_violations(h), 0, None, {}, {}
     enabled = tuple(sorted({m[0] for m in moves}))
     out = []
     feet = {}
     steps = 0 if live is not None else len(path)
     fresh = True
-    hlast = hmove = None
+    lives = {}
     for m in moves:
         k = known.get(m)
         if k is not None:
@@ -686,8 +689,8 @@ def _expand_commute(world, path, live, known):
         viol, feet[m] = world.apply_fp(h, m)
         steps += 1
         out.append((m, world.fingerprint(h), viol))
-        hlast, hmove = h, m
-    return enabled, out, None, steps, hlast, hmove, feet
+        lives[m] = h
+    return enabled, out, None, steps, None, lives, feet
 
 
 def _keyer(world):
