@@ -13,6 +13,10 @@ Seeds are checked in order, each on every preset before the next seed, so a run 
 seeds it finished on all presets and says how far it got.  Every 100 seeds a progress line
 (seeds, checks, states, distinct violations by kind, minutes) goes to stderr.
 
+Bounds: MAX_STATES (default 1,500) is the one that binds, so every run explores the same
+states however loaded the machine is; TIMEOUT (default 60 s per check) is only a backstop
+(a 1,500-state check takes about 1.3 s of CPU).
+
 Prints the sweep report (as `lrulab sweep`) and one line for the README's Numbers."""
 
 import multiprocessing as mp
@@ -26,16 +30,19 @@ from lrulab.sweep.commands import report_lines
 from lrulab.sweep.run import check_seed, default_presets, summarise
 
 
-def numbers(s, seeds: int, n: int, jobs: int, bounds: Bounds) -> str:
+def numbers(s, seeds: int, n: int, jobs: int, bounds: Bounds, outcomes=()) -> str:
     checks = sum(c["scenarios"] for c in s.per_preset.values())
     states = sum(c["states"] for c in s.per_preset.values())
     inc = sum(c["incomplete"] for c in s.per_preset.values())
+    cpu = sum(getattr(o, "cpu", 0.0) for o in outcomes)
     kinds = {k: len(s.by_kind(k)) for k in ("kernel-bug", "audit")}
     part = "" if seeds == n else f" -- STOPPED EARLY: {seeds} of {n} seeds"
     return (f"Numbers: {checks} checks ({seeds} scenarios x {len(s.presets)} presets: "
             f"{', '.join(s.presets)}){part}, {states} states, {inc} at the bounds "
             f"(max {bounds.max_states} states / {bounds.timeout:g} s), {s.seconds:.0f} s with "
-            f"{jobs} jobs; distinct violations: {kinds['kernel-bug']} known kernel bugs, "
+            f"{jobs} jobs ({cpu:.0f} s of CPU in the checks"
+            f"{f', {states / cpu:.0f} states/s' if cpu else ''}); distinct violations: "
+            f"{kinds['kernel-bug']} known kernel bugs, "
             f"{kinds['audit']} known false alarms (audit), {len(s.untriaged())} untriaged")
 
 
@@ -49,7 +56,8 @@ def report(outcomes, presets, n, jobs, bounds, seconds) -> None:
     s.seconds = seconds
     for line in report_lines(s):
         print(line)
-    print("\n" + numbers(s, seeds, n, jobs, bounds), flush=True)
+    print("\n" + numbers(s, seeds, n, jobs, bounds, outcomes[:seeds * len(presets)]),
+          flush=True)
 
 
 def save(path, outcomes, presets, n, jobs, bounds, seconds) -> None:
@@ -66,7 +74,7 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     jobs = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     bounds = Bounds(max_states=int(sys.argv[3]) if len(sys.argv) > 3 else 1500,
-                    timeout=float(sys.argv[4]) if len(sys.argv) > 4 else 5.0)
+                    timeout=float(sys.argv[4]) if len(sys.argv) > 4 else 60.0)
     path = sys.argv[5] if len(sys.argv) > 5 else None
     presets = default_presets()
     todo = [(seed, p, bounds) for seed in range(n) for p in presets]
@@ -81,7 +89,8 @@ def main() -> None:
                 s = summarise(outcomes, presets)
                 s.seconds = time.monotonic() - t0
                 print(f"  {len(outcomes) // len(presets)} seeds: "
-                      + numbers(s, len(outcomes) // len(presets), n, jobs, bounds)[9:],
+                      + numbers(s, len(outcomes) // len(presets), n, jobs, bounds,
+                                outcomes)[9:],
                       file=sys.stderr, flush=True)
                 save(path, outcomes, presets, n, jobs, bounds, s.seconds)
         pool.close()

@@ -538,6 +538,12 @@ class KernelWorld:
             enable_naming()
             self.por = True
 
+    def infer_ok(self) -> bool:
+        """Whether a step's violations depend only on the state it runs in (the checker may
+        then infer the edge of a step that commutes with the one before): not with
+        no_data_race, whose messages name the other threads' steps enabled there."""
+        return not self.races
+
     def apply_fp(self, h: Live, move):
         """apply, also returning the step's footprint (reads, writes) in stable names."""
         if self.races:

@@ -19,7 +19,9 @@ A world provides:
   has any non-trivial symmetry;
 - optionally ``enable_footprints()`` and ``apply_fp(h, move) -> (violations, (reads,
   writes))``: apply, also returning the step's footprint as two sets of location names that
-  stay the same across replays of a schedule (used by sleep sets).
+  stay the same across replays of a schedule (used by sleep sets and the commuting search);
+- optionally ``infer_ok() -> bool``: whether a step's violations depend only on the state it
+  runs in and the step (so the commuting search may infer them); default False.
 
 Search: breadth first over the state graph, one level (steps from the initial state) at a
 time, merging states with equal fingerprints; a state's live object is rebuilt by replaying
@@ -37,6 +39,17 @@ Reductions (each can be switched off to compare with plain search):
   writes.  A slept move keeps the footprint it had where it was explored (nothing since was
   dependent on it, so it cannot have changed).  Sleep sets only prune transitions: every
   state is still visited.
+- ``commute``: the plain state graph (every edge, as livelock detection needs) with fewer
+  steps run.  A node reached (so far) as parent + m takes, without running it, the edge of
+  each move a of another thread that parent already took to pa, when a's and m's
+  footprints there are independent and pa's edge for m is known: node + a is pa + m (the
+  diamond), and a runs at node as it ran at parent (same violations, same footprint,
+  inherited for the next inference).  Nodes are expanded one after the other, in frontier
+  order, so that the edges taken before a node's expansion are known to it (pa is used only
+  once expanded).  Serial, with state caching, without ``max_preemptions``, and only for
+  worlds whose ``infer_ok()``.  Same verdicts, states, transitions, final states and traces
+  as plain search (tests/check/test_commute.py); what it saves is the replays and
+  fingerprints of the inferred edges.
 - ``symmetry``: merge states equal up to the world's symmetries (``set_symmetry``).  Edges
   out of a merged state are moves of its first representative, so paths through it are not
   schedules: a violation found is traced again by a plain search bounded to its depth.  Not
@@ -408,7 +421,7 @@ def _sym_world(factory, args):
 
 def explore(world, bounds: Bounds | None = None, cache: bool = True, jobs: int = 1,
             world_factory=None, progress=None, stop_at_first: bool = True,
-            sleep: bool = False, symmetry: bool = False) -> Result:
+            sleep: bool = False, symmetry: bool = False, commute: bool = False) -> Result:
     """Explore every interleaving within ``bounds``.  See the module docstring.  With
     ``sleep`` (and a world offering footprints) the search uses sleep sets; a violation it
     finds at depth L is then traced by a plain search bounded to L steps, so the trace is the
@@ -468,10 +481,12 @@ def explore(world, bounds: Bounds | None = None, cache: bool = True, jobs: int =
                 res.trace_search = (plain.states, plain.transitions)
         res.seconds = time.monotonic() - t0
         return res
-    return _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
+    return _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first,
+                    commute)
 
 
-def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first) -> Result:
+def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first,
+             commute=False) -> Result:
     t0 = time.monotonic()
     deadline = t0 + bounds.timeout if bounds.timeout else None
     keyed = bounds.max_preemptions is not None  # states keyed by (fingerprint, last thread)
@@ -493,6 +508,13 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
         import multiprocessing as mp
         ctx = mp.get_context("fork") if hasattr(mp, "get_context") else mp
         pool = ctx.Pool(jobs, _worker_init, world_factory)
+    # commuting steps (see the module docstring): serial, merged states, one key per state
+    commute = commute and cache and not keyed and pool is None and \
+        hasattr(world, "apply_fp") and getattr(world, "infer_ok", lambda: False)()
+    feet: dict = {}  # (node id, move) -> the footprint of that edge's step
+    preds: dict = {}  # node id -> [(node, move)] of the edges into it (commuting search)
+    if commute:
+        world.enable_footprints()
     try:
         while frontier:
             if _late(deadline):
@@ -511,6 +533,11 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
                 groups = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
                 got = _pool_map(pool, _worker_expand, groups, deadline)
                 results = [r + (None,) for g in got or () for r in g]
+            elif commute:
+                # lazily, so that each node is expanded after the nodes before it in the
+                # frontier were taken in: the edges it infers from are known
+                results = _commute_results(world, todo, live, feet, preds, deadline)
+                live = {}
             else:
                 results = []
                 for node, p in todo:
@@ -520,19 +547,33 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
                     if _late(deadline):
                         break
                 live.clear()
-            if len(results) < len(paths):
+            if not commute and len(results) < len(paths):
                 bound_hit.append("timeout")
                 break
             it = iter(results)
             nxt = []
+            timed_out = False
+            if commute:  # what a timeout in this level undoes (see below)
+                saved = (len(nodes), transitions, steps_run, executions, found_level,
+                         set(finals), set(notes), list(bound_hit))
+            taken = 0  # nodes of todo taken in so far
             for node, p in todo:
+                taken += 1
                 if p is None:
                     if _depth_bound(world, node, bound_hit, finals, notes) and \
                             found_level is None:
                         found_level = level
                     node.edges = []
                     continue
-                enabled, succ, end, steps, hlast = next(it)
+                res = next(it)
+                if res is None:  # the commuting search ran out of time in this level
+                    timed_out = True
+                    break
+                enabled, succ, end, steps, hlast = res[:5]
+                # the live states the expansion leaves: the last child's, or (commuting
+                # search) every child's it ran a step for
+                lives = res[5] if len(res) > 5 else \
+                    ({succ[-1][0]: hlast} if hlast is not None else {})
                 steps_run += steps
                 transitions += len(succ)
                 node.enabled = enabled
@@ -565,8 +606,8 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
                         if cache:
                             index[key] = child
                         nxt.append(child)
-                        if hlast is not None and m == succ[-1][0] and len(live) < LIVE_CACHE:
-                            live[child.id] = hlast  # its live state: no replay next level
+                        if m in lives and len(live) < LIVE_CACHE:
+                            live[child.id] = lives[m]  # its live state: no replay next level
                     elif keyed and pre < child.pre:
                         # reached with fewer preemptions: expand (again) with the lower count
                         child.pre = pre
@@ -579,8 +620,26 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
                     else:
                         executions += 1  # this schedule joined a known state
                     node.edges.append((m, child, viol))
+                    if commute:
+                        preds.setdefault(child.id, []).append((node, m))
                     if viol and found_level is None:
                         found_level = level + 1
+            if timed_out:
+                # as plain search, which drops a level it could not finish: the level's
+                # nodes, edges and counts go, so a trace is still a cheapest one
+                for node, _ in todo[:taken - 1]:  # the last one was not taken in
+                    node.edges = node.end = None
+                    node.enabled = ()
+                for child in nodes[saved[0]:]:
+                    del index[child.fp]
+                del nodes[saved[0]:]
+                transitions, steps_run, executions, found_level = saved[1:5]
+                finals.clear()
+                finals.update(saved[5])
+                notes.clear()
+                notes.update(saved[6])
+                bound_hit[:] = saved[7] + ["timeout"]
+                break
             if progress:
                 progress(level, len(nodes), transitions)
             if found_level is not None and stop_at_first:
@@ -608,6 +667,77 @@ def _explore(world, bounds, cache, jobs, world_factory, progress, stop_at_first)
     return Result(verdict, violations, len(nodes) if cache else len(set(n.fp for n in nodes)),
                   executions, transitions, time.monotonic() - t0, bound_hit, finals,
                   steps_run=steps_run, accepted=sorted(notes))
+
+
+def _commute_results(world, todo, live, feet, preds, deadline):
+    """The expansions of a level for the commuting search, one at a time as the caller takes
+    them in; None instead of a node's expansion when time ran out during it and it is not
+    the level's last (plain search then drops the level too)."""
+    work = [(node, p) for node, p in todo if p is not None]
+    for i, (node, p) in enumerate(work):
+        known = _inferred(node, feet, preds)
+        res = _expand_commute(world, p, live.pop(node.id, None), known)
+        for m, f in res[6].items():
+            feet[(node.id, m)] = f
+        if _late(deadline) and i < len(work) - 1:
+            yield None
+            return
+        yield res
+
+
+def _inferred(node, feet, preds) -> dict:
+    """The moves of ``node`` whose edges follow from edges already taken (move -> (child,
+    violations, footprint)).  For each edge parent + m into ``node`` taken so far: a move a
+    of another thread that parent took to pa, with a footprint independent of m's there,
+    commutes with m: node + a is pa + m, and a runs at node as it ran at parent (same
+    violations, same footprint).  Only used once pa's own edges are known."""
+    out: dict = {}
+    for parent, m in preds.get(node.id, ()):
+        fm = feet.get((parent.id, m))
+        if fm is None:
+            continue
+        for a, pa, viol in parent.edges or ():
+            if a in out or a[0] == m[0] or pa is node or pa.edges is None:
+                continue
+            fa = feet.get((parent.id, a))
+            if fa is None or not indep(fa, fm):
+                continue
+            for b, child, _ in pa.edges:
+                if b == m:
+                    out[a] = (child, viol, fa)
+                    break
+    return out
+
+
+def _expand_commute(world, path, live, known):
+    """_expand with footprints, taking the moves in ``known`` from there instead of running
+    them.  Returns (enabled threads, [(move, fp, violations)], end violations or None, steps
+    run, None, {move run: the live state after it}, {move: footprint})."""
+    h = live if live is not None else world.replay(path)
+    moves = world.moves(h)
+    if not moves:
+        return (), [], world.end_violations(h), 0, None, {}, {}
+    enabled = tuple(sorted({m[0] for m in moves}))
+    out = []
+    feet = {}
+    steps = 0 if live is not None else len(path)
+    fresh = True
+    lives = {}
+    for m in moves:
+        k = known.get(m)
+        if k is not None:
+            child, viol, feet[m] = k
+            out.append((m, child.fp, viol))
+            continue
+        if not fresh:
+            h = world.replay(path)
+            steps += len(path)
+        fresh = False
+        viol, feet[m] = world.apply_fp(h, m)
+        steps += 1
+        out.append((m, world.fingerprint(h), viol))
+        lives[m] = h
+    return enabled, out, None, steps, None, lives, feet
 
 
 def _keyer(world):

@@ -36,13 +36,15 @@ def check_file(path: str, ov: dict, bounds: Bounds, jobs: int = 1, cache: bool =
     """Check one scenario; returns (world, Result, rendered violations): every violated
     property (and failing assert) with its own shortest schedule, or only the first level's
     with ``stop_at_first`` (--first).  ``reduction``:
-    sleep sets on top of state caching; ``cache`` False: the plain tree of interleavings;
+    sleep sets on top of state caching (or, where sleep sets are off -- termination is
+    checked -- the commuting search: the same state graph, fewer steps run); ``cache``
+    False: the plain tree of interleavings;
     ``symmetry``: merge states equal up to interchangeable memcgs (instead of sleep sets)."""
     w = world if world is not None else world_for(path, ov)
     w.property_order = list(w.sc.check)
     res = explore(w, bounds, cache=cache, jobs=jobs, world_factory=(_factory, (path, ov)),
                   progress=progress, sleep=reduction and cache, stop_at_first=stop_at_first,
-                  symmetry=symmetry)
+                  symmetry=symmetry, commute=reduction and cache)
     rendered = [render_violation(w, v) for v in res.violations]
     return w, res, rendered
 
