@@ -8,7 +8,7 @@ from typing import Any
 
 from .kernels import RULES_61, KernelRules
 from .qemu import OpObservation
-from .translate import GuestOp
+from .translate import HOG_OUTCOME, GuestOp
 
 # Per-order mTHP stats (hugepages-<size>kB/stats/<item>, 6.9+) compared with the model's
 # k.mthp_stat: the items of the anonymous fault, split and deferred-split paths (audit B4).
@@ -82,6 +82,8 @@ def compare_op(gop: GuestOp, obs: OpObservation, model_delta: dict[str, int],
             theirs = 0
         if name in gop.exclude:
             rows.append(Row(name, theirs, mine, False, gop.exclude[name]))
+        elif gop.outcome_only and name not in HOG_OUTCOME:
+            rows.append(Row(name, theirs, mine, False, "outcome-only op"))
         elif mine is None:
             rows.append(Row(name, theirs, None, False, "not modelled"))
         elif theirs is None:
@@ -134,6 +136,7 @@ class ScenarioComparison:
             "ops": [{
                 "index": o.op.index, "line": o.op.line, "op": o.op.kind, "text": o.op.text,
                 "guest_action": o.op.action, "rc": o.rc, "err": o.err,
+                **({"outcome_only": o.op.outcome_only} if o.op.outcome_only else {}),
                 "model_result": o.model_result, "model_events": o.model_events,
                 "counters": {r.counter: {"kernel": r.kernel, "model": r.model,
                                          "compared": r.compared, "agree": not r.differs,
@@ -177,6 +180,8 @@ def format_text(sc: ScenarioComparison) -> str:
                     else "" if r.compared else f"  (not compared: {r.why_not})")
             lead = head if i == 0 else " " * len(head)
             out.append(f"{lead} {r.counter:<{w}} {k:>7} {m:>7}{mark}")
+        if o.op.outcome_only:
+            out.append(f"{' ' * len(head)} (outcome only: {o.op.outcome_only})")
         if o.op.index == first:
             out.append(f"{' ' * len(head)} kernel state differs after this op:")
             for r in o.state:
