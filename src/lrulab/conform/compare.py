@@ -8,7 +8,7 @@ from typing import Any
 
 from .kernels import RULES_61, KernelRules
 from .qemu import OpObservation
-from .translate import HOG_OUTCOME, GuestOp
+from .translate import GuestOp, hog_outcome
 
 # Per-order mTHP stats (hugepages-<size>kB/stats/<item>, 6.9+) compared with the model's
 # k.mthp_stat: the items of the anonymous fault, split and deferred-split paths (audit B4).
@@ -82,7 +82,7 @@ def compare_op(gop: GuestOp, obs: OpObservation, model_delta: dict[str, int],
             theirs = 0
         if name in gop.exclude:
             rows.append(Row(name, theirs, mine, False, gop.exclude[name]))
-        elif gop.outcome_only and name not in HOG_OUTCOME:
+        elif gop.outcome_only and not hog_outcome(name):
             rows.append(Row(name, theirs, mine, False, "outcome-only op"))
         elif mine is None:
             rows.append(Row(name, theirs, None, False, "not modelled"))

@@ -50,10 +50,17 @@ SYSFS_ROOT_NAMES = {"block", "bus", "class", "dev", "devices", "firmware", "fs",
                     "kernel", "module", "power"}
 # the only counter a node-local global reclaim (the allocation hog) is compared on; with the
 # state after it (split folios, queues) it is the op's outcome
-HOG_OUTCOME = ("thp_split_page",)
+HOG_OUTCOME = ("thp_split_page", "nr_anon_transparent_hugepages")
+HOG_OUTCOME_MTHP = ("split", "nr_anon", "nr_anon_partially_mapped")   # per-order stats
 HOG_WHY = ("node-local global reclaim runs as an allocation hog: how many kswapd and direct "
            "reclaim passes run varies from run to run, so only the outcome is compared "
-           "(thp_split_page and the state after the op)")
+           "(thp_split_page, the THP gauges and the state after the op)")
+
+
+def hog_outcome(counter: str) -> bool:
+    """Is `counter` part of a hog op's outcome (compared) rather than a per-pass count?"""
+    return counter in HOG_OUTCOME or (
+        "/stats/" in counter and counter.rpartition("/")[2] in HOG_OUTCOME_MTHP)
 
 
 class NotApplicable(Exception):
@@ -163,6 +170,7 @@ def plan(scenario: Any, rules: KernelRules = RULES_61) -> GuestPlan:
     pins: dict[str, int] = {}
     gops: list[GuestOp] = []
     outcome = ""
+    looked_up: set[str] = set()
     for idx, op in enumerate(iter_ops(scenario)):
         kind, a = op.kind, dict(op.args or {})
         where = _where(scenario, op)
@@ -286,6 +294,14 @@ def plan(scenario: Any, rules: KernelRules = RULES_61) -> GuestPlan:
                 action = (f"a root-cgroup process bound to node {node} (set_mempolicy "
                           "MPOL_BIND) touches 1 MiB chunks until the OOM killer kills it")
                 outcome = HOG_WHY
+            elif cg == "root" and lrus:
+                raise NotApplicable(
+                    f"{where}: reclaim root on all nodes with dentries: drop_caches repeats its "
+                    "drop_slab rounds while the guest's other shrinkers (dentries and inodes of "
+                    "proc, sysfs, cgroupfs) free objects the model does not represent, and the "
+                    "private sysfs's shrinker (seeks 0) scans only in later rounds, so how many "
+                    "of the scenario's dentries it frees depends on objects outside the "
+                    "scenario; use node-local reclaim (reclaim: {memcg: root, node: N})")
             elif cg == "root":
                 lines.append(f"O {idx} dropslab")
                 text, action = "reclaim root (all nodes)", "echo 2 > /proc/sys/vm/drop_caches"
@@ -308,6 +324,12 @@ def plan(scenario: Any, rules: KernelRules = RULES_61) -> GuestPlan:
             if item in SYSFS_ROOT_NAMES or not item.replace("-", "").replace("_", "").isalnum():
                 raise NotApplicable(f"{where}: lru_add item {item}: the guest looks the item "
                                     "up as a missing name in sysfs's root; choose another name")
+            if item in looked_up:
+                raise NotApplicable(
+                    f"{where}: lru_add {item} again: the kernel finds the dentry cached and its "
+                    "dput marks it DCACHE_REFERENCED (the shrinker then rotates it once instead "
+                    "of freeing it); the model's list_lru user has no referenced bit")
+            looked_up.add(item)
             lines.append(f"O {idx} dentry {cg} {node} {item}")
             text = f"lru_add {a.get('lru')} {item} in {cg} on node {node}"
             action = (f"worker in {cg}, on node {node}'s CPU with MPOL_BIND {node}: stat "
