@@ -229,3 +229,24 @@ def test_kernel_option_overrides_the_file(tmp_path):
         r = lrulab("run", str(path), opt, "6.12", "--json")
         assert r.returncode in (0, 1), r.stderr
         assert json.loads(r.stdout)["variant"] == "6.12", opt
+
+
+def test_lru_seeks_and_batch_reach_the_shrinker(tmp_path):
+    from lrulab.ops import build_kernel
+    from lrulab.scenario import load_scenario
+
+    f = tmp_path / "s.yaml"
+    f.write_text("kernel:\n  variant: linux-6.1\n  lrus:\n"
+                 "    d: {memcg_aware: true, shrinker: [numa_aware, memcg_aware], seeks: 0, "
+                 "batch: 1024}\nsetup: []\n")
+    s = build_kernel(load_scenario(f)).lrus["d"].shrinker
+    assert (s.seeks, s.batch) == (0, 1024)
+
+
+def test_lru_seeks_must_be_a_non_negative_integer(tmp_path):
+    from lrulab.scenario import load_scenario
+
+    f = tmp_path / "s.yaml"
+    f.write_text("kernel:\n  variant: linux-6.1\n  lrus:\n    d: {seeks: -1}\nsetup: []\n")
+    with pytest.raises(ScenarioError, match=r"s.yaml:4: .*seeks must be an integer >= 0"):
+        load_scenario(f)
