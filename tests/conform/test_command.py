@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios" / "conformance"
 
 
@@ -89,3 +91,34 @@ def test_a_guest_cache_boots_each_kernel_run_once(monkeypatch, tmp_path):
     assert kept.workdir and Path(kept.workdir).exists()    # a reuse does not remove it
     command.conform_one(f, variant=None, keep=False, guests=None, **kw)
     assert len(boots) == 2                                  # no cache: a boot per call
+
+
+def test_a_guest_whose_kernel_dies_before_init_is_booted_once_more(monkeypatch, tmp_path):
+    """A TCG boot flake (the kernel dies before the probe's HELLO) costs one more boot, which
+    the result states; a second failure, or a failure after HELLO, is the error."""
+    from types import SimpleNamespace as NS
+
+    from lrulab.conform import command
+    from lrulab.conform.qemu import GuestError, GuestRun
+
+    calls = []
+
+    def fake(tools, script, workdir, nodes, boot, timeout, on_pause):
+        calls.append(workdir)
+        (workdir / "console.log").write_text("Oops: int3\n")
+        if len(calls) == 1:
+            raise GuestError("guest stopped before the end of the scenario", started=False)
+        return GuestRun("6.1.0", {}, 1.0, workdir)
+
+    monkeypatch.setattr(command, "run_guest", fake)
+    plan = NS(script="", nodes=1, boot=[], lrus=())
+    guest, _, workdir = command._boot(tmp_path / "s.yaml", None, plan, False, 10)
+    assert len(calls) == 2 and "booted twice" in guest.boot_retry
+    assert (workdir / "console.failed-boot.log").exists()
+
+    def fails_after_hello(*a, **k):
+        raise GuestError("guest: op 3: worker died", started=True)
+
+    monkeypatch.setattr(command, "run_guest", fails_after_hello)
+    with pytest.raises(GuestError, match="worker died"):
+        command._boot(tmp_path / "s.yaml", None, plan, False, 10)

@@ -220,17 +220,29 @@ def conform_one(path: Path, *, kernel_image: str | None, variant: str | None,
     return ScenarioComparison(str(path), getattr(scenario, "name", path.stem), guest.release,
                               tools.kernel.version, model_variant, all_patches, guest.seconds,
                               ops, str(workdir) if keep else None, kspec.name, compare_state,
-                              why_not)
+                              why_not, "" if reused else guest.boot_retry)
 
 
 def _boot(path: Path, tools, gplan, compare_state: bool, timeout: float
           ) -> tuple[Any, dict[int, dict], Path]:
     """Run the guest (reading its state after every op when `compare_state`)."""
-    hook = StateHook(tools.kernel.vmlinux, gplan.lrus) if compare_state else None
     workdir = Path(tempfile.mkdtemp(prefix=f"lrulab-conform-{path.stem}-"))
+    retry = ""
     try:
-        guest = run_guest(tools, gplan.script, workdir, gplan.nodes, gplan.boot, timeout=timeout,
-                          on_pause=hook)
+        for attempt in (1, 2):
+            hook = StateHook(tools.kernel.vmlinux, gplan.lrus) if compare_state else None
+            try:
+                guest = run_guest(tools, gplan.script, workdir, gplan.nodes, gplan.boot,
+                                  timeout=timeout, on_pause=hook)
+                break
+            except GuestError as e:
+                if e.started or attempt == 2:
+                    raise
+                # the kernel died before /init (a TCG boot flake): boot once more, keep the
+                # failed console log and say so in the result
+                (workdir / "console.log").rename(workdir / "console.failed-boot.log")
+                retry = f"booted twice: the first boot failed ({e})"
+        guest.boot_retry = retry
     except GuestError as e:
         # a failed guest keeps its console log (and script) even without --keep
         (workdir / "initramfs.cpio.gz").unlink(missing_ok=True)

@@ -107,6 +107,7 @@ class ScenarioComparison:
     kernel_name: str = ""
     state_compared: bool = False
     state_why_not: str = ""
+    boot_retry: str = ""            # a first boot that failed before /init, retried once
 
     @property
     def state_first_op(self) -> int | None:
@@ -131,6 +132,7 @@ class ScenarioComparison:
             "guest_seconds": round(self.seconds, 1),
             "disagreements": self.disagreements, "workdir": self.workdir,
             "state_compared": self.state_compared,
+            **({"boot_retry": self.boot_retry} if self.boot_retry else {}),
             **({"state_not_compared": self.state_why_not} if self.state_why_not else {}),
             "state_first_differs_at": self.state_first_op,
             "ops": [{
@@ -164,7 +166,8 @@ def format_text(sc: ScenarioComparison) -> str:
     out = [f"{sc.path}: {sc.name}",
            f"  kernel {sc.release} ({sc.kernel_package}) vs model {sc.variant}"
            + (f" with {sc.patches}" if sc.patches else "")
-           + f"   [guest {sc.seconds:.1f} s]",
+           + f"   [guest {sc.seconds:.1f} s]"
+           + (f"\n  ({sc.boot_retry})" if sc.boot_retry else ""),
            f"  {'#':>3} {'line':>4}  {'op':<34} {'counter':<{w}} {'kernel':>7} {'model':>7}"]
     for o in sc.ops:
         head = f"  {o.op.index:>3} {o.op.line:>4}  {o.op.text:<34}"

@@ -29,7 +29,8 @@
  *   D <dir>                          mount a private sysfs at <dir> for the dentry ops: a
  *                                    superblock of its own (sysfs of a new network
  *                                    namespace), so no other dentry is on its list_lru
- *   O <idx> <op> <args…>             an op; see run_op()
+ *   O <idx> <op> <args…>             an op; see run_op() (op "cat <file>" copies a file,
+ *                                    e.g. the trace buffer, as CAT lines: a debugging aid)
  *
  * Part of lrulab; written for the project (no kernel code).
  */
