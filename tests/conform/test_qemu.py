@@ -286,9 +286,11 @@ def test_kernel_under_nokmem_puts_dentries_on_root_sublists(suite):
 
 def test_kernel_reparents_a_removed_childs_dentries(suite):
     sc = by_name(suite[1], "19-dcache-rmdir")
-    assert kernel_state(sc, 6, "list_lru dcache P") == {"list_lru dcache P node0": 3,
+    assert kernel_state(sc, 7, "list_lru dcache P") == {"list_lru dcache P node0": 3,
                                                        "list_lru dcache P node1": 1}
-    assert kernel_state(sc, 7, "list_lru dcache P") == {"list_lru dcache P node1": 1}
+    assert kernel_state(sc, 8, "list_lru dcache P") == {"list_lru dcache P node1": 1}
+    st = sc["ops"][7]["kernel_state"]      # P/C a zombie (its THP is charged), with P's id
+    assert st["memcg P/C"] == "offline" and st["memcg P/C kmemcg_id"] == st["memcg P kmemcg_id"]
 
 
 @pytest.mark.parametrize("kernel", ["debian-6.1", "debian-6.12.117"])
