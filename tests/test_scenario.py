@@ -349,3 +349,24 @@ def test_kernel_config_memcg_kmem_false_parses_and_a_later_kernel_option_is_refu
     r = lrulab("run", str(path), "--kernel", "v7.2")
     assert r.returncode == 2 and "CONFIG_MEMCG_KMEM" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_lru_seeks_and_batch_reach_the_shrinker(tmp_path):
+    from lrulab.ops import build_kernel
+    from lrulab.scenario import load_scenario
+
+    f = tmp_path / "s.yaml"
+    f.write_text("kernel:\n  variant: linux-6.1\n  lrus:\n"
+                 "    d: {memcg_aware: true, shrinker: [numa_aware, memcg_aware], seeks: 0, "
+                 "batch: 1024}\nsetup: []\n")
+    s = build_kernel(load_scenario(f)).lrus["d"].shrinker
+    assert (s.seeks, s.batch) == (0, 1024)
+
+
+def test_lru_seeks_must_be_a_non_negative_integer(tmp_path):
+    from lrulab.scenario import load_scenario
+
+    f = tmp_path / "s.yaml"
+    f.write_text("kernel:\n  variant: linux-6.1\n  lrus:\n    d: {seeks: -1}\nsetup: []\n")
+    with pytest.raises(ScenarioError, match=r"s.yaml:4: .*seeks must be an integer >= 0"):
+        load_scenario(f)

@@ -324,11 +324,17 @@ def _kernel(v: _V, doc: LDict, ov: dict) -> KernelSpec:
         line = lrus.lines.get(lname, kd.line)
         if name_error(lname):
             v.fail(line, f"lru name {lname!r} {name_error(lname)}")
-        if not isinstance(spec, dict) or set(spec) - {"memcg_aware", "shrinker"} or \
+        if not isinstance(spec, dict) or set(spec) - {"memcg_aware", "shrinker", "seeks",
+                                                      "batch"} or \
                 not isinstance(spec.get("memcg_aware", False), bool) or \
                 not isinstance(spec.get("shrinker", []) or [], list):
             v.fail(line, f"lru {lname}: give {{memcg_aware: BOOL, shrinker: [numa_aware, "
-                   "memcg_aware, nonslab]}}")
+                   "memcg_aware, nonslab], seeks: N, batch: N}} (seeks and batch optional)")
+        for key, low in (("seeks", 0), ("batch", 0)):
+            val = spec.get(key)
+            if val is not None and (isinstance(val, bool) or not isinstance(val, int)
+                                    or val < low):
+                v.fail(line, f"lru {lname}: {key} must be an integer >= {low}, not {val!r}")
         for f in spec.get("shrinker", []) or []:
             if not isinstance(f, str) or f not in ("numa_aware", "memcg_aware", "nonslab"):
                 v.fail(line, f"lru {lname}: unknown shrinker flag {f!r}; use numa_aware, "

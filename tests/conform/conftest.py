@@ -24,10 +24,10 @@ def make_op(kind, line=1, **args):
 
 
 def make_scenario(memcgs=("A",), setup=(), threads=(), nodes=1, boot=(), sysfs=None,
-                  path="t.yaml"):
+                  path="t.yaml", lrus=None):
     return NS(path=path, name="t",
               kernel=NS(variant="linux-6.1", patches={}, boot=list(boot), nodes=nodes,
-                        sysfs=dict(sysfs or {})),
+                        sysfs=dict(sysfs or {}), lrus=dict(lrus or {})),
               memcgs=list(memcgs), setup=list(setup), threads=[list(t) for t in threads])
 
 

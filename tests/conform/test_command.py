@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios" / "conformance"
 
 
@@ -114,3 +116,34 @@ def test_preset_is_an_alias_of_variant_and_takes_points(run_cli):
     msg = one_line_error(*run_cli("--kernel", "6.12",
                                   SCENARIOS / "02-full-unmap-leaves-queue.yaml"))
     assert "--kernel 6.12: unknown" in msg and "debian-6.12.117" in msg
+
+
+def test_a_guest_whose_kernel_dies_before_init_is_booted_once_more(monkeypatch, tmp_path):
+    """A TCG boot flake (the kernel dies before the probe's HELLO) costs one more boot, which
+    the result states; a second failure, or a failure after HELLO, is the error."""
+    from types import SimpleNamespace as NS
+
+    from lrulab.conform import command
+    from lrulab.conform.qemu import GuestError, GuestRun
+
+    calls = []
+
+    def fake(tools, script, workdir, nodes, boot, timeout, on_pause):
+        calls.append(workdir)
+        (workdir / "console.log").write_text("Oops: int3\n")
+        if len(calls) == 1:
+            raise GuestError("guest stopped before the end of the scenario", started=False)
+        return GuestRun("6.1.0", {}, 1.0, workdir)
+
+    monkeypatch.setattr(command, "run_guest", fake)
+    plan = NS(script="", nodes=1, boot=[], lrus=())
+    guest, _, workdir = command._boot(tmp_path / "s.yaml", None, plan, False, 10)
+    assert len(calls) == 2 and "booted twice" in guest.boot_retry
+    assert (workdir / "console.failed-boot.log").exists()
+
+    def fails_after_hello(*a, **k):
+        raise GuestError("guest: op 3: worker died", started=True)
+
+    monkeypatch.setattr(command, "run_guest", fails_after_hello)
+    with pytest.raises(GuestError, match="worker died"):
+        command._boot(tmp_path / "s.yaml", None, plan, False, 10)

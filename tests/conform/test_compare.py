@@ -120,3 +120,30 @@ def test_qemu_command_has_ram_files_sockets_and_numa(tmp_path):
     one = " ".join(qemu_command(tools, tmp_path / "i", tmp_path / "c", tmp_path / "p.sock",
                                 tmp_path / "q.sock", ram[:1], 1, []))
     assert "size=1024M" in one and "-machine memory-backend=m0" in one and "-numa" not in one
+
+
+def test_a_hog_op_compares_only_its_outcome():
+    from lrulab.conform.compare import compare_op
+    from lrulab.conform.kernels import RULES_612
+    from lrulab.conform.qemu import OpObservation
+    from lrulab.conform.translate import HOG_WHY, GuestOp
+
+    gop = GuestOp(3, "reclaim", 9, "reclaim root on node 1 (hog)", "hog", {}, HOG_WHY)
+    obs = OpObservation(3, {"vm:thp_split_page": 0, "vm:thp_split_page_failed": 0,
+                            "mthp:hugepages-2048kB/stats/split": 0,
+                            "mthp:hugepages-2048kB/stats/split_failed": 0},
+                        {"vm:thp_split_page": 2, "vm:thp_split_page_failed": 45,
+                         "mthp:hugepages-2048kB/stats/split": 2,
+                         "mthp:hugepages-2048kB/stats/split_failed": 45})
+    model = {"thp_split_page": 2, "thp_split_page_failed": 3,
+             "hugepages-2048kB/stats/split": 2, "hugepages-2048kB/stats/split_failed": 3}
+    c = compare_op(gop, obs, model, {"thp_split_page", "thp_split_page_failed"}, RULES_612)
+    rows = {r.counter: r for r in c.rows}
+    assert rows["thp_split_page"].compared and rows["hugepages-2048kB/stats/split"].compared
+    assert not rows["thp_split_page_failed"].compared
+    assert rows["hugepages-2048kB/stats/split_failed"].why_not == "outcome-only op"
+    assert c.disagreements == []
+    # a different outcome is a disagreement
+    model["thp_split_page"] = 1
+    c = compare_op(gop, obs, model, {"thp_split_page", "thp_split_page_failed"}, RULES_612)
+    assert [r.counter for r in c.disagreements] == ["thp_split_page"]

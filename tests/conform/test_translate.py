@@ -35,10 +35,31 @@ def test_boot_options_go_to_the_kernel_command_line(scenario):
 
 @pytest.mark.parametrize("case, reason", [
     ({"setup": [("fault", {"memcg": "A", "node": 0, "order": 4, "as": "m"})]}, "no mTHP"),
-    ({"setup": [("reclaim", {"memcg": "A", "node": 0})]}, "no node-restricted memcg reclaim"),
-    ({"setup": [("reclaim", {"memcg": "root", "node": 1})], "nodes": 2}, "not deterministic"),
+    ({"setup": [("reclaim", {"memcg": "A", "node": 0})]}, "b980077899ea in 6.17"),
+    ({"setup": [("reclaim", {"memcg": "root", "node": 1})]}, "node 1 is not one"),
     ({"setup": [("reclaim", {"memcg": "A", "node": "all", "priority": 3})]}, "priority"),
-    ({"setup": [("lru_add", {})]}, "no user-space trigger"),
+    ({"setup": [("lru_add", {"lru": "d", "memcg": "A", "node": 0, "item": "x"})],
+      "lrus": {"d": {"memcg_aware": True, "shrinker": ["numa_aware", "memcg_aware"]}}},
+     "seeks: 0, batch: 1024"),
+    ({"setup": [("lru_add", {"lru": "d", "memcg": "A", "node": 0, "item": "x"}),
+                ("lru_add", {"lru": "e", "memcg": "A", "node": 0, "item": "y"})],
+      "lrus": {"d": {}, "e": {}}}, "one list_lru"),
+    ({"setup": [("lru_add", {"lru": "d", "memcg": "A", "node": 0, "item": "class"})],
+      "lrus": {"d": {"memcg_aware": True, "shrinker": ["numa_aware", "memcg_aware"],
+                     "seeks": 0, "batch": 1024}}}, "choose another name"),
+    ({"setup": [("lru_add", {"lru": "d", "memcg": "A", "node": 0, "item": "x"}),
+                ("lru_del", {"lru": "d", "item": "x"})],
+      "lrus": {"d": {"memcg_aware": True, "shrinker": ["numa_aware", "memcg_aware"],
+                     "seeks": 0, "batch": 1024}}}, "no guest action takes one dentry"),
+    ({"setup": [("bogus", {})]}, "no user-space trigger"),
+    ({"setup": [("lru_add", {"lru": "d", "memcg": "A", "node": 0, "item": "x"}),
+                ("reclaim", {"memcg": "root", "node": "all"})],
+      "lrus": {"d": {"memcg_aware": True, "shrinker": ["numa_aware", "memcg_aware"],
+                     "seeks": 0, "batch": 1024}}}, "drop_slab rounds"),
+    ({"setup": [("lru_add", {"lru": "d", "memcg": "A", "node": 0, "item": "x"}),
+                ("lru_add", {"lru": "d", "memcg": "A", "node": 0, "item": "x"})],
+      "lrus": {"d": {"memcg_aware": True, "shrinker": ["numa_aware", "memcg_aware"],
+                     "seeks": 0, "batch": 1024}}}, "DCACHE_REFERENCED"),
     ({"setup": [("fault", {"memcg": "A", "node": 1, "as": "f"})]}, "node 1 is not one"),
     ({"setup": [("fault", {"memcg": "Z", "node": 0, "as": "f"})]}, "not online"),
     ({"setup": [("unmap", {"folio": "nope"})]}, "unknown folio"),
@@ -57,7 +78,7 @@ def test_what_61_cannot_express_is_refused_with_a_reason(scenario, op, case, rea
 
 def test_refusal_names_file_and_line(scenario, op):
     with pytest.raises(NotApplicable) as e:
-        plan(scenario(setup=[op("lru_del", line=12)], path="x.yaml"))
+        plan(scenario(setup=[op("bogus", line=12)], path="x.yaml"))
     assert str(e.value).startswith("x.yaml:12: ")
 
 
@@ -156,3 +177,34 @@ def test_cgroup_v1_and_its_ops_are_refused(scenario, op):
     for o in (op("swapout", folio="f"), op("charge_move", folio="f", to="A")):
         with pytest.raises(NotApplicable, match="no swap device"):
             plan(scenario(setup=[op("fault", memcg="A", node=0, **{"as": "f"}), o]))
+
+
+SB = {"memcg_aware": True, "shrinker": ["numa_aware", "memcg_aware"], "seeks": 0, "batch": 1024}
+
+
+def test_lru_add_is_a_negative_dentry_lookup_in_the_private_sysfs(scenario, op):
+    p = plan(scenario(memcgs=["A"], nodes=2, lrus={"dcache": SB},
+                      setup=[op("lru_add", lru="dcache", memcg="A", node=1, item="d1"),
+                             op("lru_add", lru="dcache", memcg="root", node=0, item="d2")]))
+    assert lines(p)[-2:] == ["O 0 dentry A 1 d1", "O 1 dentry root 0 d2"]
+    assert "D /lrulab-dcache" in p.script.splitlines()
+    assert p.lrus == ("dcache",)
+    assert "stat /lrulab-dcache/d1" in p.ops[0].action
+
+
+def test_a_scenario_without_lru_ops_mounts_no_private_sysfs(scenario, op):
+    p = plan(scenario(setup=[op("fault", memcg="A", node=0, **{"as": "f"})]))
+    assert p.lrus == () and "D " not in p.script
+
+
+def test_node_local_global_reclaim_is_an_allocation_hog_compared_by_outcome(scenario, op):
+    p = plan(scenario(nodes=2, setup=[op("reclaim", memcg="root", node=1),
+                                      op("reclaim", memcg="root", node="all")]))
+    assert lines(p)[-2:] == ["O 0 hog 1", "O 1 dropslab"]
+    assert "outcome" in p.ops[0].outcome_only and not p.ops[1].outcome_only
+    assert "MPOL_BIND" in p.ops[0].action
+
+
+def test_memcg_reclaim_on_one_node_is_refused_even_with_two_nodes(scenario, op):
+    with pytest.raises(NotApplicable, match="6.17"):
+        plan(scenario(nodes=2, setup=[op("reclaim", memcg="A", node=1)]))

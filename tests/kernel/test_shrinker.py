@@ -206,3 +206,20 @@ def test_61_shrink_slab_memcg_stops_when_shrinker_rwsem_is_contended(kh):
         assert (len(ran) == 2) == second_runs, variant
         if not second_runs:
             assert freed == 1
+
+
+@pytest.mark.parametrize("q,scanned", [(1, 0), (2, 2), (3, 4), (4, 4)])
+def test_seeks_zero_shrinker_sweep_matches_kernfs_superblock_on_61(kh, q, scanned):
+    """A shrinker with seeks 0 (kernfs_fill_super, fs/kernfs/mount.c: "sysfs dentries and inodes
+    don't require IO to create") asks for freeable / 2 at every priority, so the deferred work
+    piles up to 2 * freeable and one object alone is never scanned: slabs_scanned of one
+    memory.reclaim over a private sysfs's negative dentries on Debian 6.1.192 (1 -> 0, 2 -> 2,
+    3 -> 4, 4 -> 4; conformance 16-dcache-memcg-reclaim)."""
+    h = kh("linux-6.1", memcgs=("A",))
+    a = h.memcg("A")
+    s = _fake(h, q)
+    s.seeks, s.batch = 0, 1024
+    for prio in range(12, -1, -1):
+        h.run(sh.do_shrink_slab(h.k, sh.ShrinkControl(0, a), s, prio))
+    assert h.k.vmstat["slabs_scanned"] == scanned
+    assert s.private_data[0] == (q if scanned == 0 else 0)

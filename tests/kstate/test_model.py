@@ -9,14 +9,14 @@ from lrulab.scenario import load_scenario
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def states(path, **overrides):
+def states(path, lrus=(), **overrides):
     sc = load_scenario(ROOT / path, overrides or None)
     k = build_kernel(sc)
     k.current = k.task("setup")
     out = []
     for op in list(sc.setup) + [o for t in sc.threads for o in t]:
         execute(k, op)
-        out.append(model_state(k))
+        out.append(model_state(k, lrus))
     return out
 
 
@@ -56,3 +56,19 @@ def test_memcg_disabled_node_queues_are_keyed_by_node():
     keys = {k for k in s[last_queued] if k.startswith("deferred_split")}
     assert keys == {"deferred_split node0", "deferred_split node1"}
     assert not any(k.startswith("memcg ") for k in s[0])
+
+
+def test_a_removed_childs_dentries_are_reported_on_the_parents_sublists():
+    """rmdir P/C: 6.1's memcg_reparent_list_lrus splices P/C's dentries onto P's sublists, sets
+    P's bits and gives P/C (a zombie: its THP is still charged) P's kmemcg_id; the shared
+    sublist is reported under P, the first memcg in pre-order with that id, as the drgn reader
+    does (conformance 19 agrees on both real kernels)."""
+    s = states("scenarios/conformance/19-dcache-rmdir-reparent.yaml", lrus=("dcache",))
+    before, after = s[6], s[7]
+    assert before["list_lru dcache P/C node0"] == 3 and before["shrinker_bit dcache P/C node0"]
+    assert after["memcg P/C"] == "offline"
+    assert after["memcg P/C kmemcg_id"] == after["memcg P kmemcg_id"]
+    assert {k: v for k, v in after.items() if k.startswith("list_lru")} == {
+        "list_lru dcache P node0": 3, "list_lru dcache P node1": 1,
+        "list_lru dcache Q node0": 2}
+    assert after["shrinker_bit dcache P node0"] == after["shrinker_bit dcache P node1"] == 1

@@ -67,9 +67,11 @@ def _mthp(k) -> dict[str, int]:
     return {mthp_key(key): v for key, v in getattr(k, "mthp_stat", {}).items()}
 
 
-def run_model(path: Path, variant: str, patches: dict[str, bool]) -> ModelRun:
+def run_model(path: Path, variant: str, patches: dict[str, bool],
+              lrus: tuple[str, ...] = ()) -> ModelRun:
     """Run the scenario on the model with preset `variant` plus `patches`, op by op in the
-    sequential runner's order (setup, then each thread), keeping counters and state per op."""
+    sequential runner's order (setup, then each thread), keeping counters and state per op
+    (with the counts and shrinker bits of the list_lru users `lrus`)."""
     from lrulab.kstate.model import model_state
     from lrulab.ops import build_kernel
     from lrulab.runner import execute
@@ -96,7 +98,7 @@ def run_model(path: Path, variant: str, patches: dict[str, bool]) -> ModelRun:
                                if v != {**before, **mbefore}.get(key, 0)})
             run.results.append(str(result))
             run.events.append([str(e) for e in k.events[nev:]])
-            run.states.append(model_state(k))
+            run.states.append(model_state(k, lrus))
             run.calls.append(model_calls(k.shrinker_calls))
             k.shrinker_calls.clear()
     except Exception as e:  # a model bug, not bad input: one line unless LRULAB_DEBUG is set
@@ -124,19 +126,26 @@ def expand(paths: tuple[str, ...]) -> list[Path]:
 class StateHook:
     """Reads the stopped guest's state after every op (drgn); conform_one compares it."""
 
-    def __init__(self, vmlinux: Path):
+    def __init__(self, vmlinux: Path, lrus: tuple[str, ...] = ()):
         from lrulab.kstate.reader import ReaderError
 
         self.vmlinux = vmlinux
+        self.lrus = lrus          # scenario lrus read as the private sysfs's dentry lru
         self.reader = None
         self.states: dict[int, dict] = {}
         self.error = ReaderError
 
     def __call__(self, index: int, guest: Guest) -> None:
-        from lrulab.kstate.reader import KernelReader, Where, open_guest
+        from lrulab.kstate.reader import KernelReader, Where, open_guest, sb_dentry_lru
+
+        from .translate import DCACHE_DIR
 
         if self.reader is None:
-            self.reader = KernelReader(open_guest(self.vmlinux, guest.ram, guest.release))
+            prog = open_guest(self.vmlinux, guest.ram, guest.release)
+            lrus, shrinkers = {}, {}
+            for name in self.lrus:
+                lrus[name], shrinkers[name] = sb_dentry_lru(prog, DCACHE_DIR)
+            self.reader = KernelReader(prog, lrus, shrinkers)
         self.states[index] = self.reader.state(
             {n: Where(f.pid, f.addr, f.size) for n, f in guest.folios.items()})
 
@@ -189,7 +198,7 @@ def conform_one(path: Path, *, kernel_image: str | None, variant: str | None,
     model_variant = variant or point_variant
     base = point_patches if variant is None else {}
     all_patches = {**base, **(getattr(scenario.kernel, "patches", {}) or {}), **patches}
-    model = run_model(path, model_variant, all_patches)
+    model = run_model(path, model_variant, all_patches, gplan.lrus)
     n_ops = len(iter_ops(scenario))
     if len(model.deltas) != n_ops:
         raise BadInput(f"{path}: the model ran {len(model.deltas)} ops, the scenario has {n_ops}")
@@ -232,17 +241,30 @@ def conform_one(path: Path, *, kernel_image: str | None, variant: str | None,
     return ScenarioComparison(str(path), getattr(scenario, "name", path.stem), guest.release,
                               tools.kernel.version, model_variant, all_patches, guest.seconds,
                               ops, str(workdir) if keep else None, kspec.name, compare_state,
-                              why_not, compare_calls, calls_why_not)
+                              why_not, compare_calls, calls_why_not,
+                              "" if reused else guest.boot_retry)
 
 
 def _boot(path: Path, tools, gplan, compare_state: bool, timeout: float
           ) -> tuple[Any, dict[int, dict], Path]:
     """Run the guest (reading its state after every op when `compare_state`)."""
-    hook = StateHook(tools.kernel.vmlinux) if compare_state else None
     workdir = Path(tempfile.mkdtemp(prefix=f"lrulab-conform-{path.stem}-"))
+    retry = ""
     try:
-        guest = run_guest(tools, gplan.script, workdir, gplan.nodes, gplan.boot, timeout=timeout,
-                          on_pause=hook)
+        for attempt in (1, 2):
+            hook = StateHook(tools.kernel.vmlinux, gplan.lrus) if compare_state else None
+            try:
+                guest = run_guest(tools, gplan.script, workdir, gplan.nodes, gplan.boot,
+                                  timeout=timeout, on_pause=hook)
+                break
+            except GuestError as e:
+                if e.started or attempt == 2:
+                    raise
+                # the kernel died before /init (a TCG boot flake): boot once more, keep the
+                # failed console log and say so in the result
+                (workdir / "console.log").rename(workdir / "console.failed-boot.log")
+                retry = f"booted twice: the first boot failed ({e})"
+        guest.boot_retry = retry
     except GuestError as e:
         # a failed guest keeps its console log (and script) even without --keep
         (workdir / "initramfs.cpio.gz").unlink(missing_ok=True)

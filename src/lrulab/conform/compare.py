@@ -8,7 +8,7 @@ from typing import Any
 
 from .kernels import RULES_61, KernelRules
 from .qemu import OpObservation
-from .translate import GuestOp
+from .translate import GuestOp, hog_outcome
 
 # Per-order mTHP stats (hugepages-<size>kB/stats/<item>, 6.9+) compared with the model's
 # k.mthp_stat: the items of the anonymous fault, split and deferred-split paths (audit B4).
@@ -85,6 +85,8 @@ def compare_op(gop: GuestOp, obs: OpObservation, model_delta: dict[str, int],
             theirs = 0
         if name in gop.exclude:
             rows.append(Row(name, theirs, mine, False, gop.exclude[name]))
+        elif gop.outcome_only and not hog_outcome(name):
+            rows.append(Row(name, theirs, mine, False, "outcome-only op"))
         elif mine is None:
             rows.append(Row(name, theirs, None, False, "not modelled"))
         elif theirs is None:
@@ -110,6 +112,7 @@ class ScenarioComparison:
     state_why_not: str = ""
     calls_compared: bool = False
     calls_why_not: str = ""
+    boot_retry: str = ""            # a first boot that failed before /init, retried once
 
     @property
     def calls_first_op(self) -> int | None:
@@ -140,6 +143,7 @@ class ScenarioComparison:
             "guest_seconds": round(self.seconds, 1),
             "disagreements": self.disagreements, "workdir": self.workdir,
             "state_compared": self.state_compared,
+            **({"boot_retry": self.boot_retry} if self.boot_retry else {}),
             **({"state_not_compared": self.state_why_not} if self.state_why_not else {}),
             "state_first_differs_at": self.state_first_op,
             "calls_compared": self.calls_compared,
@@ -148,6 +152,7 @@ class ScenarioComparison:
             "ops": [{
                 "index": o.op.index, "line": o.op.line, "op": o.op.kind, "text": o.op.text,
                 "guest_action": o.op.action, "rc": o.rc, "err": o.err,
+                **({"outcome_only": o.op.outcome_only} if o.op.outcome_only else {}),
                 "model_result": o.model_result, "model_events": o.model_events,
                 "counters": {r.counter: {"kernel": r.kernel, "model": r.model,
                                          "compared": r.compared, "agree": not r.differs,
@@ -183,7 +188,8 @@ def format_text(sc: ScenarioComparison) -> str:
     out = [f"{sc.path}: {sc.name}",
            f"  kernel {sc.release} ({sc.kernel_package}) vs model {sc.variant}"
            + (f" with {sc.patches}" if sc.patches else "")
-           + f"   [guest {sc.seconds:.1f} s]",
+           + f"   [guest {sc.seconds:.1f} s]"
+           + (f"\n  ({sc.boot_retry})" if sc.boot_retry else ""),
            f"  {'#':>3} {'line':>4}  {'op':<34} {'counter':<{w}} {'kernel':>7} {'model':>7}"]
     for o in sc.ops:
         head = f"  {o.op.index:>3} {o.op.line:>4}  {o.op.text:<34}"
@@ -199,6 +205,8 @@ def format_text(sc: ScenarioComparison) -> str:
                     else "" if r.compared else f"  (not compared: {r.why_not})")
             lead = head if i == 0 else " " * len(head)
             out.append(f"{lead} {r.counter:<{w}} {k:>7} {m:>7}{mark}")
+        if o.op.outcome_only:
+            out.append(f"{' ' * len(head)} (outcome only: {o.op.outcome_only})")
         if o.op.index == first:
             out.append(f"{' ' * len(head)} kernel state differs after this op:")
             for r in o.state:

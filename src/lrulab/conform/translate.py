@@ -36,6 +36,32 @@ BASE_KNOBS = (
 
 BOOT_61 = ("cgroup.memory=nokmem", "cgroup_disable=memory")
 
+# The dentry ops look names up in a private sysfs mounted here (probe.c: the D line); its
+# superblock's s_dentry_lru is the lru the scenario's `lru_add`s are compared with.
+DCACHE_DIR = "/lrulab-dcache"
+# a superblock's dentry lru (fs/super.c: alloc_super): memcg-aware list_lru, shrinker
+# SHRINKER_NUMA_AWARE | SHRINKER_MEMCG_AWARE
+# SHRINKER_NUMA_AWARE | SHRINKER_MEMCG_AWARE, batch 1024; kernfs_fill_super (fs/kernfs/mount.c)
+# sets seeks 0, so do_shrink_slab asks for freeable / 2 at every priority
+SB_LRU_SHAPE = {"memcg_aware": True, "shrinker": {"numa_aware", "memcg_aware"}, "seeks": 0,
+                "batch": 1024}
+# the names in the root of sysfs: a lookup of one of them finds a positive dentry
+SYSFS_ROOT_NAMES = {"block", "bus", "class", "dev", "devices", "firmware", "fs", "hypervisor",
+                    "kernel", "module", "power"}
+# the only counter a node-local global reclaim (the allocation hog) is compared on; with the
+# state after it (split folios, queues) it is the op's outcome
+HOG_OUTCOME = ("thp_split_page", "nr_anon_transparent_hugepages")
+HOG_OUTCOME_MTHP = ("split", "nr_anon", "nr_anon_partially_mapped")   # per-order stats
+HOG_WHY = ("node-local global reclaim runs as an allocation hog: how many kswapd and direct "
+           "reclaim passes run varies from run to run, so only the outcome is compared "
+           "(thp_split_page, the THP gauges and the state after the op)")
+
+
+def hog_outcome(counter: str) -> bool:
+    """Is `counter` part of a hog op's outcome (compared) rather than a per-pass count?"""
+    return counter in HOG_OUTCOME or (
+        "/stats/" in counter and counter.rpartition("/")[2] in HOG_OUTCOME_MTHP)
+
 
 class NotApplicable(Exception):
     """The scenario (or one op) cannot be run on the real kernel; str() is the reason."""
@@ -49,6 +75,7 @@ class GuestOp:
     text: str                       # human description, e.g. "reclaim B (memory.reclaim)"
     action: str                     # what the guest does, for the table and the docs
     exclude: dict[str, str] = field(default_factory=dict)  # counter -> why it is not compared
+    outcome_only: str = ""          # why only HOG_OUTCOME counters (and the state) are compared
 
 
 @dataclass
@@ -57,6 +84,7 @@ class GuestPlan:
     ops: list[GuestOp]
     nodes: int
     boot: list[str]
+    lrus: tuple[str, ...] = ()      # scenario lrus compared with the private sysfs's dentry lru
 
 
 def _where(scenario: Any, op: Any) -> str:
@@ -138,9 +166,14 @@ def plan(scenario: Any, rules: KernelRules = RULES_61) -> GuestPlan:
         lines.append(f"G {cg}")
         live.add(cg)
 
+    lrus = _dentry_lrus(scenario)
+    if lrus:
+        lines.append(f"D {DCACHE_DIR}")
     folios: dict[str, int] = {}
     pins: dict[str, int] = {}
     gops: list[GuestOp] = []
+    outcome = ""
+    looked_up: set[str] = set()
     for idx, op in enumerate(iter_ops(scenario)):
         kind, a = op.kind, dict(op.args or {})
         where = _where(scenario, op)
@@ -256,15 +289,29 @@ def plan(scenario: Any, rules: KernelRules = RULES_61) -> GuestPlan:
                 raise NotApplicable(f"{where}: reclaim with {' and '.join(extra)}: {linux} has "
                                     "no user interface that fixes the reclaim priority or the "
                                     "shrinker batch")
-            if node != "all":
-                if cg == "root":
-                    raise NotApplicable(
-                        f"{where}: reclaim root on node {node}: global reclaim restricted to a "
-                        "node needs an allocation hog driving kswapd/direct reclaim, which is not "
-                        "deterministic; use node: all")
+            if node != "all" and cg != "root":
                 raise NotApplicable(f"{where}: reclaim {cg} on node {node}: {linux} has no "
-                                    "node-restricted memcg reclaim interface; use node: all")
-            if cg == "root":
+                                    "interface that reclaims one memcg on one node (per-node "
+                                    "memory.reclaim came with b980077899ea in 6.17); use "
+                                    "node: all")
+            if node != "all":
+                if not isinstance(node, int) or not 0 <= node < nodes:
+                    raise NotApplicable(f"{where}: reclaim: node {node} is not one of the "
+                                        f"{nodes} node(s)")
+                lines.append(f"O {idx} hog {node}")
+                text = f"reclaim root on node {node} (hog)"
+                action = (f"a root-cgroup process bound to node {node} (set_mempolicy "
+                          "MPOL_BIND) touches 1 MiB chunks until the OOM killer kills it")
+                outcome = HOG_WHY
+            elif cg == "root" and lrus:
+                raise NotApplicable(
+                    f"{where}: reclaim root on all nodes with dentries: drop_caches repeats its "
+                    "drop_slab rounds while the guest's other shrinkers (dentries and inodes of "
+                    "proc, sysfs, cgroupfs) free objects the model does not represent, and the "
+                    "private sysfs's shrinker (seeks 0) scans only in later rounds, so how many "
+                    "of the scenario's dentries it frees depends on objects outside the "
+                    "scenario; use node-local reclaim (reclaim: {memcg: root, node: N})")
+            elif cg == "root":
                 lines.append(f"O {idx} dropslab")
                 text, action = "reclaim root (all nodes)", "echo 2 > /proc/sys/vm/drop_caches"
                 exclude["slabs_scanned"] = ("drop_caches also runs every other shrinker (dentries, "
@@ -279,8 +326,57 @@ def plan(scenario: Any, rules: KernelRules = RULES_61) -> GuestPlan:
         elif kind in ("swapout", "charge_move"):
             raise NotApplicable(f"{where}: {kind}: the conformance guest has no swap device "
                                 "and mounts cgroup v2 only (no charge moving)")
+        elif kind == "lru_add":
+            cg, node, item = _memcg(a.get("memcg", "root")), a.get("node", 0), str(a.get("item"))
+            if not isinstance(node, int) or not 0 <= node < nodes:
+                raise NotApplicable(f"{where}: lru_add: node {node} is not one of the "
+                                    f"{nodes} node(s)")
+            if cg != "root" and cg not in live:
+                raise NotApplicable(f"{where}: lru_add: memcg {cg} is not online")
+            if item in SYSFS_ROOT_NAMES or not item.replace("-", "").replace("_", "").isalnum():
+                raise NotApplicable(f"{where}: lru_add item {item}: the guest looks the item "
+                                    "up as a missing name in sysfs's root; choose another name")
+            if item in looked_up:
+                raise NotApplicable(
+                    f"{where}: lru_add {item} again: the kernel finds the dentry cached and its "
+                    "dput marks it DCACHE_REFERENCED (the shrinker then rotates it once instead "
+                    "of freeing it); the model's list_lru user has no referenced bit")
+            looked_up.add(item)
+            lines.append(f"O {idx} dentry {cg} {node} {item}")
+            text = f"lru_add {a.get('lru')} {item} in {cg} on node {node}"
+            action = (f"worker in {cg}, on node {node}'s CPU with MPOL_BIND {node}: stat "
+                      f"{DCACHE_DIR}/{item} (missing): a negative dentry, on the private "
+                      "sysfs's s_dentry_lru once its dput drops it")
+        elif kind == "lru_del":
+            raise NotApplicable(
+                f"{where}: lru_del: a dentry leaves its lru only when it is killed (the lookup "
+                "that finds it stale allocates a new dentry in the same lru) or isolated by "
+                "the shrinker (reclaim); no guest action takes one dentry off the lru alone")
         else:
             raise NotApplicable(f"{where}: op {kind} has no user-space trigger on a real kernel "
                                 "(list_lru internals); the conformance harness cannot run it")
-        gops.append(GuestOp(idx, kind, int(getattr(op, "line", 0) or 0), text, action, exclude))
-    return GuestPlan("\n".join(lines) + "\n", gops, nodes, boot)
+        gops.append(GuestOp(idx, kind, int(getattr(op, "line", 0) or 0), text, action, exclude,
+                            outcome))
+        outcome = ""
+    return GuestPlan("\n".join(lines) + "\n", gops, nodes, boot, lrus)
+
+
+def _dentry_lrus(scenario: Any) -> tuple[str, ...]:
+    """The scenario lrus the ops use: at most one, shaped like a superblock's dentry lru
+    (the guest's is the private sysfs's s_dentry_lru)."""
+    used = sorted({str(op.args.get("lru")) for op in iter_ops(scenario)
+                   if op.kind in ("lru_add", "lru_del") and op.args})
+    declared = getattr(scenario.kernel, "lrus", {}) or {}
+    if len(used) > 1:
+        raise NotApplicable(f"{_at(scenario, 'lrus')}: lrus {', '.join(used)}: the guest has "
+                            "one list_lru user space can fill (a superblock's dentry lru)")
+    for name in used:
+        spec = declared.get(name) or {}
+        shape = {"memcg_aware": bool(spec.get("memcg_aware", True)),
+                 "shrinker": set(spec.get("shrinker", []) or []),
+                 "seeks": spec.get("seeks"), "batch": spec.get("batch")}
+        if shape != SB_LRU_SHAPE:
+            raise NotApplicable(f"{_at(scenario, 'lrus')}: lru {name}: the guest's lru is a "
+                                "sysfs superblock's dentry lru: declare it {memcg_aware: true, "
+                                "shrinker: [numa_aware, memcg_aware], seeks: 0, batch: 1024}")
+    return tuple(used)

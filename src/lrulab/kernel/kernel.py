@@ -101,20 +101,30 @@ def boot(cfg: Config, lrus: dict | None = None, shrinkers: int = 0) -> Kernel:
         run_sync(k, register_other_shrinker(k, f"other-{i + 1}"))
     for name, spec in (lrus or {}).items():
         run_sync(k, register_lru_user(k, name, spec.get("memcg_aware", True),
-                                      spec.get("shrinker", [])))
+                                      spec.get("shrinker", []), spec.get("seeks"),
+                                      spec.get("batch")))
     return k
 
 
-def register_lru_user(k: Kernel, name: str, memcg_aware: bool, shrinker_flags):
+def register_lru_user(k: Kernel, name: str, memcg_aware: bool, shrinker_flags,
+                      seeks: int | None = None, batch: int | None = None):
     """A list_lru user like a superblock's dentry lru (fs/super.c: alloc_super, then sget_fc):
     shrinker_alloc, list_lru_init_memcg, shrinker_register; its scan isolates and frees
     objects (dentry disposal).  Objects can be added once it is registered (the mount is
-    there).  At boot (kernel.lrus) and as the scenario op ``register``."""
+    there).  At boot (kernel.lrus) and as the scenario op ``register``.  `seeks` and `batch`
+    are the shrinker's (default DEFAULT_SEEKS and 0, i.e. SHRINK_BATCH): alloc_super gives a
+    superblock batch 1024, and kernfs_fill_super (fs/kernfs/mount.c) seeks 0 ("sysfs dentries
+    and inodes don't require IO to create"), so do_shrink_slab asks it for freeable / 2 at
+    every priority."""
     from . import lru_user
     flags = 0
     for f in shrinker_flags:
         flags |= sh.FLAG_NAMES[f]
     s = yield from sh.shrinker_alloc(k, flags, f"{name}-shrinker")
+    if seeks is not None:
+        s.seeks = seeks
+    if batch is not None:
+        s.batch = batch
     lru = ll.ListLru(name)
     ll.__list_lru_init(k, lru, memcg_aware, s)
     s.count_objects = lru_user.lru_user_count

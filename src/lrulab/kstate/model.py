@@ -39,6 +39,9 @@ def model_state(k, lrus: tuple[str, ...] = ()) -> State:
         for nid in range(k.cfg.nodes):
             if thp is not None:
                 s[f"shrinker_bit thp {p} node{nid}"] = int(thp.id in sh.shrinker_bits(m, nid))
+            for name in lrus:
+                s[f"shrinker_bit {name} {p} node{nid}"] = int(
+                    k.lrus[name].shrinker.id in sh.shrinker_bits(m, nid))
     node_lists = 0
     for owner, nid, head in thp_lists(k):
         if owner is None and nid is None:
@@ -52,7 +55,10 @@ def model_state(k, lrus: tuple[str, ...] = ()) -> State:
         else:
             where = _path(owner) + (f" node{nid}" if nid is not None else "")
         s[f"deferred_split {where}"] = names
-    owners = {m.kmemcg_id: m for m in memcgs if m.kmemcg_id >= 0}
+    owners: dict = {}
+    for m in memcgs:   # an id shared after reparenting belongs to the first, the ancestor
+        if m.kmemcg_id >= 0:
+            owners.setdefault(m.kmemcg_id, m)
     for name in lrus:
         for idx, nid, l in lru_sublists(k.lrus[name].lru):
             n = sum(1 for _ in list_entries(l.list))

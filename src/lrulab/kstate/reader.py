@@ -230,9 +230,11 @@ class KernelReader:
     """Reads ``lrulab.kstate`` dicts from one kernel; remembers each folio's head page between
     reads, so an unmapped but still referenced folio (or a freed one) is recognised."""
 
-    def __init__(self, prog, lrus: dict[str, Any] | None = None):
+    def __init__(self, prog, lrus: dict[str, Any] | None = None,
+                 shrinkers: dict[str, Any] | None = None):
         self.prog = prog
-        self.lrus = lrus or {}           # name -> struct list_lru * (Object)
+        self.lrus = lrus or {}           # name -> struct list_lru (Object)
+        self.shrinkers = shrinkers or {} # name -> the lru's struct shrinker (Object)
         self.seen: dict[str, _Seen] = {}
         self.folio_list = prog.type("struct folio").has_member("_deferred_list")
         thp = prog["deferred_split_shrinker"]
@@ -297,8 +299,9 @@ class KernelReader:
         return [int(page_to_pfn(p)) - 2
                 for p in list_for_each_entry("struct page", head, "deferred_list")]
 
-    def _thp_bit(self, memcg, nid: int) -> int:
-        return self._bit(memcg, nid, self.thp_id)
+    def _thp_bit(self, memcg, nid: int, i: int | None = None) -> int:
+        """The bit of shrinker id `i` (default: the THP shrinker's) for memcg on node nid."""
+        return self._bit(memcg, nid, self.thp_id if i is None else i)
 
     def _bit(self, memcg, nid: int, i: int) -> int:
         """Bit `i` of memcg's shrinker_info on node nid."""
@@ -425,6 +428,9 @@ class KernelReader:
             s[f"memcg {path} kmemcg_id"] = int(m.kmemcg_id)
             for nid, _, _ in self.nodes:
                 s[f"shrinker_bit thp {path} node{nid}"] = self._thp_bit(m, nid)
+                for name, shrinker in self.shrinkers.items():
+                    s[f"shrinker_bit {name} {path} node{nid}"] = self._thp_bit(
+                        m, nid, int(shrinker.id))
             queues.append((path, self._queue(m.deferred_split_queue.split_queue.address_of_())))
         for nid, _, _ in self.nodes:
             q = prog["node_data"][nid].deferred_split_queue.split_queue.address_of_()
@@ -523,10 +529,15 @@ class KernelReader:
             n = int(lru.node[nid].lru.nr_items)
             if n:
                 out[f"list_lru {name} root node{nid}"] = n
+        seen: set[int] = set()
         for path, m in memcgs:
             idx = int(m.kmemcg_id)
-            if idx < 0:
+            # after an offline, 6.1-6.12 rewrite the ids of the memcg and its descendants to
+            # the parent's (memcg_reparent_list_lrus): the sublist belongs to the first memcg
+            # in pre-order with that id, the live ancestor
+            if idx < 0 or idx in seen:
                 continue
+            seen.add(idx)
             mlru = xa_load(lru.xa.address_of_(), idx)
             if not mlru:
                 continue
@@ -547,6 +558,22 @@ def _entire_mapcount(folio, head) -> int:
         except AttributeError:
             continue
     return int(head[1].compound_mapcount.counter) + 1
+
+
+def sb_dentry_lru(prog, mountpoint: str) -> tuple[Any, Any]:
+    """(s_dentry_lru, its shrinker) of the superblock mounted at `mountpoint` in init's mount
+    namespace.  The shrinker is ``sb->s_shrink``: a struct (6.1) or a ``struct shrinker *``
+    from shrinker_alloc (6.7+)."""
+    from drgn.helpers.linux.fs import for_each_mount
+
+    dst = mountpoint.encode()
+    for mnt in for_each_mount(prog, dst=dst):
+        sb = mnt.mnt.mnt_sb
+        shrink = sb.s_shrink
+        if shrink.type_.kind.name == "POINTER":
+            shrink = shrink[0]
+        return sb.s_dentry_lru, shrink
+    raise ReaderError(f"no file system is mounted at {mountpoint} in the guest")
 
 
 def _u64(prog, phys: int) -> int:

@@ -31,7 +31,11 @@
  *   W                                pause after every op (the host reads kernel state)
  *   E <dynamic event definition…>    add a trace event (tracefs dynamic_events, e.g. an fprobe)
  *   T                                after every op print the trace buffer, then clear it
- *   O <idx> <op> <args…>             an op; see run_op()
+ *   D <dir>                          mount a private sysfs at <dir> for the dentry ops: a
+ *                                    superblock of its own (sysfs of a new network
+ *                                    namespace), so no other dentry is on its list_lru
+ *   O <idx> <op> <args…>             an op; see run_op() (op "cat <file>" copies a file,
+ *                                    e.g. the trace buffer, as CAT lines: a debugging aid)
  *
  * Part of lrulab; written for the project (no kernel code).
  */
@@ -65,6 +69,7 @@
 #define MPOL_BIND_ 2
 #define MPOL_MF_MOVE_ (1 << 1)
 #define MEMBARRIER_CMD_GLOBAL_ 1
+#define MPOL_DEFAULT_ 0
 
 #define HPAGE (2UL << 20)
 #define PAGE 4096UL
@@ -79,6 +84,7 @@ static int nr_nodes = 1;
 static int pause_after_op;      /* W: wait for the host after every op */
 static int trace_after_op;      /* T: print and clear the trace buffer after every op */
 #define TRACEFS "/sys/kernel/tracing"
+static char dcache_dir[128];    /* D: the private sysfs mount the dentry ops look names up in */
 
 /* ------------------------------------------------------------------ util */
 
@@ -157,6 +163,7 @@ static const char *errname(int e)
 	case EINTR: return "EINTR";
 	case EPERM: return "EPERM";
 	case EEXIST: return "EEXIST";
+	case EIO: return "EIO";
 	default: return "E?";
 	}
 }
@@ -317,6 +324,45 @@ static long mbind_(unsigned long addr, unsigned long len, int node, unsigned fla
 	return syscall(SYS_mbind, addr, len, MPOL_BIND_, &mask, 64UL, flags);
 }
 
+static void run_on_node(int node)
+{
+	/* one CPU per node when there are several (QEMU -numa node,cpus=N); else CPU 0 */
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(nr_nodes > 1 ? node : 0, &set);
+	sched_setaffinity(0, sizeof set, &set);
+}
+
+static long set_mempolicy_(int mode, int node)
+{
+	unsigned long mask = 1UL << node;
+	return syscall(SYS_set_mempolicy, mode, mode == MPOL_DEFAULT_ ? NULL : &mask, 64UL);
+}
+
+/*
+ * A negative-dentry lookup: stat() of a name that does not exist in the private sysfs.
+ * kernfs keeps the negative dentry (kernfs_iop_lookup -> d_splice_alias(NULL, ...), no
+ * ->d_delete), so its dput puts it on the superblock's s_dentry_lru (list_lru_add_obj: the
+ * memcg of the dentry's objcg -- this task's -- and the node of its slab page).  The lookup
+ * runs on the node's CPU with the task's memory bound to the node, so the dentry's slab page
+ * is that node's.
+ */
+static int lookup_negative(const char *name, int node)
+{
+	char path[256], nm[64];
+	struct stat st;
+	if (sscanf(name, "%63s", nm) != 1)
+		return EINVAL;
+	snprintf(path, sizeof path, "%s/%s", dcache_dir, nm);
+	run_on_node(node);
+	if (set_mempolicy_(MPOL_BIND_, node) < 0)
+		return errno;
+	int rc = stat(path, &st) == 0 ? EEXIST : (errno == ENOENT ? 0 : errno);
+	set_mempolicy_(MPOL_DEFAULT_, 0);
+	run_on_node(0);
+	return rc;
+}
+
 /* per-folio pipes holding the vmsplice'd page references ("get") */
 static int pinpipe[MAXF][2];
 
@@ -326,6 +372,12 @@ static int worker_cmd(char *cmd)
 	char op;
 	unsigned long a = 0, b = 0;
 	int node = 0, slot = 0, written = 0;
+	if (cmd[0] == 'D') {          /* D <node> <name> */
+		char nm[64];
+		if (sscanf(cmd, "D %d %63s", &node, nm) != 2)
+			return EINVAL;
+		return lookup_negative(nm, node);
+	}
 	if (sscanf(cmd, "%c %lx %lx %d %d %d", &op, &a, &b, &node, &slot, &written) < 1)
 		return EINVAL;
 	switch (op) {
@@ -520,6 +572,44 @@ static void wait_offline(void)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * Node-local global reclaim: a process in the root cgroup, its memory bound to <node>
+ * (set_mempolicy(MPOL_BIND)), touches 1 MiB chunks until the OOM killer kills it.  Filling
+ * the node wakes its kswapd and then direct reclaim restricted to the node, both of which
+ * run every memcg's shrinkers on that node (shrink_node -> shrink_slab).  The chunks are
+ * MADV_NOHUGEPAGE so the hog itself makes no THP (its VMAs merge into 2 MiB-aligned
+ * ranges otherwise).  rc 0 when it died of SIGKILL, as expected; the host compares the
+ * outcome only (which folios were split, thp_split_page, the queues), not per-op counters:
+ * how many kswapd/direct passes run varies from run to run.
+ */
+static int hog(int idx, int node)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		die(idx, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		write_file("/proc/self/oom_score_adj", "1000");
+		if (set_mempolicy_(MPOL_BIND_, node) < 0)
+			_exit(2);
+		for (;;) {
+			char *p = mmap(NULL, 1UL << 20, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (p == MAP_FAILED)
+				_exit(3);
+			madvise(p, 1UL << 20, MADV_NOHUGEPAGE);
+			for (unsigned long off = 0; off < (1UL << 20); off += PAGE)
+				p[off] = 1;
+		}
+	}
+	int status = 0;
+	if (waitpid(pid, &status, 0) < 0)
+		return errno;
+	/* let kswapd notice the freed memory and go back to sleep before the snapshot */
+	struct timespec ts = { 0, 300000000 };
+	nanosleep(&ts, NULL);
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? 0 : EIO;
+}
+
 /* returns errno-like rc of the op (recorded, not fatal) */
 static int run_op(int idx, char **f, int nf)
 {
@@ -623,12 +713,38 @@ static int run_op(int idx, char **f, int nf)
 		wait_offline();
 		return 0;
 	}
+	if (!strcmp(op, "dentry") && nf == 4) {
+		/* dentry <memcg> <node> <name>: a negative-dentry lookup by the memcg's worker */
+		if (!dcache_dir[0])
+			die(idx, "dentry op without a D line");
+		struct worker *w = worker_for(idx, f[1]);
+		/* empty every CPU's slab of the dentry cache (flush_all), so the lookup's CPU
+		 * takes its next slab from its own node (remote partials are off: the D line) */
+		int rc = write_file("/sys/kernel/slab/dentry/shrink", "1");
+		if (rc)
+			die(idx, "flush the dentry cache's CPU slabs: %s", strerror(rc));
+		rc = worker_do(idx, w, "D %d %s", atoi(f[2]), f[3]);
+		if (rc)
+			die(idx, "lookup of %s/%s: %s", dcache_dir, f[3], strerror(rc));
+		return 0;
+	}
+	if (!strcmp(op, "hog") && nf == 2)
+		return hog(idx, atoi(f[1]));
 	if (!strcmp(op, "memreclaim") && nf == 3) {
 		cg_path(path, sizeof path, f[1], "memory.reclaim");
 		return write_file(path, f[2]);
 	}
 	if (!strcmp(op, "dropslab") && nf == 1)
 		return write_file("/proc/sys/vm/drop_caches", "2");
+	if (!strcmp(op, "cat") && nf == 2) {
+		/* debugging aid: copy a file (e.g. the trace buffer) to the marker channel */
+		static char buf[1 << 20];
+		if (read_file(f[1], buf, sizeof buf) < 0)
+			return errno;
+		for (char *s = strtok(buf, "\n"); s; s = strtok(NULL, "\n"))
+			outf("CAT %s", s);
+		return 0;
+	}
 	if (!strcmp(op, "sleep") && nf == 2) {
 		struct timespec ts = { atoi(f[1]) / 1000, (atoi(f[1]) % 1000) * 1000000L };
 		nanosleep(&ts, NULL);
@@ -743,6 +859,18 @@ int main(void)
 			nr_nodes = atoi(f[1]);
 		} else if (!strcmp(f[0], "Q") && nf == 1) {
 			quiesce_khugepaged();
+		} else if (!strcmp(f[0], "D") && nf == 2) {
+			snprintf(dcache_dir, sizeof dcache_dir, "%s", f[1]);
+			mkdir(dcache_dir, 0755);
+			if (unshare(CLONE_NEWNET) < 0)
+				die(-1, "unshare(CLONE_NEWNET): %s", strerror(errno));
+			if (mount("sysfs", dcache_dir, "sysfs", 0, NULL) < 0)
+				die(-1, "mount sysfs at %s: %s", dcache_dir, strerror(errno));
+			/* SLUB: no partial slab of another node for a CPU's dentry allocations
+			 * (get_any_partial), so a dentry's node is its CPU's */
+			int err = write_file("/sys/kernel/slab/dentry/remote_node_defrag_ratio", "0");
+			if (err)
+				die(-1, "dentry remote_node_defrag_ratio: %s", strerror(err));
 		} else if (!strcmp(f[0], "W") && nf == 1) {
 			pause_after_op = out_fd >= 0;
 		} else if (!strcmp(f[0], "E") && nf >= 2) {
