@@ -23,7 +23,8 @@ CASES = {
         "no_orphan", ["5.4"], ["5.6", "debian-6.1.192", "6.11", "6.12"],
         ["6.13", "7.2"]),
 }
-FIXED_BY = {"b15-swapout-unqueue-v1": ("f8f931bba0f9", "swapout_unqueue_first", "6.11", "6.12"),
+FIXED_BY = {"b15-swapout-unqueue-v1": ("f8f931bba0f9", "swapout_unqueue_first", "6.12-rc1",
+                                       "6.12-rc7"),
             "b15-charge-move-queue-no-bit": ("fac0516b5534", "move_account_skips_queue",
                                              "5.4", "5.6")}
 

@@ -282,6 +282,20 @@ COMMITS: tuple[Commit, ...] = (
                    "Hugh Dickins' be9581ea8c05 text); author and the 6.7 merge window "
                    "(Nhat Pham's hugetlb memcg accounting series) from memory, not seen",
            source="be9581ea8c05's text quoted in review (index file 28766803529)"),
+    Commit("shrinker_info_free_unlocked", "307bececcd12", None,
+           "mm: shrinker: add a secondary array for shrinker_info::{map, nr_deferred}",
+           "Qi Zheng", "6.7-rc1",
+           "alloc_shrinker_info's error path drops shrinker_mutex before free_shrinker_info "
+           "frees the infos it already published, so a racing expand_shrinker_info (a "
+           "shrinker registering) can copy and kvfree_rcu one of them: use-after-free, "
+           "double free",
+           ("mm/shrinker.c: alloc_shrinker_info",),
+           off="6.1: free_shrinker_info inside the locked section",
+           verified=False,
+           missing="attributed to 307bececcd12 by the Fixes: tag of Qi Zheng's 2026 fix; the "
+                   "diff of 307bececcd12 itself was not read",
+           source="Qi Zheng's fix as quoted in Muchun Song's ack (stable list, 2026-06-17, "
+                  "index file 60292105332)"),
     Commit("migrate_unqueue_old", "9bcef5973e31",
            "61273e5e9b490682388377c20f52d19de4a80460.1703054559.git.baolin.wang@linux.alibaba.com",
            "mm: memcg: fix split queue list crash when large folio migration", "Baolin Wang",
@@ -297,20 +311,6 @@ COMMITS: tuple[Commit, ...] = (
                    "mm-hotfixes before 6.7 (which -rc not seen)",
            source="mainline revlist (index file 66262550580); review reply (index file "
                   "8936937301)"),
-    Commit("shrinker_info_free_unlocked", "307bececcd12", None,
-           "mm: shrinker: add a secondary array for shrinker_info::{map, nr_deferred}",
-           "Qi Zheng", "6.7-rc1",
-           "alloc_shrinker_info's error path drops shrinker_mutex before free_shrinker_info "
-           "frees the infos it already published, so a racing expand_shrinker_info (a "
-           "shrinker registering) can copy and kvfree_rcu one of them: use-after-free, "
-           "double free",
-           ("mm/shrinker.c: alloc_shrinker_info",),
-           off="6.1: free_shrinker_info inside the locked section",
-           verified=False,
-           missing="attributed to 307bececcd12 by the Fixes: tag of Qi Zheng's 2026 fix; the "
-                   "diff of 307bececcd12 itself was not read",
-           source="Qi Zheng's fix as quoted in Muchun Song's ack (stable list, 2026-06-17, "
-                  "index file 60292105332)"),
     # -- 6.8: mTHP -----------------------------------------------------------------------------
     Commit("mthp", "19eaf44954df", None,
            "mm: thp: support allocation of anonymous multi-size THP", "Ryan Roberts", "6.8",
@@ -365,7 +365,8 @@ COMMITS: tuple[Commit, ...] = (
                   "hotfix to 6.10-rc' (index file 17895015022); Zi Yan's fix with Fixes: "
                   "7262f208ca68 (index file 8533775191); audit.md B5"),
     Commit("reclaim_split_queued_only", "5ed890ce5147", None,
-           "mm: vmscan: avoid split during shrink_folio_list()", "Ryan Roberts", "6.10",
+           "mm: vmscan: avoid split during shrink_folio_list()", "Ryan Roberts",
+           "6.10-rc1",
            "shrink_folio_list splits a large anon folio before swapping it only when it is on "
            "a deferred split queue (data_race(!list_empty(&folio->_deferred_list))); the rest "
            "are swapped out whole",
