@@ -76,8 +76,16 @@ MAX_NR_TO_SCAN = 1024  # more objects than any scenario makes; each batch is a c
 MAX_WRITTEN = 1 << 9  # pages of a PMD THP
 MAX_NAME = 64  # memcg path components, folio and item names
 # fault kinds: the folio's kind decides whether the deferred-split queue takes it (only anon)
-FOLIO_KINDS = ("anon", "hugetlb")
-UNMODELLED_KINDS = {"shmem": "shmem (tmpfs) THPs", "file": "page-cache folios"}
+FOLIO_KINDS = ("anon", "hugetlb", "shmem", "file")
+UNMODELLED_KINDS: dict[str, str] = {}
+# what a shmem / page-cache folio cannot do in the model (kernel/filemap.py): the op and why
+FILE_FOLIO_OPS = {
+    "split": "splitting a page-cache folio (its xarray slots, the cache's references) is not "
+             "modelled",
+    "migrate": "migrating a page-cache folio (the mapping's migrate_folio) is not modelled",
+    "swapout": "reclaim of a page-cache folio (shmem writeout, pageout) is not modelled",
+    "charge_move": "moving a page-cache folio's charge (mc_handle_file_pte) is not modelled",
+}
 SYSFS_RANGES = {"khugepaged_max_ptes_none": (0, 511)}  # HPAGE_PMD_NR - 1 (khugepaged.c)
 
 
@@ -615,7 +623,14 @@ def _effects(v: _V, line: int, kind: str, args: dict, st: _Names) -> None:
             v.fail(line, f"{kind}: written is more than the folio's pages")
         if args.get("kind") == "hugetlb" and args["order"] != 9:
             v.fail(line, "fault: a hugetlb folio is a 2 MiB huge page: order 9 (drop order)")
-    elif kind in ("split", "partial_unmap"):
+        if args.get("kind") == "shmem" and args["order"] != 9:
+            v.fail(line, "fault: a shmem folio below PMD order (shmem mTHP) is not modelled; use "
+                   "order 9 (drop order)")
+    if kind in FILE_FOLIO_OPS and st.orders.get(args["folio"], (9, "anon"))[1] in \
+            ("shmem", "file"):
+        v.fail(line, f"{kind}: {args['folio']} is a {st.orders[args['folio']][1]} folio: "
+               f"{FILE_FOLIO_OPS[kind]}; use partial_unmap, unmap, get or put")
+    if kind in ("split", "partial_unmap"):
         _split_effects(v, line, kind, args, st)
     elif kind == "lru_add":
         st.items.add(args["item"])
