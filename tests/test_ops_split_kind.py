@@ -359,3 +359,59 @@ def test_conform_refuses_shared_kinds_with_a_reason():
                             f"  - fault: {{memcg: A, as: s, kind: {kind}}}\n", "c.yaml")
         with pytest.raises(NotApplicable, match=f"fault kind {kind}"):
             plan(sc)
+
+
+# -- order-1 folios: only in the page cache, from 8897277acfef (6.9) ---------------------------
+
+ORDER1 = """kernel: {{variant: '{v}'}}
+memcgs: [A]
+setup:
+  - fault: {{memcg: A, node: 0, as: p1, kind: file, order: 1}}
+  - partial_unmap: p1
+  - assert: {{not_queued: p1, vmstat: {{thp_deferred_split_page: 0}}}}
+  - reclaim: {{memcg: A, node: 0, priority: 0}}
+  - assert: {{not_split: [p1]}}
+  - unmap: p1
+check: [assertion, list_integrity, counters, split_queue_len, no_orphan, no_warn, no_oops,
+        no_use_after_free]
+"""
+
+
+@pytest.mark.parametrize("v", ["6.9", "6.10", "6.12", "6.13", "7.1", "series-v5", "7.2",
+                               "7.3-rc", "debian-6.12.117"])
+def test_order1_page_cache_folio_is_mapped_and_never_queued(v):
+    """An order-1 page-cache folio (two pages, PTE-mapped) half unmapped stays off every queue
+    (not anon; deferred_split_folio returns for order <= 1), and stays cached after unmap."""
+    r = _run(ORDER1.format(v=v))
+    assert r.ok, r
+    assert _results(r)[:2] == ["page-cache large folio", "unmapped 1 pages"]
+    f = r.kernel.folios["p1"]
+    assert f.order == 1 and not f.freed and f.refcount == 2 and f.memcg.path == "A"
+    assert r.kernel.memcgs["A"].nr_pages == 2
+
+
+@pytest.mark.parametrize("v", ["5.4", "linux-6.1", "6.8"])
+def test_order1_page_cache_folio_is_bad_input_before_6_9(v):
+    with pytest.raises(ScenarioError) as e:
+        parse_scenario(ORDER1.format(v=v), "o1.yaml")
+    msg = str(e.value)
+    assert msg.startswith("o1.yaml:4: ") and "8897277acfef" in msg and "\n" not in msg
+
+
+@pytest.mark.parametrize("kind", ["anon", "shmem"])  # hugetlb: "order 9" (BAD)
+@pytest.mark.parametrize("v", ["6.8", "6.12", "7.2"])
+def test_no_point_has_an_order1_folio_of_another_kind(kind, v):
+    text = ORDER1.format(v=v).replace("kind: file", f"kind: {kind}")
+    with pytest.raises(ScenarioError) as e:
+        parse_scenario(text, "o1.yaml")
+    msg = str(e.value)
+    assert msg.startswith("o1.yaml:4: ") and f"no {kind} folio of order 1" in msg, msg
+
+
+def test_order1_bad_input_on_the_command_line_exits_2(tmp_path):
+    f = tmp_path / "o1.yaml"
+    f.write_text(ORDER1.format(v="6.12").replace("kind: file", "kind: anon"))
+    r = subprocess.run([sys.executable, "-m", "lrulab", "run", str(f)], capture_output=True,
+                       text=True, check=False)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert f"{f}:4:" in r.stderr and "Traceback" not in r.stderr

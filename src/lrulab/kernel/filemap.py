@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from . import huge_memory
 from . import memcontrol as mc
-from .folio import HPAGE_PMD_ORDER, Folio, PG_anon, PG_swapbacked
+from .folio import HPAGE_PMD_ORDER, Folio, PG_anon, PG_large_rmappable, PG_swapbacked
 from .sched import may_fail
 from .vmstat import count_vm_event
 
@@ -31,6 +31,11 @@ def filemap_alloc_folio(k, name: str, nid: int, order: int, kind: str) -> Folio:
     """mm/shmem.c: shmem_alloc_folio / mm/filemap.c: filemap_alloc_folio -- a large folio with
     no anon mapping; shmem's is swap-backed (__folio_set_swapbacked)."""
     folio = huge_memory.new_folio(k, name, order, nid)
+    if order == 1:
+        # 8897277acfef (6.9): an order-1 page-cache folio is large_rmappable too
+        # (page_rmappable_folio), but nothing ever queues or unqueues it: order <= 1 returns
+        # early in deferred_split_folio and folio_undo_large_rmappable
+        folio.flags |= PG_large_rmappable
     folio.flags &= ~PG_anon
     if kind == "shmem":
         folio.flags |= PG_swapbacked
