@@ -415,3 +415,24 @@ def test_order1_bad_input_on_the_command_line_exits_2(tmp_path):
                        text=True, check=False)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
     assert f"{f}:4:" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("v", ["linux-6.1", "6.12", "series-v5", "7.3-rc"])
+def test_cached_shared_folios_survive_rmdir_of_their_memcg_under_reclaim(v):
+    """shmem/file folios of A, unmapped and still cached while A is removed and global
+    reclaim runs: every property but stale_bits (which a queued anon THP of B violates here
+    on its own) holds in every interleaving."""
+    sc = parse_scenario(f"""kernel: {{variant: '{v}', nodes: 2}}
+memcgs: [A, B]
+setup:
+  - fault: {{memcg: A, node: 0, as: s1, kind: shmem}}
+  - fault: {{memcg: A, node: 1, as: p1, kind: file}}
+  - fault: {{memcg: B, node: 0, as: a1}}
+  - partial_unmap: a1
+threads:
+  - [ {{partial_unmap: s1}}, {{unmap: s1}} ]
+  - [ {{unmap: p1}}, {{rmdir: A}} ]
+  - [ {{reclaim: {{memcg: root, node: all}}}} ]
+""", "rmdir.yaml", overrides={"ignore": ["stale_bits"]})
+    res = explore(KernelWorld(sc), Bounds(timeout=120), sleep=True)
+    assert res.verdict == "ok" and not res.bound_hit and res.states > 500
