@@ -8,7 +8,9 @@ PMD (do_set_pmd, order 9) or by PTEs (set_pte_range / filemap_map_pages, lower o
 every release in scope the rmap removal path queues only anonymous folios: 6.1's
 page_remove_rmap returns through page_remove_file_rmap for !PageAnon before the
 deferred_split_huge_page call; 6.12's and 7.x's __folio_remove_rmap test folio_test_anon
-before deferred_split_folio.  A PMD split of a file VMA (__split_huge_pmd_locked,
+before deferred_split_folio (seen: a 5.x/6.1-era page_remove_rmap, index file 251393466; a
+6.12-era rmap.c, index file 26590879; a 2025 patch to 7.x's __folio_remove_rmap, index file
+7340859791).  A PMD split of a file VMA (__split_huge_pmd_locked,
 !vma_is_anonymous) zaps the PMD instead of remapping PTEs.  So no partial unmap queues such a
 folio and the THP shrinker never splits it.
 
