@@ -119,6 +119,9 @@ def _run_task_op(k: Kernel, op: Op, owner):
         k.folios[a["as"]] = folio
         if kind == "hugetlb":
             return "hugetlb folio" if folio is not None else "SIGBUS (no huge page)"
+        if kind in ("shmem", "file"):
+            what = "shmem THP" if kind == "shmem" else "page-cache large folio"
+            return what if folio is not None else "fallback to small pages"
         return "THP" if folio is not None else "fallback to small pages"
     if kind == "collapse":
         result, folio = yield from khugepaged.collapse_huge_page(

@@ -11,7 +11,7 @@ from .kernel import list_lru as ll
 from .kernel import lru_user
 from .kernel import memcontrol as mc
 from .kernel import shrinker as sh
-from .kernel.folio import PG_hugetlb, PG_partially_mapped
+from .kernel.folio import PG_anon, PG_hugetlb, PG_partially_mapped
 from .kernel.list import list_count, list_entries
 from .kernel.sched import run_sync
 from .kernel.vmscan import shrink_node
@@ -128,7 +128,8 @@ def counters(k) -> list[str]:
     npm = mthp_stat_total(k, "nr_anon_partially_mapped")
     if k.cfg.patch.mthp and npm != pm:
         out.append(f"hugepages-*/stats/nr_anon_partially_mapped {npm} but {pm} folios flagged")
-    thp = sum(1 for f in live if f.pmd_mapped and not f.flags & PG_hugetlb)
+    # anonymous THPs only: not hugetlb (anon-flagged here), shmem or page-cache folios
+    thp = sum(1 for f in live if f.pmd_mapped and f.flags & PG_anon and not f.flags & PG_hugetlb)
     if k.vmstat["nr_anon_transparent_hugepages"] != thp:
         out.append(f"nr_anon_transparent_hugepages {k.vmstat['nr_anon_transparent_hugepages']} "
                    f"but {thp} PMD-mapped")
@@ -290,9 +291,10 @@ def _foreign(k, m, fm) -> bool:
 
 
 def _partially_mapped(f) -> bool:
-    """Large, still mapped, and not every page of it: what the deferred-split queue is for
-    (by the mappings, not PG_partially_mapped, which 6.1 does not have)."""
-    return (f.order > 1 and not f.freed and not f.split and not f.pmd_mapped
+    """Large, anonymous, still mapped, and not every page of it: what the deferred-split queue
+    is for (by the mappings, not PG_partially_mapped, which 6.1 does not have).  A shmem or
+    page-cache folio is never a candidate: the rmap removal path queues only anon folios."""
+    return (f.order > 1 and f.flags & PG_anon and not f.freed and not f.split and not f.pmd_mapped
             and 0 < f.nr_pages_mapped < 1 << f.order)
 
 

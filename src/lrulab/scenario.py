@@ -76,8 +76,16 @@ MAX_NR_TO_SCAN = 1024  # more objects than any scenario makes; each batch is a c
 MAX_WRITTEN = 1 << 9  # pages of a PMD THP
 MAX_NAME = 64  # memcg path components, folio and item names
 # fault kinds: the folio's kind decides whether the deferred-split queue takes it (only anon)
-FOLIO_KINDS = ("anon", "hugetlb")
-UNMODELLED_KINDS = {"shmem": "shmem (tmpfs) THPs", "file": "page-cache folios"}
+FOLIO_KINDS = ("anon", "hugetlb", "shmem", "file")
+UNMODELLED_KINDS: dict[str, str] = {}
+# what a shmem / page-cache folio cannot do in the model (kernel/filemap.py): the op and why
+FILE_FOLIO_OPS = {
+    "split": "splitting a page-cache folio (its xarray slots, the cache's references) is not "
+             "modelled",
+    "migrate": "migrating a page-cache folio (the mapping's migrate_folio) is not modelled",
+    "swapout": "reclaim of a page-cache folio (shmem writeout, pageout) is not modelled",
+    "charge_move": "moving a page-cache folio's charge (mc_handle_file_pte) is not modelled",
+}
 SYSFS_RANGES = {"khugepaged_max_ptes_none": (0, 511)}  # HPAGE_PMD_NR - 1 (khugepaged.c)
 
 
@@ -502,9 +510,9 @@ def _field(v: _V, line: int, kind: str, key: str, typ: str, val, st: _Names):
                    f"{nodes_text(nodes)}" + (" (or 'all')" if typ == "nodeall" else ""))
         return val
     if typ == "order":
-        if not isinstance(val, int) or isinstance(val, bool) or not 2 <= val <= 9:
+        if not isinstance(val, int) or isinstance(val, bool) or not 1 <= val <= 9:
             v.fail(line, f"{kind}: order {val!r}; use 9 (PMD) or an mTHP order 2..8")
-        if val != 9 and not st.cfg.patch.mthp:
+        if val not in (1, 9) and not st.cfg.patch.mthp:  # order 1: _order1_rules
             v.fail(line, f"{kind}: order {val} needs mTHP, which {st.kernel.variant} lacks "
                    "(flag mthp); use order 9")
         return val
@@ -615,7 +623,16 @@ def _effects(v: _V, line: int, kind: str, args: dict, st: _Names) -> None:
             v.fail(line, f"{kind}: written is more than the folio's pages")
         if args.get("kind") == "hugetlb" and args["order"] != 9:
             v.fail(line, "fault: a hugetlb folio is a 2 MiB huge page: order 9 (drop order)")
-    elif kind in ("split", "partial_unmap"):
+        if args["order"] == 1:
+            _order1_rules(v, line, args.get("kind", "anon"), st)
+        if args.get("kind") == "shmem" and args["order"] != 9:
+            v.fail(line, "fault: a shmem folio below PMD order (shmem mTHP) is not modelled; use "
+                   "order 9 (drop order)")
+    if kind in FILE_FOLIO_OPS and st.orders.get(args["folio"], (9, "anon"))[1] in \
+            ("shmem", "file"):
+        v.fail(line, f"{kind}: {args['folio']} is a {st.orders[args['folio']][1]} folio: "
+               f"{FILE_FOLIO_OPS[kind]}; use partial_unmap, unmap, get or put")
+    if kind in ("split", "partial_unmap"):
         _split_effects(v, line, kind, args, st)
     elif kind == "lru_add":
         st.items.add(args["item"])
@@ -652,6 +669,21 @@ def _split_effects(v: _V, line: int, kind: str, args: dict, st: _Names) -> None:
         st.folios.add(f"{name}+{start}")
         st.orders[f"{name}+{start}"] = (new, fkind)
     st.orders[name] = (new, fkind)
+
+
+def _order1_rules(v: _V, line: int, fkind: str, st: _Names) -> None:
+    """Order-1 folios exist only in the page cache, from 8897277acfef (6.9, flag
+    page_cache_order1): an anonymous one never (THP_ORDERS_ALL_ANON excludes order 1: its
+    _deferred_list would lie in page 2)."""
+    if fkind != "file":
+        v.fail(line, f"fault: no {fkind} folio of order 1 exists (only the page cache has "
+               "order-1 folios; anonymous THP orders are 2..9: THP_ORDERS_ALL_ANON excludes "
+               "order 1, whose _deferred_list would lie in page 2); use kind: file or order "
+               "2..9")
+    if not st.cfg.patch.page_cache_order1:
+        v.fail(line, f"fault: {st.kernel.variant} has no order-1 page-cache folio (they came "
+               "with 8897277acfef \"mm: support order-1 folios in the page cache\", 6.9: flag "
+               "page_cache_order1); use order 2..9 or a kernel from 6.9 on")
 
 
 def _task_rules(v: _V, line: int, kind: str, memcg: str, st: _Names) -> None:

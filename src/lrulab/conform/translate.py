@@ -63,6 +63,11 @@ def hog_outcome(counter: str) -> bool:
         "/stats/" in counter and counter.rpartition("/")[2] in HOG_OUTCOME_MTHP)
 
 
+_NO_KIND = {"hugetlb": "no hugetlbfs pool is set up",
+            "shmem": "no MAP_SHARED | MAP_ANONYMOUS mapping with shmem_enabled set up",
+            "file": "no file on a large-folio filesystem is mapped"}
+
+
 class NotApplicable(Exception):
     """The scenario (or one op) cannot be run on the real kernel; str() is the reason."""
 
@@ -190,7 +195,8 @@ def plan(scenario: Any, rules: KernelRules = RULES_61) -> GuestPlan:
 
         if kind == "fault" and a.get("kind", "anon") != "anon":
             raise NotApplicable(f"{where}: fault kind {a['kind']}: the guest program maps "
-                                "anonymous memory only (no hugetlbfs pool is set up)")
+                                "private anonymous memory only ("
+                                + _NO_KIND.get(a["kind"], "not mapped") + ")")
         if kind == "split" and a.get("order"):
             raise NotApplicable(f"{where}: split to order {a['order']}: the guest writes "
                                 "debugfs split_huge_pages without a new order")

@@ -23,9 +23,10 @@ PG_swapcache = 1 << 3
 PG_anon = 1 << 4
 PG_has_hwpoisoned = 1 << 5
 PG_hugetlb = 1 << 6  # the hugetlb page type (folio_test_hugetlb)
+PG_swapbacked = 1 << 7  # a shmem folio (folio_test_swapbacked; anon ones are not marked here)
 FLAG_NAMES = {PG_partially_mapped: "partially_mapped", PG_large_rmappable: "large_rmappable",
               PG_mlocked: "mlocked", PG_swapcache: "swapcache", PG_anon: "anon",
-              PG_hugetlb: "hugetlb"}
+              PG_hugetlb: "hugetlb", PG_swapbacked: "swapbacked"}
 
 
 class Folio(KObject):
@@ -217,8 +218,8 @@ def __folio_put(k, folio: Folio):
         return
     if folio.order > 1:
         yield from huge_memory.folio_unqueue_deferred_split(k, folio)
-    if folio.order > 0:
-        mod_mthp_stat(k, folio.order, "nr_anon", -1)  # free_pages_prepare (6.12)
+    if folio.order > 0 and folio.flags & PG_anon:
+        mod_mthp_stat(k, folio.order, "nr_anon", -1)  # free_pages_prepare (6.12): anon only
     mc.mem_cgroup_uncharge(k, folio)
     free_folio(k, folio)
 

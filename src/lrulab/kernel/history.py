@@ -348,6 +348,26 @@ COMMITS: tuple[Commit, ...] = (
                    "from the Link's date (2024-02-26, after the 6.8 merge window)",
            source="commit text (http://git.maquefel.me/?a=commit&h=c010d47f107f609b9f4d6a103b6dfc"
                   "53889049e9&p=linux.git)"),
+    Commit("page_cache_order1", "8897277acfef", "20231206204442.771430-1-willy@infradead.org",
+           "mm: support order-1 folios in the page cache", "Matthew Wilcox (Oracle)", "6.9",
+           "the page cache may hold order-1 folios (a file fault may map one); "
+           "deferred_split_folio and folio_undo_large_rmappable return for order <= 1, whose "
+           "_deferred_list would lie in page 2 (no anonymous order-1 folio exists: "
+           "THP_ORDERS_ALL_ANON excludes order 1 at every point)",
+           ("mm/huge_memory.c: deferred_split_folio", "mm/huge_memory.c: "
+            "folio_undo_large_rmappable", "mm/filemap.c: __filemap_get_folio",
+            "mm/readahead.c: page_cache_ra_order"),
+           off="no order-1 folio anywhere: the page cache allocates order 0 or 2.. (a file "
+               "fault of order 1 is bad input)",
+           verified=False,
+           missing="release 6.9 inferred: the mm tree's list (index file 65961739878) has the "
+                   "full id beside the split-to-any-order series (c010d47f107f, 6.9 here), and "
+                   "Pankaj Raghav still posted it as 01/13 of his LBS series v2 on 2024-03-01, "
+                   "after the 6.8 merge window (so not 6.8)",
+           source="posted patch (Message-ID 20231206204442.771430-1-willy@infradead.org, "
+                  "2023-12-06, its text: order-1 folios have no room for the deferred list, "
+                  "file-backed folios are never on it); full id in the mm tree's list (index "
+                  "file 65961739878) and in 593a10dabe08's text (index file 28776209189)"),
     # -- 6.10 --------------------------------------------------------------------------------
     Commit("migrate_split_deferred", "7262f208ca68", None,
            "mm/migrate: split source folio if it is on deferred split list", "Zi Yan",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import huge_memory, hugetlb
+from . import filemap, huge_memory, hugetlb
 from . import memcontrol as mc
 from .folio import HPAGE_PMD_ORDER
 from .rmap import folio_add_new_anon_rmap
@@ -47,10 +47,13 @@ def do_anonymous_page(k, name: str, memcg, nid: int, order: int, written: int):
 def handle_mm_fault(k, name: str, memcg, nid: int, order: int, written: int,
                     kind: str = "anon"):
     """mm/memory.c: handle_mm_fault for a write to a fresh range: a hugetlb VMA goes to
-    hugetlb_fault; an anonymous one (__handle_mm_fault) at PMD order to
+    hugetlb_fault; a shared one (shmem or file) through do_fault to its vm_ops->fault
+    (filemap.file_fault); an anonymous one (__handle_mm_fault) at PMD order to
     do_huge_pmd_anonymous_page, at smaller orders to do_anonymous_page."""
     if kind == "hugetlb":
         return hugetlb.hugetlb_fault(k, name, nid)
+    if kind in ("shmem", "file"):
+        return filemap.file_fault(k, name, memcg, nid, order, written, kind)
     if order == HPAGE_PMD_ORDER:
         return huge_memory.do_huge_pmd_anonymous_page(k, name, memcg, nid, written)
     return do_anonymous_page(k, name, memcg, nid, order, written)

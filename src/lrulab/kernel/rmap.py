@@ -4,7 +4,7 @@ and where unmapping queues a THP for deferred split."""
 from __future__ import annotations
 
 from . import huge_memory, hugetlb
-from .folio import Folio, PG_hugetlb, PG_partially_mapped, folio_put_refs
+from .folio import Folio, PG_anon, PG_hugetlb, PG_partially_mapped, folio_put_refs
 from .sched import kasan_check
 from .vmstat import count_vm_event, mod_mthp_stat, mod_node_page_state
 
@@ -45,7 +45,10 @@ def folio_remove_rmap_ptes(k, folio: Folio, nr: int):
     kasan_check(k, folio, "folio_remove_rmap_ptes")
     folio.nr_pages_mapped -= nr
     folio.mapcount -= nr
-    if folio.order > 1 and nr > 0:
+    # only an anonymous folio is queued, in every release in scope (6.1 page_remove_rmap:
+    # !PageAnon returns through page_remove_file_rmap; 6.12+ __folio_remove_rmap:
+    # folio_test_anon before deferred_split_folio): shmem and page-cache folios never are
+    if folio.order > 1 and nr > 0 and folio.flags & PG_anon:
         if k.cfg.patch.partially_mapped_flag:
             partially = folio.nr_pages_mapped > 0 or folio.pmd_mapped
             if partially and not folio.flags & PG_partially_mapped:
@@ -61,7 +64,8 @@ def folio_remove_rmap_pmd(k, folio: Folio):
     kasan_check(k, folio, "folio_remove_rmap_pmd")
     folio.pmd_mapped = False
     folio.mapcount -= 1
-    mod_node_page_state(k, "nr_anon_transparent_hugepages", -1)
+    if folio.flags & PG_anon:  # a file PMD counts NR_{SHMEM,FILE}_PMDMAPPED (not modelled)
+        mod_node_page_state(k, "nr_anon_transparent_hugepages", -1)
     yield from folio_put_refs(k, folio, 1)
 
 
@@ -82,6 +86,12 @@ def zap_partial(k, folio: Folio):
         nr = ((1 << folio.order) if folio.pmd_mapped else folio.nr_pages_mapped) // 2
         zap_migration_entries(k, folio, nr)
         return nr
+    if folio.pmd_mapped and not folio.flags & PG_anon:
+        # __split_huge_pmd_locked of a file VMA (!vma_is_anonymous): the PMD is zapped, not
+        # remapped by PTEs; the range faults back in later.  Nothing stays mapped to unmap.
+        count_vm_event(k, "thp_split_pmd")
+        yield from folio_remove_rmap_pmd(k, folio)
+        return 0
     if folio.pmd_mapped:
         __split_huge_pmd(k, folio)
     nr = folio.nr_pages_mapped // 2

@@ -15,6 +15,7 @@ VM_EVENTS = (
     "thp_underused_split_page", "thp_migration_success", "thp_migration_fail",
     "thp_migration_split",
     "slabs_scanned", "pgmigrate_success",
+    "thp_file_alloc", "thp_file_mapped",
 )
 NODE_STATS = ("nr_anon_transparent_hugepages",)
 PAGE_SIZE_KB = 4
