@@ -621,11 +621,12 @@ def _effects(v: _V, line: int, kind: str, args: dict, st: _Names) -> None:
         st.orders[args["as"]] = (args.get("order", 9), args.get("kind", "anon"))
         if "written" in args and args["written"] > 1 << args.get("order", 9):
             v.fail(line, f"{kind}: written is more than the folio's pages")
-        if args.get("kind") == "hugetlb" and args["order"] != 9:
+        order = args.get("order", 9)
+        if args.get("kind") == "hugetlb" and order != 9:
             v.fail(line, "fault: a hugetlb folio is a 2 MiB huge page: order 9 (drop order)")
-        if args["order"] == 1:
+        if order == 1:
             _order1_rules(v, line, args.get("kind", "anon"), st)
-        if args.get("kind") == "shmem" and args["order"] != 9:
+        if args.get("kind") == "shmem" and order != 9:
             v.fail(line, "fault: a shmem folio below PMD order (shmem mTHP) is not modelled; use "
                    "order 9 (drop order)")
     if kind in FILE_FOLIO_OPS and st.orders.get(args["folio"], (9, "anon"))[1] in \
