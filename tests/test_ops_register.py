@@ -76,7 +76,7 @@ def test_register_races_a_failing_mkdir_only_from_307bececcd12_to_the_fix():
     r = bisect("--good", "6.4", "--bad", "6.7")
     assert r.returncode == 0, r.stderr
     assert "first bad commit: 307bececcd12 mm: shrinker: add a secondary array for " \
-           "shrinker_info::{map, nr_deferred} (6.7)" in r.stdout
+           "shrinker_info::{map, nr_deferred} (6.7-rc1)" in r.stdout
     assert "flag shrinker_info_free_unlocked" in r.stdout
     assert "expand_one_shrinker_info" in r.stdout  # the use-after-free's stack
     r = bisect("--good", "v7.2", "--bad", "v7.2-fixes")

@@ -77,7 +77,6 @@ MAX_WRITTEN = 1 << 9  # pages of a PMD THP
 MAX_NAME = 64  # memcg path components, folio and item names
 # fault kinds: the folio's kind decides whether the deferred-split queue takes it (only anon)
 FOLIO_KINDS = ("anon", "hugetlb", "shmem", "file")
-UNMODELLED_KINDS: dict[str, str] = {}
 # what a shmem / page-cache folio cannot do in the model (kernel/filemap.py): the op and why
 FILE_FOLIO_OPS = {
     "split": "splitting a page-cache folio (its xarray slots, the cache's references) is not "
@@ -517,10 +516,7 @@ def _field(v: _V, line: int, kind: str, key: str, typ: str, val, st: _Names):
                    "(flag mthp); use order 9")
         return val
     if typ == "kind":
-        if val in UNMODELLED_KINDS:
-            v.fail(line, f"{kind}: kind {val} ({UNMODELLED_KINDS[val]}) is not modelled yet; "
-                   f"use one of: {', '.join(FOLIO_KINDS)}")
-        if val not in FOLIO_KINDS:
+        if not isinstance(val, str) or val not in FOLIO_KINDS:
             v.fail(line, f"{kind}: kind {val!r}; use one of: {', '.join(FOLIO_KINDS)}")
         return val
     if typ == "split_order":
