@@ -105,3 +105,47 @@ def test_6_7_rc1_frees_the_migrated_source_under_the_node_queues_lock(kh):
         else:
             assert list_empty(h.memcg("A").deferred_split_queue.split_queue)
             assert h.memcg("A").deferred_split_queue.split_queue_len == 0
+
+
+def _frozen_at_each_step(kh, variant, partial):
+    """Run a THP's migration step by step; the steps at which the source is frozen."""
+    h = kh(variant, memcgs=("A",), nodes=2, sysfs={"shrink_underused": not partial})
+    f = h.run(memory.handle_mm_fault(h.k, "f", h.memcg("A"), 0, 9, 512))
+    if partial:
+        h.run(rmap.zap_partial(h.k, f))
+    frozen, labels = [], []
+
+    def watched(gen):
+        """The migration, noting the source's frozen state after every step."""
+        reply = None
+        while True:
+            try:
+                label = gen.send(reply)
+            except StopIteration as stop:
+                return stop.value
+            labels.append(str(label))
+            if f.frozen:
+                frozen.append(str(label))
+            reply = yield label
+
+    dst = h.run(watched(migrate.migrate_pages(h.k, f, 1, "f")))
+    return f, dst, frozen, len(labels)
+
+
+def test_migration_freezes_the_source_only_around_its_unqueue(kh):
+    """__folio_migrate_mapping (be9581ea8c05, 6.10-rc7): freeze at the expected count,
+    unqueue, unfreeze -- the rest of the migration (mem_cgroup_migrate, the destination's
+    requeue, remove_migration_ptes) sees the source unfrozen; audit section 3."""
+    f, dst, frozen, steps = _frozen_at_each_step(kh, "v7.2", partial=False)
+    assert dst is not None and f.freed
+    # frozen while it leaves its queue; the destination's requeue (8a8ca142a488) runs after
+    # the unfreeze (the model kept the source frozen through it until the audit's C list)
+    assert "folio_unqueue_deferred_split" in frozen and "deferred_split_folio" not in frozen
+    assert len(frozen) < steps
+
+
+def test_migration_before_be9581ea8c05_only_compares_the_refcount(kh):
+    """6.1 folio_migrate_mapping, anonymous and unmapped: folio_ref_count != expected_count
+    is -EAGAIN; nothing freezes the source."""
+    f, dst, frozen, _ = _frozen_at_each_step(kh, "linux-6.1", partial=True)
+    assert dst is not None and f.freed and frozen == []

@@ -12,6 +12,7 @@ from .folio import (
     folio_lock,
     folio_put,
     folio_ref_freeze,
+    folio_ref_unfreeze,
     folio_try_get,
     folio_unlock,
 )
@@ -66,14 +67,22 @@ def migrate_pages(k, folio, nid: int, new_name: str, isolated: bool = False):
 
 
 def folio_migrate_mapping(k, src):
-    """mm/migrate.c: __folio_migrate_mapping (6.10: folio_migrate_mapping), the anonymous
-    (no mapping) case with the source frozen: from be9581ea8c05 a large rmappable source
-    leaves its deferred-split queue here (folio_undo_large_rmappable, 6.12:
-    folio_unqueue_deferred_split); before, the model leaves it queued until it is freed."""
+    """mm/migrate.c: __folio_migrate_mapping (6.10: folio_migrate_mapping), the anonymous (no
+    mapping) case, with the caller's isolation reference the only one left (expected_count):
+    from be9581ea8c05 "mm: fix crashes from deferred split racing folio migration" a large
+    rmappable source is frozen, taken off its deferred-split queue (folio_undo_large_rmappable,
+    6.12: folio_unqueue_deferred_split) and unfrozen again at once; before, the refcount is only
+    compared (the source stays queued until it is freed).  False (-EAGAIN) when someone else
+    holds a reference.  The rest of the migration runs with the source unfrozen."""
     if k.cfg.patch.migrate_unqueue_frozen and src.order > 1 \
             and src.flags & PG_large_rmappable:
-        # be9581ea8c05 "mm: fix crashes from deferred split racing folio migration"
+        if not (yield from folio_ref_freeze(k, src, 1)):
+            return False
         yield from huge_memory.folio_unqueue_deferred_split(k, src)
+        folio_ref_unfreeze(k, src, 1)
+        return True
+    yield "folio_migrate_mapping"  # folio_ref_count(folio) != expected_count
+    return src.refcount == 1
 
 
 def migrate_hugetlb(k, src, nid: int, new_name: str):
@@ -94,8 +103,9 @@ def migrate_hugetlb(k, src, nid: int, new_name: str):
     src.refcount -= src.mapcount  # try_to_migrate: a migration entry replaces the mapping
     src.mapcount = 0
     src.migration = True
-    frozen = yield from folio_ref_freeze(k, src, 1)
-    if not frozen:  # a pin (get_user_pages) holds it: -EAGAIN until the retries give up
+    # __folio_migrate_mapping: a pin (get_user_pages) holds it: -EAGAIN until the retries
+    # give up
+    if not (yield from folio_migrate_mapping(k, src)):
         src.migration = False
         src.mapcount = 1 if src.pmd_mapped else 0
         src.refcount += src.mapcount
@@ -103,15 +113,12 @@ def migrate_hugetlb(k, src, nid: int, new_name: str):
         folio_unlock(k, src)
         yield from folio_put(k, src)
         return None
-    yield from folio_migrate_mapping(k, src)
     src.migration = False
     if src.pmd_mapped:  # remove_migration_ptes(src, dst): the entry a munmap left
         dst.pmd_mapped = True
         dst.mapcount = dst.refcount = 1
     else:
         yield from folio_put(k, dst)
-    src.refcount = 1
-    src.frozen = False
     src.pmd_mapped = False
     folio_unlock(k, src)
     count_vm_events(k, "pgmigrate_success", 1 << dst.order)
@@ -179,8 +186,7 @@ def _move(k, src, nid: int, new_name: str):
     src.migration = True
     if src.pmd_mapped:
         mod_node_page_state(k, "nr_anon_transparent_hugepages", -1)
-    frozen = yield from folio_ref_freeze(k, src, 1)
-    if not frozen:
+    if not (yield from folio_migrate_mapping(k, src)):
         # remove_migration_ptes(src, src): the entries a racing munmap left are remapped
         src.migration = False
         src.mapcount = 1 if src.pmd_mapped else src.nr_pages_mapped
@@ -190,10 +196,9 @@ def _move(k, src, nid: int, new_name: str):
         return None
     dst = huge_memory.new_folio(k, new_name, src.order, nid)
     dst.written = src.written
-    # __folio_migrate_mapping, then folio_migrate_flags -> mem_cgroup_migrate (which clears
-    # the source's memcg_data): the frozen source leaves its queue in the first from
-    # be9581ea8c05, in the second (unfrozen) from 9bcef5973e31 until then
-    yield from folio_migrate_mapping(k, src)
+    # folio_migrate_flags -> mem_cgroup_migrate (which clears the source's memcg_data): the
+    # source left its queue frozen in __folio_migrate_mapping from be9581ea8c05, here
+    # (unfrozen) from 9bcef5973e31 until then
     if src.memcg is not None:
         yield from mem_cgroup_migrate(k, src, dst)
     if k.cfg.patch.migrate_requeue_dst and was_queued and dst.order > 1:
@@ -210,9 +215,7 @@ def _move(k, src, nid: int, new_name: str):
         dst.mapcount = dst.refcount = ptes
     else:
         yield from folio_put(k, dst)  # unmapped meanwhile: the allocation reference was the last
-    # the source keeps one (frozen, now dropped to 1) reference for the caller's put
-    src.refcount = 1
-    src.frozen = False
+    # the source keeps the caller's isolation reference (and any a racing scan took meanwhile)
     src.mapcount = 0
     src.pmd_mapped = False
     src.nr_pages_mapped = 0
