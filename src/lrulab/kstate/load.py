@@ -229,7 +229,7 @@ def _load_bits(k: Kernel, state: State, memcgs: dict) -> None:
 def model_view(state: State) -> State:
     """`state` without the reader-only folio keys (mapcount, partially_mapped): what
     ``loaded_view`` of a faithful load returns."""
-    return {key: v for key, v in state.items()
+    return {key: v for key, v in _set_lru_bits_only(state).items()
             if not (key.startswith("folio ") and key.endswith(READER_ONLY))}
 
 
@@ -238,7 +238,15 @@ def loaded_view(k: Kernel) -> State:
     counts, plus their set bits."""
     from .model import model_state
 
-    return {**model_state(k, tuple(k.lrus)), **lru_bits(k)}
+    return {**_set_lru_bits_only(model_state(k, tuple(k.lrus))), **lru_bits(k)}
+
+
+def _set_lru_bits_only(state: State) -> State:
+    """model_state lists every list_lru user's bit, 0 or 1 (conformance reads each one); the
+    reader of a whole machine lists only the set ones, as lru_bits does."""
+    return {key: v for key, v in state.items()
+            if not (key.startswith("shrinker_bit ") and not key.startswith("shrinker_bit thp ")
+                    and v == 0)}
 
 
 def lru_bits(k: Kernel) -> State:
