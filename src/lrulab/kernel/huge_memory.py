@@ -336,22 +336,27 @@ def _unmap_folio(k, folio: Folio):
     folio_remove_rmap_pte -> __folio_remove_rmap (6.12; 6.1 page_remove_rmap), so the folio
     is partially mapped from the first PTE on, while others are still mapped: 6.12 queues a
     fully mapped one as partially mapped (split_deferred +1, thp_deferred_split_page for PMD
-    order), 6.1 queues any compound page whose subpage loses its mapping."""
-    if folio.pmd_mapped:
+    order), 6.1 queues any compound page whose subpage loses its mapping.
+    The mappings become migration entries under the page-table lock, which a racing munmap's
+    zap takes too: it sees them as migration entries, never half-converted (the queueing
+    below runs inside that lock in the kernel, so it is a step here only for the queue's
+    own lock)."""
+    pmd, ptes = folio.pmd_mapped, folio.nr_pages_mapped
+    folio.refcount -= folio.mapcount
+    folio.mapcount = 0
+    folio.migration = True
+    if pmd:
         count_vm_event(k, "thp_split_pmd")
         mod_node_page_state(k, "nr_anon_transparent_hugepages", -1)
         if not k.cfg.patch.partially_mapped_flag:
             yield from split_queue.deferred_split_huge_page(k, folio)
-    elif folio.order > 1 and folio.nr_pages_mapped:
+    elif folio.order > 1 and ptes:
         if k.cfg.patch.partially_mapped_flag:
             # 8422acdc97ed: partially_mapped = nr && _nr_pages_mapped, only if not flagged yet
-            if folio.nr_pages_mapped > 1 and not folio.flags & PG_partially_mapped:
+            if ptes > 1 and not folio.flags & PG_partially_mapped:
                 yield from deferred_split_folio(k, folio, True)
         else:
             yield from split_queue.deferred_split_huge_page(k, folio)
-    folio.refcount -= folio.mapcount
-    folio.mapcount = 0
-    folio.migration = True
 
 
 def _remap(k, folio: Folio) -> None:

@@ -106,8 +106,6 @@ TABLE: list[Entry] = [
     Entry("A8", "audit", "no_warn", r"folio_put_refs$",
           note="a split's unmap leaves the mappings counted: a racing munmap drops the "
                "references again (refcount underflow)"),
-    Entry("A8", "audit", "counters", r"end: nr_anon_transparent_hugepages N but N PMD-mapped",
-          note="a failed split remaps a PMD that a racing munmap already zapped"),
 ]
 
 
