@@ -136,3 +136,17 @@ def test_every_kernel_command_takes_kernel_and_its_aliases():
         assert {"--kernel"} | aliases <= opts, name
     conform = {o for p in main.commands["conform"].params for o in getattr(p, "opts", [])}
     assert {"--variant", "--preset"} <= conform  # its model kernel; --kernel is the real one
+
+
+def test_every_command_is_there_when_a_room_was_imported_before_the_cli():
+    """lrulab.bisect imports lrulab.cli: imported first (as a test module may), its command was
+    missing from the import-time registration; main() registers the rooms again."""
+    import subprocess
+    import sys
+    code = ("import lrulab.bisect\n"
+            "from click.testing import CliRunner\n"
+            "from lrulab.cli import main\n"
+            "r = CliRunner().invoke(main, ['bisect', '--help'])\n"
+            "assert r.exit_code == 0 and 'bisect' in r.output, r.output\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

@@ -145,6 +145,9 @@ class _Group(click.Group):
     on stderr naming the fix, exit status 2."""
 
     def main(self, *args, **kwargs):
+        # the rooms' commands again: a room imported before this module (lrulab.bisect
+        # imports lrulab.cli) was only half initialised when the import-time pass ran
+        _register()
         try:
             return super().main(*args, standalone_mode=False, **kwargs)
         except click.UsageError as e:
