@@ -354,6 +354,11 @@ def _trace(tmp_path):
     ("schedule", [[0, 1]], "'schedule' must be"),
     ("schedule", [], "empty schedule"),
     ("property", 7, "unknown property"),
+    # the property selection a trace records (--check/--ignore/--strict)
+    ("check", ["no_such"], "'check' must list"),
+    ("check", "no_warn", "'check' must list"),
+    ("check", ["no_warn"], "does not list the trace's property"),
+    ("strict", "yes", "'strict' must be"),
 ])
 def test_replay_blames_the_trace_file_and_line(tmp_path, key, value, words):
     out, t = _trace(tmp_path)
@@ -440,23 +445,6 @@ def test_trace_of_a_strict_check_replays_strict(tmp_path):
     out.write_text(json.dumps(t))
     r = run("replay", out)
     assert r.exit_code == 1 and "no longer violated" in r.stderr
-
-
-@pytest.mark.parametrize("key,value,words", [
-    ("check", ["no_such"], "'check' must list"),
-    ("check", "no_warn", "'check' must list"),
-    ("check", ["no_warn"], "does not list the trace's property"),
-    ("strict", "yes", "'strict' must be"),
-])
-def test_replay_blames_a_bad_selection(tmp_path, key, value, words):
-    out, t = _trace(tmp_path)
-    t[key] = value
-    out.write_text(json.dumps(t, indent=1))
-    r = run("replay", out)
-    line = next(n for n, text in enumerate(out.read_text().splitlines(), 1)
-                if f'"{key}"' in text)
-    assert r.exit_code == 2 and r.stderr.startswith(f"lrulab: {out}:{line}: ")
-    assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
 # -- issue 12: a --timeout alarm that goes off inside a __del__ still stops the search -----

@@ -25,7 +25,7 @@ from ..cli import BadInput, json_opt, kernel_list, load, seconds_option, select_
 from ..kernel import history
 from ..scenario import ScenarioError, load_scenario
 from . import report as rp
-from .commands import CATALOG, _jobs, first_opt, format_opt
+from .commands import CATALOG, _jobs, first_opt, format_opt, symmetry_opt
 from .engine import Bounds
 from .outcome import ktap_history
 
@@ -238,10 +238,7 @@ def _ktap(rows, cols, cells) -> None:
 @click.option("--matrix", is_flag=True, help="print the full bugs x points table first")
 @click.option("--timeout", type=float, default=60.0, show_default=True,
               help="per check, seconds")
-@click.option("--symmetry/--no-symmetry", default=False, show_default=True,
-              help="merge states equal up to interchangeable memcgs (scenarios whose memcgs, "
-                   "setup and threads are invariant under swapping them; replaces sleep "
-                   "sets when the scenario has such a symmetry)")
+@symmetry_opt
 @select_opts
 @first_opt
 @format_opt

@@ -167,6 +167,11 @@ bound_opts = [
 first_opt = click.option("--first", is_flag=True,
                          help="stop at the first violation (default: every violated property "
                               "and failing assert, each with its own shortest schedule)")
+symmetry_opt = click.option(
+    "--symmetry/--no-symmetry", default=False, show_default=True,
+    help="merge states equal up to interchangeable memcgs (scenarios whose memcgs, setup and "
+         "threads are invariant under swapping them; replaces sleep sets when the scenario "
+         "has such a symmetry)")
 format_opt = click.option("--format", "fmt", type=click.Choice(["text", "ktap"]),
                           default="text", show_default=True,
                           help="ktap: KTAP, as kselftests print")
@@ -196,10 +201,7 @@ def _apply(opts):
 @click.option("--no-state-cache", is_flag=True,
               help="plain search that does not merge equal states either (the tree of all "
                    "interleavings; implies --no-reduction)")
-@click.option("--symmetry/--no-symmetry", default=False, show_default=True,
-              help="merge states equal up to interchangeable memcgs (scenarios whose memcgs, "
-                   "setup and threads are invariant under swapping them; replaces sleep "
-                   "sets when the scenario has such a symmetry)")
+@symmetry_opt
 @select_opts
 @first_opt
 @format_opt
