@@ -20,9 +20,17 @@ pytestmark = pytest.mark.qemu
 
 
 def run_json(*files, **kw):
+    """(status, the JSON document); a run that prints none fails with what it said on stderr
+    (a guest failure names its kept console log)."""
     out: list[str] = []
-    status = run(tuple(str(f) for f in files), as_json=True, calls=True,
-                 echo=lambda s="", err=False: None if err else out.append(s), **kw)
+    errs: list[str] = []
+
+    def echo(s="", err=False):
+        (errs if err else out).append(s)
+
+    status = run(tuple(str(f) for f in files), as_json=True, calls=True, echo=echo, **kw)
+    if not out:
+        pytest.fail(f"conform exited {status} with no JSON: {' | '.join(errs)}")
     return status, json.loads(out[-1])
 
 

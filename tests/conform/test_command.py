@@ -147,3 +147,39 @@ def test_a_guest_whose_kernel_dies_before_init_is_booted_once_more(monkeypatch, 
     monkeypatch.setattr(command, "run_guest", fails_after_hello)
     with pytest.raises(GuestError, match="worker died"):
         command._boot(tmp_path / "s.yaml", None, plan, False, 10)
+
+
+def test_a_failed_guest_in_a_run_of_several_is_reported_and_the_rest_still_run(
+        monkeypatch, tmp_path):
+    """One guest that times out must not cost the other comparisons of the run: they are
+    reported, the failed one says why, and the status is 2 (not a verdict)."""
+    import json
+
+    from lrulab.conform import command
+    from lrulab.conform.qemu import GuestError
+
+    def fake_one(p, kernel, **kw):
+        if p.name.startswith("02") and kernel == "debian-6.12.117":
+            raise GuestError("QEMU did not finish within 300 s (see console.log)")
+        raise command.NotApplicable("not this one")
+
+    monkeypatch.setattr(command, "conform_one", fake_one)
+    files = (str(SCENARIOS / "02-full-unmap-leaves-queue.yaml"),)
+    out, errs = [], []
+
+    def echo(s="", err=False):
+        (errs if err else out).append(s)
+
+    status = command.run(files, as_json=True, echo=echo)
+    data = json.loads(out[-1])
+    assert status == 2 and data["guests_failed"] == 1
+    assert [(s["kernel_name"], s["status"]) for s in data["scenarios"]] == [
+        ("debian-6.1", "skipped"), ("debian-6.12.117", "guest-failed")]
+    assert len(errs) == 1 and "did not finish" in errs[0] and "debian-6.12.117" in errs[0]
+
+    def fails_alone(p, kernel, **kw):
+        raise GuestError("QEMU did not finish")
+    monkeypatch.setattr(command, "conform_one", fails_alone)
+    errs.clear()
+    status = command.run(files, kernels=("debian-6.1",), echo=echo)
+    assert status == 2 and errs == ["lrulab conform: QEMU did not finish"]

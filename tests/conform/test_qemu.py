@@ -21,9 +21,17 @@ pytestmark = pytest.mark.qemu
 
 
 def run_json(*files, **kw):
+    """(status, the JSON document); a run that prints none fails with what it said on stderr
+    (a guest failure names its kept console log)."""
     out: list[str] = []
-    status = run(tuple(str(f) for f in files), as_json=True,
-                 echo=lambda s="", err=False: None if err else out.append(s), **kw)
+    errs: list[str] = []
+
+    def echo(s="", err=False):
+        (errs if err else out).append(s)
+
+    status = run(tuple(str(f) for f in files), as_json=True, echo=echo, **kw)
+    if not out:
+        pytest.fail(f"conform exited {status} with no JSON: {' | '.join(errs)}")
     return status, json.loads(out[-1])
 
 
@@ -49,6 +57,8 @@ def suite(guests):
 
 def by_name(data, stem, kernel="debian-6.1"):
     (sc,) = [s for s in data["scenarios"] if stem in s["path"] and s["kernel_name"] == kernel]
+    if sc["status"] == "guest-failed":       # the run went on; this comparison has no verdict
+        pytest.fail(f"{stem} on {kernel}: the guest failed: {sc['reason']}")
     return sc
 
 

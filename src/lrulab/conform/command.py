@@ -42,6 +42,15 @@ class Skipped:
     kernel_name: str = ""
 
 
+@dataclass
+class GuestFailed:
+    """A guest that failed (timed out, died after booting, its op failed) in a run of several:
+    the other comparisons still run and are reported, and the command exits 2."""
+    path: str
+    reason: str
+    kernel_name: str = ""
+
+
 def _load(path: Path, overrides: dict | None = None) -> Any:
     try:
         from lrulab.scenario import ScenarioError, load_scenario
@@ -328,10 +337,12 @@ def run(files: tuple[str, ...], *, kernel_image: str | None = None, as_json: boo
                     if len(paths) == 1 and len(names) == 1:
                         raise BadInput(f"not applicable to {name}: {e}") from None
                     results.append(Skipped(str(p), str(e), name))
+                except GuestError as e:
+                    if len(paths) == 1 and len(names) == 1:
+                        raise
+                    results.append(GuestFailed(str(p), str(e), name))
                 if not as_json:
-                    r = results[-1]
-                    echo(format_text(r) if isinstance(r, ScenarioComparison)
-                         else f"{r.path}: SKIPPED on {r.kernel_name}: {r.reason}")
+                    echo(_text_of(results[-1]))
                     echo("")
         if all(isinstance(r, Skipped) for r in results):
             raise BadInput("no scenario can run on " + ", ".join(names) + ": "
@@ -342,19 +353,38 @@ def run(files: tuple[str, ...], *, kernel_image: str | None = None, as_json: boo
         return 2
     ran = [r for r in results if isinstance(r, ScenarioComparison)]
     bad = [r for r in ran if r.disagreements]
+    failed = [r for r in results if isinstance(r, GuestFailed)]
     total = time.monotonic() - t0
     if as_json:
         echo(json.dumps({
-            "agree": not bad, "seconds": round(total, 1),
-            "scenarios": [r.to_json() if isinstance(r, ScenarioComparison)
-                          else {"path": r.path, "status": "skipped", "reason": r.reason,
-                                "kernel_name": r.kernel_name}
-                          for r in results]}, indent=2))
+            "agree": not bad, "seconds": round(total, 1), "guests_failed": len(failed),
+            "scenarios": [_json_of(r) for r in results]}, indent=2))
     else:
-        skipped = len(results) - len(ran)
-        echo(f"conform: {len(ran) - len(bad)} agree, {len(bad)} disagree, {skipped} skipped "
-             f"in {total:.0f} s")
+        skipped = len(results) - len(ran) - len(failed)
+        echo(f"conform: {len(ran) - len(bad)} agree, {len(bad)} disagree, {skipped} skipped"
+             f"{f', {len(failed)} guests failed' if failed else ''} in {total:.0f} s")
+    if failed:
+        # a failed guest is not a verdict: say which, on one line each, and exit as a tool error
+        from lrulab.cli import one_line
+        for r in failed:
+            echo(f"lrulab conform: {r.path} on {r.kernel_name}: {one_line(r.reason)}",
+                 err=True)
+        return 2
     return 1 if bad else 0
+
+
+def _text_of(r) -> str:
+    if isinstance(r, ScenarioComparison):
+        return format_text(r)
+    what = "SKIPPED" if isinstance(r, Skipped) else "GUEST FAILED"
+    return f"{r.path}: {what} on {r.kernel_name}: {r.reason}"
+
+
+def _json_of(r) -> dict:
+    if isinstance(r, ScenarioComparison):
+        return r.to_json()
+    return {"path": r.path, "status": "skipped" if isinstance(r, Skipped) else "guest-failed",
+            "reason": r.reason, "kernel_name": r.kernel_name}
 
 
 def _point_of(name: str) -> str | None:
