@@ -222,18 +222,20 @@ def note_split(k, sc, folio: Folio) -> None:
     k.split_log.append((sc.nid, folio.nid, sc.memcg, folio.memcg))
 
 
-def note_scan(k, sc, folio: Folio, memcg, what: str) -> None:
+def note_scan(k, sc, folio: Folio, memcg, what: str, walked=None) -> None:
     """Model helper (no kernel counterpart): record a folio a shrinker-driven scan took off a
     deferred-split list ('isolated') or freed by dropping its last reference ('freed'):
-    (reclaim node, reclaim memcg, folio, the folio's memcg then, what), for memcg_locality."""
-    k.isolate_log.append((sc.nid, sc.memcg, folio, memcg, what))
+    (reclaim node, reclaim memcg, folio, the folio's memcg then, what, walked), for
+    memcg_locality.  ``walked``: the memcg whose open-coded queue the scan took the folio from
+    when split_queue_lock() walked up to it from a dying sc->memcg (V1), else None."""
+    k.isolate_log.append((sc.nid, sc.memcg, folio, memcg, what, walked))
 
 
-def note_scan_put(k, sc, folio: Folio, memcg) -> None:
+def note_scan_put(k, sc, folio: Folio, memcg, walked=None) -> None:
     """Model helper: after a scan's folio_put, note it if that put freed the folio (``memcg``:
     its memcg before the put, which uncharged it)."""
     if folio.freed:
-        note_scan(k, sc, folio, memcg, "freed")
+        note_scan(k, sc, folio, memcg, "freed", walked)
 
 
 def try_split_queued(k, folio: Folio, sc=None):

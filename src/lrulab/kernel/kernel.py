@@ -70,7 +70,8 @@ class Kernel:
         self.results: list = []  # (op text, claimed, actual) for honest_results
         self.reclaim_passes = 0
         self.scan_log: list = []  # folios a deferred-split scan took off a list
-        # (reclaim nid, reclaim memcg, folio, its memcg then, 'isolated'|'freed') of each folio
+        # (reclaim nid, reclaim memcg, folio, its memcg then, 'isolated'|'freed', the queue
+        # owner split_queue_lock walked up to or None) of each folio
         # a deferred-split scan took off a list or freed (memcg_locality)
         self.isolate_log: list = []
         # (kind, shrinker, nid, memcg, nr_to_scan, result) per count/scan call, when a list

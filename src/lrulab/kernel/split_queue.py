@@ -411,6 +411,9 @@ def _scan_folio_batch(k, sc):
     split = 0
     while True:
         q = yield from split_queue_lock(k, sc.nid, sc.memcg)
+        # model record (memcg_locality): the queue split_queue_lock() walked up to when
+        # sc->memcg is dying (between kill_css and css_offline shrink_slab_memcg still runs it)
+        walked = q.owner if sc.memcg is not None and q.owner is not sc.memcg else None
         batch = []
         pos = q.split_queue.next
         while pos is not q.split_queue:
@@ -422,7 +425,7 @@ def _scan_folio_batch(k, sc):
             elif folio.flags & PG_partially_mapped:
                 huge_memory.clear_partially_mapped_locked(k, folio)
             list_del_init(k, pos)
-            huge_memory.note_scan(k, sc, folio, folio.memcg, "isolated")
+            huge_memory.note_scan(k, sc, folio, folio.memcg, "isolated", walked)
             q.split_queue_len -= 1
             sc.nr_to_scan -= 1
             if sc.nr_to_scan == 0 or len(batch) == FOLIO_BATCH:
@@ -442,7 +445,7 @@ def _scan_folio_batch(k, sc):
         for folio in batch:
             memcg = folio.memcg
             yield from folio_put(k, folio)
-            huge_memory.note_scan_put(k, sc, folio, memcg)
+            huge_memory.note_scan_put(k, sc, folio, memcg, walked)
         if sc.nr_to_scan > 0 and not list_empty(q.split_queue):
             continue
         if not split and list_empty(q.split_queue):
