@@ -78,6 +78,13 @@ class Config:
         return self.kconfig.get("memcg_kmem", True)
 
     @property
+    def debug_vm(self) -> bool:
+        """CONFIG_DEBUG_VM (kernel.config.debug_vm, default n): VM_BUG_ON_FOLIO and
+        VM_BUG_ON_PAGE are BUG() (include/linux/mmdebug.h); the model uses it where a put
+        of a folio whose refcount is already 0 must stop the task (folio_put_testzero)."""
+        return self.kconfig.get("debug_vm", False)
+
+    @property
     def nokmem(self) -> bool:
         return "cgroup.memory=nokmem" in self.boot
 
@@ -119,7 +126,7 @@ def kernel_flags(name: str) -> dict[str, bool]:
 
 
 # build options a scenario may set (kernel.config), with their default
-KCONFIG_DEFAULTS = {"memcg_kmem": True}
+KCONFIG_DEFAULTS = {"memcg_kmem": True, "debug_vm": False}
 # CONFIG_MEMCG_KMEM was folded into CONFIG_MEMCG from this release on (Roman Gushchin, "mm:
 # memcg: merge CONFIG_MEMCG_KMEM into CONFIG_MEMCG"; release as we remember it, not seen)
 MEMCG_KMEM_GONE = "6.10"

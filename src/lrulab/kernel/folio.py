@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from . import memcontrol as mc
 from .list import ListHead
-from .sched import WARN_ON, KObject, SpinLock, kasan_check, kfree
+from .sched import BUG, WARN_ON, KObject, SpinLock, kasan_check, kfree
 from .vmstat import mod_mthp_stat
 
 HPAGE_PMD_ORDER = 9
@@ -149,6 +149,12 @@ def folio_try_get(k, folio: Folio):
 def folio_put_refs(k, folio: Folio, nr: int):
     """include/linux/mm.h: folio_put_refs -- the last reference frees the folio."""
     yield "folio_put"
+    if nr == 1 and k.cfg.debug_vm and folio.refcount <= 0:
+        # include/linux/mm.h: folio_put -> folio_put_testzero -> put_page_testzero:
+        # VM_BUG_ON_PAGE(page_ref_count(page) == 0), a BUG() with CONFIG_DEBUG_VM (without
+        # it the count goes negative: the WARN below)
+        kasan_check(k, folio, "folio_put")
+        BUG(k, f"VM_BUG_ON_PAGE(page_ref_count(page) == 0): folio_put of {folio.name}")
     if (folio.freed or folio.rcu_free is not None) and not kasan_check(k, folio, "folio_put"):
         return
     folio.refcount -= nr

@@ -430,20 +430,27 @@ COMMITS: tuple[Commit, ...] = (
            source="mm-commits mail 'merged into the mm-hotfixes-stable branch' with the commit "
                   "text (index file 25528111063); kernel.org revlist with the merge of "
                   "mm-hotfixes-stable-2024-06-17-11-43 (index file 65795648590)"),
-    Commit("migrate_unqueue_frozen", "be9581ea8c05", None,
+    Commit("migrate_unqueue_frozen", "be9581ea8c05",
+           "29c83d1a-11ca-b6c9-f92e-6ccb322af510@google.com",
            "mm: fix crashes from deferred split racing folio migration", "Hugh Dickins",
            "6.10-rc7",
            "__folio_migrate_mapping (anon, no mapping): a large rmappable source is frozen and "
            "taken off its deferred-split queue (folio_undo_large_rmappable) before the "
            "destination takes over",
-           ("mm/migrate.c: __folio_migrate_mapping", "mm/huge_memory.c: deferred_split_scan"),
+           ("mm/migrate.c: __folio_migrate_mapping", "mm/memcontrol.c: mem_cgroup_migrate"),
            fixes=("9bcef5973e31",),
-           off="the source stays queued until it is freed",
+           off="the source stays queued until it is freed; from 9bcef5973e31 "
+               "mem_cgroup_migrate unqueues it unfrozen, while deferred_split_scan may hold "
+               "it on its private list (history bug 13)",
            verified=False,
-           missing="release -rc inferred from its place in a mainline revlist right after the "
-                   "i2c-for-6.10-rc7 merge; Fixes: tag from docs/history-bugs.md #13, not read",
+           missing="release: pushed to mainline on 2024-07-10 with the merge of "
+                   "mm-hotfixes-stable-2024-07-10-13-19 (revlist index file 67240474215), "
+                   "after the 6.10-rc7 tag and before 6.10; the point 6.10-rc7 stands for "
+                   "that place in merge order",
            source="6.9-stable review mail 'commit be9581ea8c05... upstream' (From: Hugh "
-                  "Dickins); kernel.org revlists (index files 66168726703, 67204337515)"),
+                  "Dickins); kernel.org revlists (index files 66168726703, 67204337515); the "
+                  "commit text, Fixes: 9bcef5973e31 and diff in the mm-commits mail "
+                  "<20240703021244.394BFC116B1@smtp.kernel.org> (index file 9041598912)"),
     Commit("hugetlb_large_rmappable", "f708f6970cc9",
            "20240709120433.4136700-1-linmiaohe@huawei.com",
            "mm/hugetlb: fix kernel NULL pointer dereference when migrating hugetlb folio",
