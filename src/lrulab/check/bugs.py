@@ -231,7 +231,8 @@ def _ktap(rows, cols, cells) -> None:
 @click.command()
 @click.argument("files", nargs=-1)
 @json_opt
-@click.option("--jobs", default=1, show_default=True, help="worker processes")
+@click.option("--jobs", type=int, default=None,
+              help="worker processes  [default: one per core this process may run on]")
 @click.option("--kernel", "--preset", "--presets", "presets", multiple=True, metavar="NAME,...",
               help="only these kernels (points of history or presets; repeatable or "
                    "comma-separated; default: every point the model covers)")
@@ -247,7 +248,8 @@ def bugs(files, as_json, jobs, presets, matrix, timeout, symmetry, check_props, 
     """Check every bug scenario (default: scenarios/bugs/*.yaml) at every point of history the
     model covers and compare with the history each file states (expect: introduced, fixed):
     one line per bug, then each bug's shortest trace.  Exit 1 when a point deviates."""
-    jobs = _jobs(jobs)
+    # the main job: its checks are independent, so by default they use every core
+    jobs = _jobs(jobs if jobs is not None else len(os.sched_getaffinity(0)))
     seconds_option("--timeout", timeout)
     select = selection(check_props, ignore_props, strict)
     cols = kernel_list("--kernel/--preset", presets) or bhist.checked_points()
