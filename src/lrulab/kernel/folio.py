@@ -37,7 +37,9 @@ class Folio(KObject):
                  "locked", "frozen", "split", "migration", "isolated")
     # fields every kernel access of which is marked (KCSAN, sched.py): _refcount,
     # _mapcount / _nr_pages_mapped / _entire_mapcount are atomic_t; flags change by bitops
-    __marked__ = ("refcount", "mapcount", "nr_pages_mapped", "pmd_mapped", "flags")
+    # atomic_t in the kernel; ``frozen`` is the model's name for a _refcount that
+    # folio_ref_freeze's cmpxchg took to 0 (include/linux/page_ref.h), so it is atomic too
+    __marked__ = ("refcount", "mapcount", "nr_pages_mapped", "pmd_mapped", "flags", "frozen")
 
     def __init__(self, name: str, order: int, nid: int):
         super().__init__()

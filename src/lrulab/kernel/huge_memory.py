@@ -187,15 +187,15 @@ def deferred_split_isolate(k, item: ListHead, l, cb_arg):
     k.scan_log.append(folio)
     if (yield from folio_try_get(k, folio)):
         ll.list_lru_isolate_move(k, l, item, dispose)
-        note_scan(k, sc, folio, folio.memcg, "isolated")
+        note_scan(k, sc, folio, scan_memcg(folio), "isolated")
         return ll.LRU_REMOVED
     if k.cfg.patch.isolate_flags_before_isolate:
         yield from _drop_partially_mapped(k, folio)
         ll.list_lru_isolate(k, l, item)
-        note_scan(k, sc, folio, folio.memcg, "isolated")
+        note_scan(k, sc, folio, scan_memcg(folio), "isolated")
     else:
         ll.list_lru_isolate(k, l, item)
-        note_scan(k, sc, folio, folio.memcg, "isolated")
+        note_scan(k, sc, folio, scan_memcg(folio), "isolated")
         yield from _drop_partially_mapped(k, folio)
     return ll.LRU_REMOVED
 
@@ -229,6 +229,14 @@ def note_scan(k, sc, folio: Folio, memcg, what: str, walked=None) -> None:
     memcg_locality.  ``walked``: the memcg whose open-coded queue the scan took the folio from
     when split_queue_lock() walked up to it from a dying sc->memcg (V1), else None."""
     k.isolate_log.append((sc.nid, sc.memcg, folio, memcg, what, walked))
+
+
+def scan_memcg(folio: Folio):
+    """Model helper: the folio's memcg for note_scan's record.  The kernel makes no such read,
+    so it is a marked access: no_data_race must not pair it with a racing write (migration's
+    mem_cgroup_migrate clears the old folio's memcg_data under the folio lock only)."""
+    with data_race():
+        return folio.memcg
 
 
 def note_scan_put(k, sc, folio: Folio, memcg, walked=None) -> None:
@@ -290,7 +298,7 @@ def deferred_split_scan(k, s, sc):
             yield from ll.list_lru_add(k, lru, folio._deferred_list, folio.nid,
                                        mc.folio_memcg(k, folio), irq=True)
             rcu_read_unlock(k)
-        memcg = folio.memcg
+        memcg = scan_memcg(folio)
         yield from folio_put(k, folio)
         note_scan_put(k, sc, folio, memcg)
         pos = nxt

@@ -324,7 +324,7 @@ def _isolate_locked(k, q: DeferredSplit, sc, local: ListHead):
                 huge_memory.clear_partially_mapped_locked(k, folio)
             list_del_init(k, pos)
             q.split_queue_len -= 1
-        huge_memory.note_scan(k, sc, folio, folio.memcg, "isolated")
+        huge_memory.note_scan(k, sc, folio, huge_memory.scan_memcg(folio), "isolated")
         sc.nr_to_scan -= 1
         if sc.nr_to_scan == 0:
             break
@@ -354,7 +354,7 @@ def _scan_local_list(k, sc):
                     huge_memory.note_split(k, sc, folio)
                     split += 1
                 folio_unlock(k, folio)
-            memcg = folio.memcg
+            memcg = huge_memory.scan_memcg(folio)
             yield from folio_put(k, folio)
             huge_memory.note_scan_put(k, sc, folio, memcg)
             pos = nxt
@@ -386,7 +386,7 @@ def _scan_local_list(k, sc):
             # the split just took off the list, which separates nothing (prev is put)
             folio, prev = prev, folio
         if folio is not None:
-            memcg = folio.memcg
+            memcg = huge_memory.scan_memcg(folio)
             yield from folio_put(k, folio)
             huge_memory.note_scan_put(k, sc, folio, memcg)
         pos = nxt
@@ -396,7 +396,7 @@ def _scan_local_list(k, sc):
     empty = list_empty(q.split_queue)
     split_queue_unlock(k, q)
     if prev is not None:
-        memcg = prev.memcg
+        memcg = huge_memory.scan_memcg(prev)
         yield from folio_put(k, prev)
         huge_memory.note_scan_put(k, sc, prev, memcg)
     if not split and empty:
@@ -425,7 +425,7 @@ def _scan_folio_batch(k, sc):
             elif folio.flags & PG_partially_mapped:
                 huge_memory.clear_partially_mapped_locked(k, folio)
             list_del_init(k, pos)
-            huge_memory.note_scan(k, sc, folio, folio.memcg, "isolated", walked)
+            huge_memory.note_scan(k, sc, folio, huge_memory.scan_memcg(folio), "isolated", walked)
             q.split_queue_len -= 1
             sc.nr_to_scan -= 1
             if sc.nr_to_scan == 0 or len(batch) == FOLIO_BATCH:
@@ -443,7 +443,7 @@ def _scan_folio_batch(k, sc):
                     q2.split_queue_len += 1
                 split_queue_unlock(k, q2)
         for folio in batch:
-            memcg = folio.memcg
+            memcg = huge_memory.scan_memcg(folio)
             yield from folio_put(k, folio)
             huge_memory.note_scan_put(k, sc, folio, memcg, walked)
         if sc.nr_to_scan > 0 and not list_empty(q.split_queue):
