@@ -40,7 +40,7 @@ class Booted:
     def __init__(self, kernel: str, workdir: Path):
         from lrulab.conform.command import _load, run_model
         from lrulab.conform.kernels import spec
-        from lrulab.conform.qemu import run_guest
+        from lrulab.conform.qemu import booted_once_more, run_guest
         from lrulab.conform.tools import ToolError, find_tools
         from lrulab.conform.translate import plan
 
@@ -75,8 +75,10 @@ class Booted:
                 self.still_running = guest.qmp.command("query-status")["return"]["running"]
                 guest.qmp.command("stop")
 
-        self.guest = run_guest(tools, gplan.script, workdir / "guest", gplan.nodes, gplan.boot,
-                               on_pause=on_pause, extra_qmp=extra)
+        # a TCG boot flake (the kernel dies before /init) costs one more boot, as in conform
+        self.guest, self.boot_retry = booted_once_more(
+            lambda: run_guest(tools, gplan.script, workdir / "guest", gplan.nodes, gplan.boot,
+                              on_pause=on_pause, extra_qmp=extra), workdir / "guest")
         point, _ = kspec.model.resolve(_presets())
         self.model = run_model(SCENARIO, point, {})
 

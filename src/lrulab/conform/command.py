@@ -26,7 +26,7 @@ from .calls import compare as compare_calls_of
 from .calls import supported as calls_supported
 from .compare import ScenarioComparison, StateRow, compare_op, format_text, mthp_key
 from .kernels import DEFAULT_KERNELS, KERNELS, UnknownKernel, spec, spec_for_release
-from .qemu import DEFAULT_TIMEOUT, Guest, GuestError, run_guest
+from .qemu import DEFAULT_TIMEOUT, Guest, GuestError, booted_once_more, run_guest
 from .tools import ToolError, find_tools, setup
 from .translate import NotApplicable, iter_ops, plan
 
@@ -258,21 +258,18 @@ def _boot(path: Path, tools, gplan, compare_state: bool, timeout: float
           ) -> tuple[Any, dict[int, dict], Path]:
     """Run the guest (reading its state after every op when `compare_state`)."""
     workdir = Path(tempfile.mkdtemp(prefix=f"lrulab-conform-{path.stem}-"))
-    retry = ""
+    hook = None
+
+    def boot():
+        nonlocal hook
+        hook = StateHook(tools.kernel.vmlinux, gplan.lrus) if compare_state else None
+        return run_guest(tools, gplan.script, workdir, gplan.nodes, gplan.boot,
+                         timeout=timeout, on_pause=hook)
+
     try:
-        for attempt in (1, 2):
-            hook = StateHook(tools.kernel.vmlinux, gplan.lrus) if compare_state else None
-            try:
-                guest = run_guest(tools, gplan.script, workdir, gplan.nodes, gplan.boot,
-                                  timeout=timeout, on_pause=hook)
-                break
-            except GuestError as e:
-                if e.started or attempt == 2:
-                    raise
-                # the kernel died before /init (a TCG boot flake): boot once more, keep the
-                # failed console log and say so in the result
-                (workdir / "console.log").rename(workdir / "console.failed-boot.log")
-                retry = f"booted twice: the first boot failed ({e})"
+        # a kernel that dies before /init (a TCG boot flake) is booted once more, and the
+        # result says so
+        guest, retry = booted_once_more(boot, workdir)
         guest.boot_retry = retry
     except GuestError as e:
         # a failed guest keeps its console log (and script) even without --keep

@@ -225,6 +225,24 @@ def _console_tail(console: Path) -> str:
     return tail[0] if tail else "none"
 
 
+def booted_once_more(boot: Callable[[], GuestRun], workdir: Path) -> tuple[GuestRun, str]:
+    """(boot(), ''), or -- when the kernel died before the probe's HELLO (a TCG boot flake:
+    seen as an int3 oops in static-key patching and a panic in an interrupt, both before
+    /init) -- the failed console log kept as console.failed-boot.log and boot() run once more:
+    (its run, why).  A failure after HELLO, or a second one, is the error.  `boot` runs the
+    guest in `workdir` (run_guest with a fresh pause hook per attempt)."""
+    try:
+        return boot(), ""
+    except GuestError as e:
+        if e.started:
+            raise
+        first = e
+    log = workdir / "console.log"
+    if log.exists():
+        log.rename(workdir / "console.failed-boot.log")
+    return boot(), f"booted twice: the first boot failed ({first})"
+
+
 def run_guest(tools: Tools, script: str, workdir: Path, nodes: int, boot: list[str],
               timeout: float = DEFAULT_TIMEOUT, on_pause: PauseHook | None = None,
               extra_qmp: Path | None = None) -> GuestRun:
