@@ -5,12 +5,13 @@ where its calls first differ; 6.1 (no fprobe events) says why it does not compar
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from lrulab.conform.command import GuestCache, run
+from lrulab.conform.command import GuestCache
+
+from .guests import run_json as conform_json
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "conformance" / \
     "13-pinned-unmapped-then-put.yaml"
@@ -20,18 +21,7 @@ pytestmark = pytest.mark.qemu
 
 
 def run_json(*files, **kw):
-    """(status, the JSON document); a run that prints none fails with what it said on stderr
-    (a guest failure names its kept console log)."""
-    out: list[str] = []
-    errs: list[str] = []
-
-    def echo(s="", err=False):
-        (errs if err else out).append(s)
-
-    status = run(tuple(str(f) for f in files), as_json=True, calls=True, echo=echo, **kw)
-    if not out:
-        pytest.fail(f"conform exited {status} with no JSON: {' | '.join(errs)}")
-    return status, json.loads(out[-1])
+    return conform_json(*files, calls=True, **kw)
 
 
 @pytest.fixture(scope="module")

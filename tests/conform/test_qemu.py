@@ -15,24 +15,11 @@ import pytest
 
 from lrulab.conform.command import GuestCache, run
 
+from .guests import run_json
+
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios" / "conformance"
 
 pytestmark = pytest.mark.qemu
-
-
-def run_json(*files, **kw):
-    """(status, the JSON document); a run that prints none fails with what it said on stderr
-    (a guest failure names its kept console log)."""
-    out: list[str] = []
-    errs: list[str] = []
-
-    def echo(s="", err=False):
-        (errs if err else out).append(s)
-
-    status = run(tuple(str(f) for f in files), as_json=True, echo=echo, **kw)
-    if not out:
-        pytest.fail(f"conform exited {status} with no JSON: {' | '.join(errs)}")
-    return status, json.loads(out[-1])
 
 
 @pytest.fixture(scope="module")

@@ -76,7 +76,7 @@ class Booted:
                 guest.qmp.command("stop")
 
         # a TCG boot flake (the kernel dies before /init) costs one more boot, as in conform
-        self.guest, self.boot_retry = booted_once_more(
+        self.guest, _ = booted_once_more(
             lambda: run_guest(tools, gplan.script, workdir / "guest", gplan.nodes, gplan.boot,
                               on_pause=on_pause, extra_qmp=extra), workdir / "guest")
         point, _ = kspec.model.resolve(_presets())

@@ -36,19 +36,14 @@ class BadInput(Exception):
 
 
 @dataclass
-class Skipped:
+class NotCompared:
+    """A scenario a kernel did not compare in a run of several: 'skipped' (the kernel cannot
+    express it; the status is unchanged) or 'guest-failed' (timed out, died after booting,
+    an op failed; the other comparisons still run and the command exits 2)."""
     path: str
     reason: str
-    kernel_name: str = ""
-
-
-@dataclass
-class GuestFailed:
-    """A guest that failed (timed out, died after booting, its op failed) in a run of several:
-    the other comparisons still run and are reported, and the command exits 2."""
-    path: str
-    reason: str
-    kernel_name: str = ""
+    kernel_name: str
+    status: str = "skipped"
 
 
 def _load(path: Path, overrides: dict | None = None) -> Any:
@@ -322,7 +317,8 @@ def run(files: tuple[str, ...], *, kernel_image: str | None = None, as_json: boo
                 return 0
         patches = _parse_patch(patch)
         paths = expand(files)
-        results: list[ScenarioComparison | Skipped] = []
+        results: list[ScenarioComparison | NotCompared] = []
+        single = len(paths) == 1 and len(names) == 1  # its failure is the command's error
         for p in paths:
             for name in names:
                 try:
@@ -331,17 +327,17 @@ def run(files: tuple[str, ...], *, kernel_image: str | None = None, as_json: boo
                                                kernel=name, state=state, guests=guests,
                                                calls=calls))
                 except NotApplicable as e:
-                    if len(paths) == 1 and len(names) == 1:
+                    if single:
                         raise BadInput(f"not applicable to {name}: {e}") from None
-                    results.append(Skipped(str(p), str(e), name))
+                    results.append(NotCompared(str(p), str(e), name))
                 except GuestError as e:
-                    if len(paths) == 1 and len(names) == 1:
+                    if single:
                         raise
-                    results.append(GuestFailed(str(p), str(e), name))
+                    results.append(NotCompared(str(p), str(e), name, "guest-failed"))
                 if not as_json:
                     echo(_text_of(results[-1]))
                     echo("")
-        if all(isinstance(r, Skipped) for r in results):
+        if all(isinstance(r, NotCompared) and r.status == "skipped" for r in results):
             raise BadInput("no scenario can run on " + ", ".join(names) + ": "
                            + "; ".join(f"{r.kernel_name}: {r.reason}" for r in results))
     except (BadInput, ToolError, GuestError) as e:
@@ -350,7 +346,7 @@ def run(files: tuple[str, ...], *, kernel_image: str | None = None, as_json: boo
         return 2
     ran = [r for r in results if isinstance(r, ScenarioComparison)]
     bad = [r for r in ran if r.disagreements]
-    failed = [r for r in results if isinstance(r, GuestFailed)]
+    failed = [r for r in results if isinstance(r, NotCompared) and r.status == "guest-failed"]
     total = time.monotonic() - t0
     if as_json:
         echo(json.dumps({
@@ -373,15 +369,14 @@ def run(files: tuple[str, ...], *, kernel_image: str | None = None, as_json: boo
 def _text_of(r) -> str:
     if isinstance(r, ScenarioComparison):
         return format_text(r)
-    what = "SKIPPED" if isinstance(r, Skipped) else "GUEST FAILED"
-    return f"{r.path}: {what} on {r.kernel_name}: {r.reason}"
+    return f"{r.path}: {r.status.replace('-', ' ').upper()} on {r.kernel_name}: {r.reason}"
 
 
 def _json_of(r) -> dict:
     if isinstance(r, ScenarioComparison):
         return r.to_json()
-    return {"path": r.path, "status": "skipped" if isinstance(r, Skipped) else "guest-failed",
-            "reason": r.reason, "kernel_name": r.kernel_name}
+    return {"path": r.path, "status": r.status, "reason": r.reason,
+            "kernel_name": r.kernel_name}
 
 
 def _point_of(name: str) -> str | None:
